@@ -1,0 +1,63 @@
+"""Reading and editing the `.gitattributes` lines that gitdatax owns."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+ATTRIBUTES = "filter=datax diff=datax merge=datax -text"
+_NEEDS_QUOTES = re.compile(r'[\s"\\]')
+
+
+def quote_pattern(pattern: str) -> str:
+    """Git reads C-style quoted patterns in .gitattributes; a pattern with a space needs them."""
+    if not _NEEDS_QUOTES.search(pattern):
+        return pattern
+    return '"' + pattern.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t") + '"'
+
+
+def unquote_pattern(token: str) -> str:
+    if len(token) >= 2 and token[0] == token[-1] == '"':
+        return re.sub(r'\\(.)', lambda m: {"t": "\t", "n": "\n"}.get(m.group(1), m.group(1)), token[1:-1])
+    return token
+
+
+def split_line(line: str) -> tuple[str, list[str]] | None:
+    """(pattern, attributes) of one .gitattributes line, or None for blanks and comments."""
+    stripped = line.strip()
+    if not stripped or stripped.startswith("#"):
+        return None
+    if stripped.startswith('"'):
+        match = re.match(r'("(?:[^"\\]|\\.)*")\s*(.*)', stripped)
+        if not match:
+            return None
+        return unquote_pattern(match.group(1)), match.group(2).split()
+    pattern, _, rest = stripped.partition(" ")
+    pattern, _, tab_rest = pattern.partition("\t")
+    return pattern, (rest + " " + tab_rest).split()
+
+
+def is_datax_line(attrs: list[str]) -> bool:
+    return "filter=datax" in attrs
+
+
+def read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def write_lines(path: Path, lines: list[str]) -> None:
+    tmp = path.with_name(path.name + ".datax-tmp")
+    tmp.write_text("".join(line + "\n" for line in lines))
+    os.replace(tmp, path)
+
+
+def tracked_patterns(path: Path) -> list[str]:
+    patterns = []
+    for line in read_lines(path):
+        parsed = split_line(line)
+        if parsed and is_datax_line(parsed[1]):
+            patterns.append(parsed[0])
+    return patterns

@@ -1,0 +1,65 @@
+"""The pre-commit hook's local checks: no raw content for a tracked path, no huge untracked file."""
+from __future__ import annotations
+
+import shlex
+from typing import NamedTuple
+
+from gitdatax import config, git, stub as stubs
+from gitdatax.output import human_size
+
+
+class StagedFile(NamedTuple):
+    path: str
+    blob: str
+    size: int
+
+
+def staged_files() -> list[StagedFile]:
+    """Regular files added or changed in the index relative to HEAD (or to nothing)."""
+    base = "HEAD" if git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False).returncode == 0 else git.EMPTY_TREE
+    raw = git.run(["diff", "--cached", "--raw", "-z", "--no-renames", "--diff-filter=ACMRT", base]).stdout
+    fields = raw.split(b"\0")
+    entries: list[tuple[str, str]] = []
+    for i in range(0, len(fields) - 1, 2):
+        meta = fields[i].decode().split()
+        if len(meta) < 4 or meta[1] not in ("100644", "100755"):
+            continue  # symlinks and submodules carry no data
+        entries.append((fields[i + 1].decode("utf-8", "surrogateescape"), meta[3]))
+    if not entries:
+        return []
+    check = git.run(
+        ["cat-file", "--batch-check=%(objectsize)"], input="".join(f"{blob}\n" for _, blob in entries).encode()
+    ).stdout.split()
+    return [StagedFile(path, blob, int(size)) for (path, blob), size in zip(entries, check)]
+
+
+def pre_commit_problems() -> list[str]:
+    """One line per file the commit must not take, with what to do about it."""
+    files = staged_files()
+    if not files:
+        return []
+    filters = git.check_attr("filter", (f.path for f in files), cached=True)
+    limit = config.max_git_size()
+    problems = []
+    tracked_small = [f for f in files if filters.get(f.path) == "datax" and 0 < f.size <= stubs.MAX_STUB_SIZE]
+    stub_blobs = set()
+    if tracked_small:
+        with git.CatFile() as cat:
+            for f in tracked_small:
+                got = cat.read_small(f.blob, stubs.MAX_STUB_SIZE)
+                if got and got[1] is not None and stubs.parse(got[1]) is not None:
+                    stub_blobs.add(f.blob)
+    for f in files:
+        if filters.get(f.path) == "datax":
+            if f.size > 0 and f.blob not in stub_blobs:
+                problems.append(
+                    f"{f.path}: staged as raw content, but .gitattributes says gitdatax tracks it "
+                    f"(the datax filter is not installed here): run `git datax install` and then "
+                    f"`git add -- {shlex.quote(f.path)}`"
+                )
+        elif f.size > limit:
+            problems.append(
+                f"{f.path}: {human_size(f.size)} is over datax.maxgitsize ({human_size(limit)}): "
+                f"run `git datax track {shlex.quote(f.path)}` and then `git add -- {shlex.quote(f.path)}`"
+            )
+    return problems

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import argparse
+import shutil
+
+HELP = "set up the datax filter and merge driver in git config, and the hooks in this repository"
+DESCRIPTION = """Write the filter.datax.* and merge.datax.* settings git needs into the chosen git
+config (--global by default), and, inside a repository, install gitdatax's hooks. Existing hooks
+are kept: each is renamed to NAME.pre-datax and still runs first. Run once per machine; a
+plain `git clone` then brings data with the code."""
+
+FILTER_CONFIG = {
+    "filter.datax.process": "git-datax filter-process",
+    "filter.datax.clean": "git-datax clean -- %f",
+    "filter.datax.smudge": "git-datax smudge -- %f",
+    "filter.datax.required": "true",
+    "merge.datax.name": "gitdatax: keep ours and report a conflict when both sides changed data",
+    "merge.datax.driver": "git-datax merge-driver %O %A %B %P",
+}
+
+
+def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("--local", dest="scope", action="store_const", const="local",
+                       help="this repository's config only")
+    scope.add_argument("--global", dest="scope", action="store_const", const="global",
+                       help="your user config (the default)")
+    scope.add_argument("--system", dest="scope", action="store_const", const="system",
+                       help="the machine-wide config (needs write access to it)")
+    parser.set_defaults(scope="global")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_scope_arguments(parser)
+    parser.add_argument("--skip-hooks", action="store_true", help="write the config only, no hooks")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax import git, hooks, output
+    from gitdatax.errors import FatalError, NotARepository
+
+    in_work_tree = True
+    try:
+        in_work_tree = git.repo_paths().toplevel is not None
+    except NotARepository:
+        in_work_tree = False
+        if args.scope == "local":
+            raise FatalError("--local needs a repository: run it inside one") from None
+    for key, value in FILTER_CONFIG.items():
+        git.config_set(key, value, scope=args.scope)
+    output.info(f"gitdatax: filter and merge driver configured ({args.scope} git config)")
+    if in_work_tree and not args.skip_hooks:
+        for line in hooks.install(git.hooks_dir()):
+            output.info(f"  hook {line}")
+    if shutil.which("git-datax") is None:
+        output.warn("git-datax is not on your PATH: git will not find the filter until it is")
+    return 0

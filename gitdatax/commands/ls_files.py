@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import argparse
+
+HELP = "list the files gitdatax stores in the index: oid, present locally (*) or not (-), size, path"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-l", "--long", action="store_true", help="show the full 64-digit oid")
+    parser.add_argument("--rev", help="list the stubs of this commit instead of the index")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax import tracked
+    from gitdatax.output import human_size
+    from gitdatax.store import ObjectStore
+
+    store = ObjectStore.for_repo()
+    if args.rev:
+        rows = tracked.tree_stubs(args.rev)
+    else:
+        rows = [(f.path, f.stub) for f in tracked.index_files() if f.stub is not None]
+    for path, stub in rows:
+        oid = stub.oid if args.long else stub.oid[:12]
+        mark = "*" if store.has(stub.oid) else "-"
+        print(f"{oid} {mark} {human_size(stub.size):>10}  {path}")
+    return 0

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import argparse
+
+HELP = "show the state of every file gitdatax tracks: staged, modified, stub only, object missing"
+DESCRIPTION = """States, for each file whose path gitdatax tracks:
+  committed       the index and HEAD agree and the work tree holds the real content
+  staged          a new version is in the index, ready to commit
+  modified        the work tree differs from the index (`git add` it)
+  stub only       the work tree holds the stub, not the data (`git datax checkout` or `pull`)
+  object missing  the data is not in the local store (`git datax pull`)
+  raw in git      committed as plain content before it was tracked (`git add --renormalize`)
+  deleted         gone from the work tree
+Only files not `committed` are listed unless --all is given."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-a", "--all", action="store_true", help="list committed files too")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax import git, tracked
+    from gitdatax.output import human_size
+    from gitdatax.store import ObjectStore
+
+    top = git.toplevel()
+    store = ObjectStore.for_repo()
+    files = tracked.index_files(cwd=top)
+    head = {}
+    if git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], cwd=top, check=False).returncode == 0:
+        head = {e[0]: e[1] for e in _head_blobs(top)}
+    modified = set(git.ls_files_z(["--modified", "--deleted"], cwd=top)) if files else set()
+    deleted = set(git.ls_files_z(["--deleted"], cwd=top)) if files else set()
+    counts: dict[str, int] = {}
+    total = 0
+    lines = []
+    for f in files:
+        states = []
+        if f.stub is None:
+            states.append("raw in git")
+        else:
+            total += f.stub.size
+            if not store.has(f.stub.oid):
+                states.append("object missing")
+            if f.path in deleted:
+                states.append("deleted")
+            elif tracked.worktree_stub(top, f.path) == f.stub:
+                states.append("stub only")
+            elif f.path in modified:
+                states.append("modified")
+        if head.get(f.path) != f.blob:
+            states.append("staged")
+        if not states:
+            states.append("committed")
+        for state in states:
+            counts[state] = counts.get(state, 0) + 1
+        if args.all or states != ["committed"]:
+            size = human_size(f.stub.size) if f.stub else "-"
+            lines.append(f"  {', '.join(states):<24} {size:>10}  {f.path}")
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing tracked"
+    print(f"gitdatax: {len(files)} tracked file(s), {human_size(total)} of data: {summary}")
+    for line in lines:
+        print(line)
+    return 0
+
+
+def _head_blobs(top: object) -> list[tuple[str, str]]:
+    from gitdatax import git
+
+    raw = git.run(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], cwd=top).stdout  # type: ignore[arg-type]
+    out = []
+    for record in raw.split(b"\0"):
+        if record:
+            meta, _, path = record.partition(b"\t")
+            out.append((path.decode("utf-8", "surrogateescape"), meta.decode().split()[2]))
+    return out

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import argparse
+import os
+
+HELP = "store files matching PATTERN with gitdatax (edits .gitattributes); no PATTERN lists them"
+DESCRIPTION = """Add `PATTERN filter=datax diff=datax merge=datax -text` to the .gitattributes at
+the top of the work tree, so `git add` stores matching files as stubs with their bytes in the
+gitdatax store. Patterns are gitattributes patterns ('*.csv', 'data/**', 'models/asr.bin');
+given in a subdirectory, they are made relative to the top. With no PATTERN, list the tracked
+patterns of every .gitattributes file.
+
+Commit .gitattributes. Files committed before they were tracked stay raw in old commits; run
+`git add --renormalize .` to store their current version with gitdatax."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("patterns", nargs="*", metavar="PATTERN")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax import attributes, git, output
+    from gitdatax.errors import FatalError
+
+    top = git.toplevel()
+    if not args.patterns:
+        files = git.ls_files_z(["--cached", "--others", "--exclude-standard", "--full-name"], cwd=top)
+        for attr_file in sorted({f for f in files if os.path.basename(f) == ".gitattributes"}):
+            for pattern in attributes.tracked_patterns(top / attr_file):
+                print(f"{pattern}    ({attr_file})")
+        return 0
+    prefix = os.path.relpath(os.getcwd(), top)
+    path = top / ".gitattributes"
+    lines = attributes.read_lines(path)
+    existing = {p[0]: p[1] for p in map(attributes.split_line, lines) if p}
+    added = 0
+    for raw in args.patterns:
+        if "\n" in raw or "\r" in raw or not raw.strip():
+            raise FatalError(f"invalid pattern {raw!r}")
+        pattern = raw if prefix == "." or raw.startswith("/") else f"{prefix}/{raw}"
+        pattern = pattern.replace(os.sep, "/")
+        if os.path.basename(pattern.rstrip("/")) in (".gitattributes", ".gitignore", ".datax.toml"):
+            raise FatalError(f"{raw}: gitdatax's own configuration files cannot be tracked")
+        if pattern in existing and attributes.is_datax_line(existing[pattern]):
+            output.info(f"{pattern} is already tracked")
+            continue
+        lines.append(f"{attributes.quote_pattern(pattern)} {attributes.ATTRIBUTES}")
+        existing[pattern] = attributes.ATTRIBUTES.split()
+        added += 1
+        output.info(f"tracking {pattern}")
+    if added:
+        attributes.write_lines(path, lines)
+        output.info("commit .gitattributes to share this; `git add --renormalize .` converts files already committed")
+    return 0

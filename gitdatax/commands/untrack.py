@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import argparse
+import os
+
+HELP = "stop storing files matching PATTERN with gitdatax (edits .gitattributes)"
+DESCRIPTION = """Remove gitdatax's line for each PATTERN from the .gitattributes at the top of the
+work tree. Files already committed as stubs stay stubs in those commits; after untracking,
+`git add --renormalize .` commits their current content into Git itself."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("patterns", nargs="+", metavar="PATTERN")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax import attributes, git, output
+    from gitdatax.errors import FatalError
+
+    top = git.toplevel()
+    prefix = os.path.relpath(os.getcwd(), top)
+    path = top / ".gitattributes"
+    lines = attributes.read_lines(path)
+    wanted = {p if prefix == "." or p.startswith("/") else f"{prefix}/{p}" for p in args.patterns}
+    kept, removed = [], set()
+    for line in lines:
+        parsed = attributes.split_line(line)
+        if parsed and parsed[0] in wanted and attributes.is_datax_line(parsed[1]):
+            removed.add(parsed[0])
+            continue
+        kept.append(line)
+    for pattern in sorted(wanted - removed):
+        output.warn(f"{pattern} was not tracked in {path.name}")
+    for pattern in sorted(removed):
+        output.info(f"untracking {pattern}")
+    if removed:
+        attributes.write_lines(path, kept)
+    elif wanted:
+        raise FatalError("no pattern was untracked")
+    return 0

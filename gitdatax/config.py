@@ -1,0 +1,74 @@
+"""Settings: team settings in the committed .datax.toml, per-user overrides in `git config datax.*`."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from gitdatax import git
+from gitdatax.errors import FatalError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons only
+    import tomli as tomllib
+
+TEAM_FILE = ".datax.toml"
+DEFAULT_MAX_GIT_SIZE = 10 << 20
+_SIZE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str, *, setting: str) -> int:
+    """'10MiB', '10m', '1.5G', '4096' -> bytes (binary units, as git config does)."""
+    match = _SIZE_RE.fullmatch(text)
+    if not match:
+        raise FatalError(f"bad size {text!r} for {setting} (expected e.g. 10MiB, 500k, 1G)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def load_team_config(cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The parsed .datax.toml at the top of the work tree, or {} when there is none."""
+    top = git.repo_paths(cwd).toplevel
+    if top is None:
+        return {}
+    path = top / TEAM_FILE
+    return load_toml(path)
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise FatalError(f"{path.name}: invalid TOML: {exc}") from None
+
+
+def setting(key: str, cwd: str | os.PathLike[str] | None = None) -> str | None:
+    """`git config datax.KEY` first (per user), then [core] KEY in .datax.toml (team)."""
+    value = git.config_get(f"datax.{key}", cwd=cwd)
+    if value is not None:
+        return value
+    team = load_team_config(cwd).get("core", {})
+    if not isinstance(team, dict):
+        raise FatalError(f"{TEAM_FILE}: [core] must be a table")
+    raw = team.get(key)
+    return None if raw is None else str(raw)
+
+
+def max_git_size(cwd: str | os.PathLike[str] | None = None) -> int:
+    value = setting("maxgitsize", cwd)
+    return DEFAULT_MAX_GIT_SIZE if value is None else parse_size(value, setting="datax.maxgitsize")
+
+
+def concurrency(cwd: str | os.PathLike[str] | None = None) -> int:
+    value = setting("concurrency", cwd)
+    if value is None:
+        return 8
+    if not value.isdigit() or not 1 <= int(value) <= 256:
+        raise FatalError(f"bad datax.concurrency {value!r} (expected a whole number from 1 to 256)")
+    return int(value)

@@ -1,0 +1,40 @@
+"""The two kinds of failure: ones the user can fix (one line, exit 1) and bugs (exit 2, logged)."""
+from __future__ import annotations
+
+
+class FatalError(Exception):
+    """A problem the user can fix. The message is one line, printed as is; exit status 1."""
+
+
+class GitError(FatalError):
+    """A git command failed. Carries the command, its exit code and its output."""
+
+    def __init__(self, cmd: list[str], returncode: int, stderr: str) -> None:
+        self.cmd = cmd
+        self.returncode = returncode
+        self.stderr = stderr
+        detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no output"
+        super().__init__(f"`{' '.join(cmd)}` exited {returncode}: {detail}")
+
+
+class NotARepository(FatalError):
+    def __init__(self) -> None:
+        super().__init__("not in a git repository (run this inside a work tree)")
+
+
+class InvalidOid(FatalError):
+    def __init__(self, oid: str) -> None:
+        shown = oid if len(oid) <= 80 else oid[:77] + "..."
+        super().__init__(f"invalid object id {shown!r}: expected 64 lowercase hex digits")
+
+
+class ObjectMissing(FatalError):
+    def __init__(self, oid: str) -> None:
+        self.oid = oid
+        super().__init__(f"object {oid} is not in the local store")
+
+
+class CorruptObject(FatalError):
+    def __init__(self, oid: str, why: str) -> None:
+        self.oid = oid
+        super().__init__(f"object {oid} is corrupt in the store ({why})")

@@ -1,0 +1,174 @@
+"""Git's long-running filter protocol (gitattributes(5), "Long Running Filter Process").
+
+One process serves a whole `git add` or `git checkout`. Clean streams the file into the store and
+answers with its stub; smudge answers a stub with the content from the store. One bad file fails
+that file only: a smudge that cannot produce verified content answers with the stub itself (git
+would otherwise abort the whole checkout, as the filter is required) and says why on stderr.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import tempfile
+from typing import BinaryIO, Callable, Iterator
+
+from gitdatax import pktline, stub as stubs
+from gitdatax.errors import FatalError
+from gitdatax.output import PREFIX
+from gitdatax.store import ObjectStore, SPOOL_IN_MEMORY
+
+CAPABILITIES = ("clean", "smudge")
+
+# A hook for the remotes: given (pathname, stub) for an object missing locally, try to bring it
+# into the store and return True when it is there now.
+Fetcher = Callable[[str, stubs.Stub], bool]
+
+
+def skip_smudge() -> bool:
+    return os.environ.get("GIT_DATAX_SKIP_SMUDGE", "") not in ("", "0", "false")
+
+
+class FilterProcess:
+    def __init__(
+        self,
+        store: ObjectStore,
+        stdin: BinaryIO,
+        stdout: BinaryIO,
+        stderr: BinaryIO | None = None,
+        fetch_missing: Fetcher | None = None,
+    ) -> None:
+        self.store = store
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr or sys.stderr.buffer
+        self.fetch_missing = fetch_missing
+        self.skip_smudge = skip_smudge()
+
+    def say(self, message: str) -> None:
+        self.stderr.write(f"{PREFIX}: {message}\n".encode("utf-8", "replace"))
+        self.stderr.flush()
+
+    # -- protocol ----------------------------------------------------------------------------
+
+    def handshake(self) -> None:
+        welcome = pktline.read_text_list(self.stdin)
+        if welcome[:1] != ["git-filter-client"] or "version=2" not in welcome[1:]:
+            raise pktline.ProtocolError(f"unexpected filter handshake {welcome!r}")
+        pktline.write_text_list(self.stdout, ["git-filter-server", "version=2"])
+        self.stdout.flush()
+        offered = {line.partition("=")[2] for line in pktline.read_text_list(self.stdin)}
+        pktline.write_text_list(self.stdout, [f"capability={c}" for c in CAPABILITIES if c in offered])
+        self.stdout.flush()
+
+    def serve(self) -> None:
+        self.handshake()
+        while True:
+            try:
+                request = pktline.read_key_values(self.stdin)
+            except EOFError:
+                return  # git closed the pipe: the command is done
+            command = request.get("command")
+            pathname = request.get("pathname", "")
+            content = pktline.iter_content(self.stdin)
+            if command == "clean":
+                self.clean(pathname, content)
+            elif command == "smudge":
+                self.smudge(pathname, content)
+            else:
+                _drain(content)
+                pktline.write_text_list(self.stdout, ["status=error"])
+            self.stdout.flush()
+
+    def _respond(self, chunks: Iterator[bytes] | list[bytes]) -> None:
+        pktline.write_text_list(self.stdout, ["status=success"])
+        pktline.write_content(self.stdout, iter(chunks))
+        pktline.write_flush(self.stdout)  # empty list: the status stays "success"
+
+    # -- clean -------------------------------------------------------------------------------
+
+    def clean_output(self, content: Iterator[bytes]) -> list[bytes]:
+        """What git stores for `content`: its stub; or the content itself when it is empty or
+        already a valid stub (clean is idempotent)."""
+        head, rest, ended = _peek(content, stubs.MAX_STUB_SIZE + 1)
+        if ended and (not head or stubs.parse(head) is not None):
+            return [head] if head else []
+        return [self.store.put(itertools.chain([head], rest)).encode()]
+
+    def clean(self, pathname: str, content: Iterator[bytes]) -> None:
+        try:
+            output = self.clean_output(content)
+        except Exception as exc:  # one file fails, the process carries on
+            _drain(content)
+            self.say(f"cannot store {pathname}: {_describe(exc)}")
+            pktline.write_text_list(self.stdout, ["status=error"])
+            return
+        self._respond(output)
+
+    # -- smudge ------------------------------------------------------------------------------
+
+    def smudge_output(self, pathname: str, content: Iterator[bytes]) -> Iterator[bytes]:
+        """What the work tree gets for `content`: verified data for a stub, else the bytes as
+        they are (content committed before its path was tracked)."""
+        head, rest, ended = _peek(content, stubs.MAX_STUB_SIZE + 1)
+        if not ended:
+            return _spooled(head, rest)
+        stub = stubs.parse(head)
+        if stub is None or self.skip_smudge:
+            return iter([head] if head else [])
+        return self.smudged_content(pathname, stub, head)
+
+    def smudge(self, pathname: str, content: Iterator[bytes]) -> None:
+        self._respond(self.smudge_output(pathname, content))
+
+    def smudged_content(self, pathname: str, stub: stubs.Stub, stub_bytes: bytes) -> Iterator[bytes]:
+        """The verified content of `stub`, or the stub itself (with a message) when there is none."""
+        try:
+            if not self.store.has(stub.oid) and not (
+                self.fetch_missing is not None and self.fetch_missing(pathname, stub)
+            ):
+                self.say(
+                    f"{pathname}: object {stub.oid} is not in the local store; "
+                    "the stub was checked out (run `git datax pull` to fill it in)"
+                )
+                return iter([stub_bytes])
+            spool = self.store.read_verified(stub)
+        except Exception as exc:
+            self.say(f"{pathname}: {_describe(exc)}; the stub was checked out instead")
+            return iter([stub_bytes])
+        return _read_and_close(spool)
+
+
+def _peek(content: Iterator[bytes], limit: int) -> tuple[bytes, Iterator[bytes], bool]:
+    """Read at least `limit` bytes (or to the end). Returns (head, rest, whether it ended)."""
+    head = bytearray()
+    for chunk in content:
+        head += chunk
+        if len(head) >= limit:
+            return bytes(head), content, False
+    return bytes(head), iter(()), True
+
+
+def _spooled(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    # Git writes all of its content before it reads our answer, so it must be held first.
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    spool.write(head)
+    for chunk in rest:
+        spool.write(chunk)
+    spool.seek(0)
+    return _read_and_close(spool)  # type: ignore[arg-type]
+
+
+def _drain(content: Iterator[bytes]) -> None:
+    for _ in content:
+        pass
+
+
+def _read_and_close(spool: BinaryIO) -> Iterator[bytes]:
+    with spool:
+        while chunk := spool.read(1 << 20):
+            yield chunk
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, FatalError) else f"{type(exc).__name__}: {exc}"

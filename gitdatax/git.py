@@ -1,0 +1,197 @@
+"""Every call to git goes through here: one subprocess wrapper, and long-lived batch pipes.
+
+Errors show the command, its exit code and git's own message, so a user can run it by hand.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+from pathlib import Path
+from typing import Iterable, Iterator, NamedTuple, Sequence
+
+from gitdatax.errors import GitError, NotARepository
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+def run(
+    args: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    input: bytes | None = None,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `git ARGS`; raise GitError when it fails and check is set."""
+    cmd = ["git", *args]
+    proc = subprocess.run(
+        cmd, cwd=cwd, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    if check and proc.returncode != 0:
+        raise GitError(cmd, proc.returncode, proc.stderr.decode(errors="replace"))
+    return proc
+
+
+def output(args: Sequence[str], *, cwd: str | os.PathLike[str] | None = None) -> str:
+    return run(args, cwd=cwd).stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+
+
+class RepoPaths(NamedTuple):
+    git_dir: Path
+    common_dir: Path  # shared by all worktrees; the store lives here
+    toplevel: Path | None  # None in a bare repository
+
+
+@functools.lru_cache(maxsize=8)
+def _repo_paths(cwd: str) -> RepoPaths:
+    proc = run(
+        ["rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir", "--is-bare-repository"],
+        cwd=cwd,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise NotARepository()
+    git_dir, common_dir, bare = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    toplevel = None
+    if bare != "true":
+        top = run(["rev-parse", "--show-toplevel"], cwd=cwd, check=False)
+        if top.returncode == 0 and top.stdout.strip():
+            toplevel = Path(top.stdout.decode("utf-8", "surrogateescape").rstrip("\n"))
+    return RepoPaths(Path(git_dir), Path(common_dir), toplevel)
+
+
+def repo_paths(cwd: str | os.PathLike[str] | None = None) -> RepoPaths:
+    return _repo_paths(os.path.abspath(cwd or os.getcwd()))
+
+
+def toplevel(cwd: str | os.PathLike[str] | None = None) -> Path:
+    top = repo_paths(cwd).toplevel
+    if top is None:
+        raise NotARepository()
+    return top
+
+
+def config_get(key: str, *, cwd: str | os.PathLike[str] | None = None, scope: str | None = None) -> str | None:
+    args = ["config"]
+    if scope:
+        args.append(f"--{scope}")
+    proc = run([*args, "--get", key], cwd=cwd, check=False)
+    if proc.returncode == 1:
+        return None
+    if proc.returncode != 0:
+        raise GitError(["git", *args, "--get", key], proc.returncode, proc.stderr.decode(errors="replace"))
+    return proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+
+
+def config_set(key: str, value: str, *, scope: str, cwd: str | os.PathLike[str] | None = None) -> None:
+    run(["config", f"--{scope}", key, value], cwd=cwd)
+
+
+def config_unset(key: str, *, scope: str, cwd: str | os.PathLike[str] | None = None) -> None:
+    proc = run(["config", f"--{scope}", "--unset-all", key], cwd=cwd, check=False)
+    if proc.returncode not in (0, 5):  # 5: the key was not set
+        raise GitError(["git", "config", f"--{scope}", "--unset-all", key], proc.returncode, proc.stderr.decode())
+
+
+def hooks_dir(cwd: str | os.PathLike[str] | None = None) -> Path:
+    """Where git looks for hooks: honours core.hooksPath."""
+    path = output(["rev-parse", "--path-format=absolute", "--git-path", "hooks"], cwd=cwd)
+    return Path(path)
+
+
+def ls_files_z(args: Sequence[str], *, cwd: str | os.PathLike[str] | None = None) -> list[str]:
+    out = run(["ls-files", "-z", *args], cwd=cwd).stdout
+    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
+def check_attr(
+    attribute: str, paths: Iterable[str], *, cached: bool = False, cwd: str | os.PathLike[str] | None = None
+) -> dict[str, str]:
+    """The value of one attribute for each path (unspecified/unset included as git reports them)."""
+    payload = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+    if not payload:
+        return {}
+    args = ["check-attr", "-z", "--stdin"]
+    if cached:
+        args.append("--cached")
+    out = run([*args, attribute], cwd=cwd, input=payload).stdout.split(b"\0")
+    result = {}
+    for i in range(0, len(out) - 2, 3):
+        result[out[i].decode("utf-8", "surrogateescape")] = out[i + 2].decode()
+    return result
+
+
+class IndexEntry(NamedTuple):
+    mode: str
+    blob: str
+    stage: int
+    path: str
+
+
+def index_entries(*, cwd: str | os.PathLike[str] | None = None) -> list[IndexEntry]:
+    out = run(["ls-files", "-s", "-z"], cwd=cwd).stdout
+    entries = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        mode, blob, stage = meta.decode().split()
+        entries.append(IndexEntry(mode, blob, int(stage), path.decode("utf-8", "surrogateescape")))
+    return entries
+
+
+class CatFile:
+    """A long-lived `git cat-file --batch` pipe: one process for any number of blobs."""
+
+    def __init__(self, cwd: str | os.PathLike[str] | None = None) -> None:
+        self._proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=1 << 16,
+        )
+
+    def header(self, rev: str) -> tuple[str, str, int] | None:
+        assert self._proc.stdin and self._proc.stdout
+        self._proc.stdin.write(rev.encode("utf-8", "surrogateescape") + b"\n")
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline().rstrip(b"\n")
+        if line.endswith(b" missing") or line.endswith(b" ambiguous"):
+            return None
+        oid, kind, size = line.decode().split()
+        return oid, kind, int(size)
+
+    def read_small(self, rev: str, limit: int) -> tuple[str, bytes | None] | None:
+        """(type, content) when the object is at most `limit` bytes, else (type, None)."""
+        head = self.header(rev)
+        if head is None:
+            return None
+        assert self._proc.stdout
+        _, kind, size = head
+        if size <= limit:
+            data = self._proc.stdout.read(size)
+            self._proc.stdout.read(1)
+            return kind, data
+        remaining = size + 1
+        while remaining:  # skip a large object without holding it
+            remaining -= len(self._proc.stdout.read(min(remaining, 1 << 20)))
+        return kind, None
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait()
+
+    def __enter__(self) -> "CatFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_null_separated(data: bytes) -> Iterator[str]:
+    for item in data.split(b"\0"):
+        if item:
+            yield item.decode("utf-8", "surrogateescape")

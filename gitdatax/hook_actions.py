@@ -1,0 +1,25 @@
+"""What each client hook does for gitdatax, after any chained user hook has run."""
+from __future__ import annotations
+
+from typing import Callable
+
+from gitdatax import output
+
+HookAction = Callable[[list[str], bytes], int]
+
+
+def pre_commit(args: list[str], stdin: bytes) -> int:
+    from gitdatax.checks import pre_commit_problems
+
+    problems = pre_commit_problems()
+    if problems:
+        output.error(f"commit refused: {len(problems)} file(s) would put raw data into Git")
+        for line in problems:
+            output.info(f"  {line}")
+        return 1
+    return 0
+
+
+ACTIONS: dict[str, HookAction] = {
+    "pre-commit": pre_commit,
+}

@@ -1,0 +1,115 @@
+"""Installing gitdatax's hooks beside a user's own, and running the ones it replaced.
+
+A hook that gitdatax writes carries the marker `gitdatax-hook`. A foreign hook already in place
+is never overwritten: it is renamed to `<name>.pre-datax` and our hook runs it first, with the
+same arguments and standard input. `uninstall` deletes only hooks carrying the marker and puts
+the renamed ones back.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+from gitdatax.errors import FatalError
+
+MARKER = b"gitdatax-hook"
+CHAINED_SUFFIX = ".pre-datax"
+CLIENT_HOOKS = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite")
+# A missing git-datax must stop what would lose data (a commit of raw content, a push whose data
+# is not uploaded); after a checkout there is nothing left to stop.
+_BLOCKING = {"pre-commit", "pre-push", "pre-receive"}
+
+
+def _template(name: str) -> str:
+    return resources.files("gitdatax._hookscripts").joinpath(name).read_text()
+
+
+def render(hook: str, template: str = "client-hook.sh") -> str:
+    text = _template(template).replace("@HOOK@", hook)
+    return text.replace("@MISSING_EXIT@", "1" if hook in _BLOCKING else "0")
+
+
+def is_ours(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return MARKER in f.read(4096)
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+
+
+def _write_executable(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".datax-tmp")
+    tmp.write_text(text)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, path)
+
+
+def install(hooks_dir: Path, names: tuple[str, ...] = CLIENT_HOOKS, template: str = "client-hook.sh") -> list[str]:
+    """Install (or refresh) our hooks; returns a line per hook saying what was done."""
+    hooks_dir.mkdir(parents=True, exist_ok=True)
+    done = []
+    for name in names:
+        path = hooks_dir / name
+        chained = hooks_dir / (name + CHAINED_SUFFIX)
+        if path.exists() and not is_ours(path):
+            if chained.exists():
+                raise FatalError(
+                    f"both {path} and {chained} exist and neither was written by gitdatax; "
+                    f"merge them into {chained} and run the command again"
+                )
+            os.replace(path, chained)
+            done.append(f"{name}: installed; your existing hook was kept as {chained.name} and runs first")
+        elif path.exists():
+            done.append(f"{name}: updated")
+        else:
+            done.append(f"{name}: installed")
+        _write_executable(path, render(name, template))
+    return done
+
+
+def missing(hooks_dir: Path, names: tuple[str, ...] = CLIENT_HOOKS) -> list[str]:
+    return [name for name in names if not is_ours(hooks_dir / name)]
+
+
+def uninstall(hooks_dir: Path, names: tuple[str, ...] = CLIENT_HOOKS) -> list[str]:
+    done = []
+    for name in names:
+        path = hooks_dir / name
+        chained = hooks_dir / (name + CHAINED_SUFFIX)
+        if is_ours(path):
+            path.unlink()
+            if chained.exists():
+                os.replace(chained, path)
+                done.append(f"{name}: removed; your previous hook is back in place")
+            else:
+                done.append(f"{name}: removed")
+    return done
+
+
+def run_chained(hooks_dir: Path, name: str, args: list[str], stdin: bytes) -> int:
+    """Run the user's hook that ours replaced, if any; its exit code (0 when there is none)."""
+    chained = hooks_dir / (name + CHAINED_SUFFIX)
+    if not chained.is_file() or not os.access(chained, os.X_OK):
+        return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return subprocess.run([str(chained), *args], input=stdin).returncode
+
+
+def ensure_installed() -> None:
+    """Install any missing client hook into the current repository. Called by the filter process
+    so that a plain `git clone` gets them; a failure here must never fail the filter."""
+    from gitdatax import git
+
+    try:
+        if git.repo_paths().toplevel is None:
+            return
+        hooks_dir = git.hooks_dir()
+        names = tuple(missing(hooks_dir))
+        if names:
+            install(hooks_dir, names)
+    except Exception:  # noqa: BLE001 - best effort by design
+        pass

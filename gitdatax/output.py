@@ -1,0 +1,65 @@
+"""What gitdatax tells the user: messages on stderr, progress bars only on a terminal."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+PREFIX = "git-datax"
+
+
+def info(message: str) -> None:
+    sys.stderr.write(f"{message}\n")
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"{PREFIX}: warning: {message}\n")
+
+
+def error(message: str) -> None:
+    sys.stderr.write(f"{PREFIX}: error: {message}\n")
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def progress_enabled(quiet: bool = False) -> bool:
+    if quiet or os.environ.get("GIT_DATAX_QUIET"):
+        return False
+    return sys.stderr.isatty()
+
+
+def progress(total: int | None, desc: str, *, unit: str = "B", quiet: bool = False, **kwargs: Any) -> Any:
+    """A tqdm bar on stderr when it is a terminal, else an object with the same methods that
+    does nothing (so callers never branch)."""
+    if not progress_enabled(quiet):
+        return _NoProgress()
+    from tqdm import tqdm  # lazy: hooks and the filter process start faster without it
+
+    scale = unit == "B"
+    return tqdm(
+        total=total, desc=desc, unit=unit, unit_scale=scale, unit_divisor=1024 if scale else 1000,
+        file=sys.stderr, leave=False, dynamic_ncols=True, **kwargs,
+    )
+
+
+class _NoProgress:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, s: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "_NoProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass

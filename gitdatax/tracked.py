@@ -1,0 +1,65 @@
+"""Finding stubs: in the index, in a commit's tree, and which work tree files are still stubs."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, NamedTuple
+
+from gitdatax import git, stub as stubs
+
+
+class TrackedFile(NamedTuple):
+    path: str
+    blob: str
+    mode: str
+    stub: stubs.Stub | None  # None: the blob is raw content, not a stub
+
+
+def index_files(cwd: str | os.PathLike[str] | None = None) -> list[TrackedFile]:
+    """Index entries (stage 0) whose path has filter=datax, with their stubs."""
+    entries = [e for e in git.index_entries(cwd=cwd) if e.stage == 0 and e.mode in ("100644", "100755")]
+    filters = git.check_attr("filter", (e.path for e in entries), cwd=cwd)
+    tracked = [e for e in entries if filters.get(e.path) == "datax"]
+    result = []
+    with git.CatFile(cwd=cwd) as cat:
+        for e in tracked:
+            got = cat.read_small(e.blob, stubs.MAX_STUB_SIZE)
+            data = got[1] if got else None
+            result.append(TrackedFile(e.path, e.blob, e.mode, stubs.parse(data) if data is not None else None))
+    return result
+
+
+def tree_stubs(rev: str, cwd: str | os.PathLike[str] | None = None) -> list[tuple[str, stubs.Stub]]:
+    """Every (path, stub) in the tree of `rev`: any blob that is a valid stub, whatever the
+    attributes say, since that is what a checkout will smudge."""
+    raw = git.run(["ls-tree", "-r", "-l", "-z", "--full-tree", rev], cwd=cwd).stdout
+    candidates = []
+    for record in raw.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        mode, kind, blob, size = meta.decode().split()
+        if kind == "blob" and size != "-" and 0 < int(size) <= stubs.MAX_STUB_SIZE:
+            candidates.append((path.decode("utf-8", "surrogateescape"), blob))
+    return list(_parse_blobs(candidates, cwd))
+
+
+def _parse_blobs(candidates: Iterable[tuple[str, str]], cwd: str | os.PathLike[str] | None) -> Iterable[tuple[str, stubs.Stub]]:
+    with git.CatFile(cwd=cwd) as cat:
+        for path, blob in candidates:
+            got = cat.read_small(blob, stubs.MAX_STUB_SIZE)
+            if got and got[1] is not None:
+                stub = stubs.parse(got[1])
+                if stub is not None:
+                    yield path, stub
+
+
+def worktree_stub(top: Path, path: str) -> stubs.Stub | None:
+    """The stub a work tree file holds instead of its content, if it does."""
+    try:
+        full = top / path
+        if full.is_symlink() or full.stat().st_size > stubs.MAX_STUB_SIZE:
+            return None
+        return stubs.parse(full.read_bytes())
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
