@@ -1,0 +1,71 @@
+"""What every remote store offers, and the registry that picks a backend from a URL's scheme.
+
+A backend moves whole objects between the local ObjectStore and somewhere else, streaming both
+ways. Backends of our own layout (directory, S3, SSH) move the compressed object files as they
+are; Git LFS servers get the raw bytes. Every download goes through the store's import_* methods,
+which re-hash before publishing, so no backend can put an unverified object in the store.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Protocol, runtime_checkable
+from urllib.parse import urlparse
+
+from gitdatax.errors import FatalError
+from gitdatax.store import ObjectStore
+from gitdatax.stub import Stub
+
+
+class RemoteError(FatalError):
+    """A remote could not be reached or refused an operation. Carries whether a retry may help."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+@runtime_checkable
+class Remote(Protocol):
+    url: str  # as the user wrote it, with any credentials removed (safe to print)
+
+    def has_many(self, stubs: Iterable[Stub]) -> set[str]:
+        """The oids among `stubs` that the remote holds (asked in batches where it can)."""
+
+    def download(self, stub: Stub, store: ObjectStore) -> None:
+        """Bring one object into `store`, verified. Raises RemoteError (or CorruptObject)."""
+
+    def upload(self, stub: Stub, store: ObjectStore) -> None:
+        """Send one object from `store`. Must leave no partial object visible on the remote."""
+
+    def close(self) -> None:
+        """Release connections and processes."""
+
+
+# scheme -> factory(url, options). Backends register lazily so that importing this module
+# never imports boto3 or requests.
+Factory = Callable[[str, dict], Remote]
+_REGISTRY: dict[str, Callable[[], Factory]] = {}
+
+
+def register(scheme: str, loader: Callable[[], Factory]) -> None:
+    _REGISTRY[scheme] = loader
+
+
+def scheme_of(url: str) -> str:
+    """'file' for paths and file:// URLs, 'ssh' for ssh:// and scp-like host:path, else the scheme."""
+    if url.startswith("/") or url.startswith("./") or url.startswith("../") or url.startswith("~"):
+        return "file"
+    parsed = urlparse(url)
+    if parsed.scheme and "://" in url:
+        return parsed.scheme.lower()
+    host, sep, _ = url.partition(":")
+    if sep and host and "/" not in host and len(host) > 1:  # scp-like user@host:path (not C:\)
+        return "ssh"
+    return "file"
+
+
+def open_remote(url: str, options: dict | None = None) -> Remote:
+    scheme = scheme_of(url)
+    loader = _REGISTRY.get(scheme)
+    if loader is None:
+        raise FatalError(f"remote {url!r}: unsupported scheme {scheme!r} (use a path, s3://, http(s):// or ssh://)")
+    return loader()(url, options or {})

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Install gitdatax on a machine with Python 3 (>= 3.9) and Git, put `git-datax` on the PATH git
+# uses, and register the filter (`git datax install --global`).
+#   ./install.sh          install for use
+#   ./install.sh --dev    editable install with the test dependencies (and, as root, the Debian
+#                         packages the tests start: git-lfs and openssh-server)
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+mode=${1:-user}
+
+say() { printf 'install.sh: %s\n' "$*" >&2; }
+
+if [ "$mode" = "--dev" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        missing=""
+        command -v git-lfs >/dev/null || missing="$missing git-lfs"
+        [ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
+        if [ -n "$missing" ]; then
+            say "installing Debian packages:$missing"
+            export DEBIAN_FRONTEND=noninteractive
+            apt-get update -qq >/dev/null
+            apt-get install -y -qq $missing >/dev/null
+        fi
+    fi
+    say "installing gitdatax (editable) with its test dependencies"
+    "$PY" -m pip install -q --disable-pip-version-check -e ".[test]" -r tests/requirements.txt
+elif ! "$PY" -m pip install -q --disable-pip-version-check --upgrade ".[s3]" 2>/tmp/gitdatax-pip.$$; then
+    # An externally managed Python (PEP 668) or no write access: use a private virtualenv.
+    venv="${XDG_DATA_HOME:-$HOME/.local/share}/gitdatax/venv"
+    say "system pip refused ($(tail -n 1 /tmp/gitdatax-pip.$$)); using a virtualenv in $venv"
+    "$PY" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade ".[s3]"
+    mkdir -p "$HOME/.local/bin"
+    ln -sf "$venv/bin/git-datax" "$HOME/.local/bin/git-datax"
+    case ":$PATH:" in
+        *":$HOME/.local/bin:"*) ;;
+        *) export PATH="$HOME/.local/bin:$PATH"
+           say "add $HOME/.local/bin to your PATH (e.g. in ~/.profile) so git finds git-datax" ;;
+    esac
+fi
+rm -f /tmp/gitdatax-pip.$$
+hash -r
+if ! command -v git-datax >/dev/null; then
+    say "git-datax was installed but is not on PATH; add pip's script directory to PATH"
+    exit 1
+fi
+git-datax install --global
+say "done: $(git-datax --version) at $(command -v git-datax)"

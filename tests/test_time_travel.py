@@ -1,0 +1,26 @@
+"""Story 1: commit versions of data and a model, check out any old commit, get its bytes back."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import datax, git, git_bytes, is_stub, random_bytes, sha256, write
+
+
+def test_three_versions_come_back_bit_for_bit(repo: Path) -> None:
+    assert datax("track", "*.bin", "*.csv").returncode == 0
+    git("add", ".gitattributes")
+    git("commit", "-qm", "track")
+    digests = []
+    for version in (1, 2, 3):
+        write(repo / "models/asr.bin", random_bytes((5 << 20) + version, seed=version))
+        write(repo / "data/train.csv", b"id,label\n" + b"".join(b"%d,%d\n" % (i, i * version) for i in range(50000)))
+        git("add", "-A")
+        git("commit", "-qm", f"v{version}")
+        git("tag", f"v{version}")
+        digests.append({p: sha256(repo / p) for p in ("models/asr.bin", "data/train.csv")})
+        for path in ("models/asr.bin", "data/train.csv"):
+            assert is_stub(git_bytes("cat-file", "-p", f"HEAD:{path}"))
+    for version in (1, 3, 2, 1):
+        git("checkout", "-q", f"v{version}")
+        assert {p: sha256(repo / p) for p in digests[0]} == digests[version - 1]
+        assert git("status", "--porcelain").stdout == ""
