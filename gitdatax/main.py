@@ -24,6 +24,7 @@ COMMANDS = [
     ("ls-files", "ls_files"),
     ("env", "env"),
     ("demo", "demo"),
+    ("serve", "serve"),
 ]
 # Called by git, not by people: hidden from --help.
 HIDDEN_COMMANDS = [
