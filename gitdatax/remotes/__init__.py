@@ -1,7 +1,7 @@
 """Remote stores. `open_remote(url)` picks the backend from the URL (see base.py)."""
 from __future__ import annotations
 
-from gitdatax.remotes.base import Remote, RemoteError, open_remote, register, scheme_of
+from gitdatax.remotes.base import Remote, RemoteError, RemoteObjectMissing, open_remote, register, scheme_of
 
 
 def _local():  # type: ignore[no-untyped-def]
@@ -12,4 +12,14 @@ def _local():  # type: ignore[no-untyped-def]
 
 register("file", _local)
 
-__all__ = ["Remote", "RemoteError", "open_remote", "register", "scheme_of"]
+
+def _lfs_http():  # type: ignore[no-untyped-def]
+    from gitdatax.remotes.lfs_http import LfsHttpRemote
+
+    return LfsHttpRemote
+
+
+register("http", _lfs_http)
+register("https", _lfs_http)
+
+__all__ = ["Remote", "RemoteError", "RemoteObjectMissing", "open_remote", "register", "scheme_of"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Callable, Iterable, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
-from gitdatax.errors import FatalError
+from gitdatax.errors import FatalError, ObjectMissing
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub
 
@@ -21,6 +21,15 @@ class RemoteError(FatalError):
     def __init__(self, message: str, *, transient: bool = False) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class RemoteObjectMissing(RemoteError, ObjectMissing):
+    """The remote does not have the object (also an ObjectMissing, as the directory backend raises)."""
+
+    def __init__(self, oid: str, remote: str) -> None:
+        RemoteError.__init__(self, f"object {oid} is not on remote {remote}")
+        self.oid = oid
+        self.remote = remote
 
 
 @runtime_checkable

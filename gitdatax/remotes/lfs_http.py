@@ -1,0 +1,440 @@
+"""A Git LFS server as a remote: the batch API and the basic transfer adapter over HTTP(S).
+
+URL: a URL whose path ends in `/info/lfs` is the LFS endpoint itself. Any other http(s) URL is a
+Git repository URL and gets `.git/info/lfs` appended (`/info/lfs` when it already ends in `.git`),
+as git-lfs's server discovery does: `https://host/team/proj` -> `https://host/team/proj.git/info/lfs`.
+
+Git LFS servers hold raw bytes, so uploads stream the decompressed content (Content-Length = the
+stub's size) and downloads stream into ObjectStore.import_raw, which re-hashes before publishing.
+
+Retries happen here, not in the transfer layer: every HTTP request is retried on connection errors,
+5xx, 429 and 503 (after Retry-After, capped) with exponential backoff; a download that loses its
+connection resumes with a Range request (or restarts and skips what it had when the server ignores
+Range). Only when those retries are spent does a RemoteError(transient=True) reach the caller.
+
+Credentials: none are sent until the server answers 401; then Git's credential helpers are asked
+(see credentials.py), approved on success and rejected on a second 401. Redirects are never
+followed automatically: the batch endpoint may redirect only within its own origin, and an action
+href redirected to another origin is followed without any credential or action header.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from urllib.parse import urljoin, urlsplit
+
+from gitdatax.remotes import credentials
+from gitdatax.remotes.base import RemoteError, RemoteObjectMissing
+from gitdatax.errors import CorruptObject, InvalidOid
+from gitdatax.store import CHUNK, ObjectStore
+from gitdatax.stub import Stub, is_valid_oid
+
+if TYPE_CHECKING:
+    import requests
+
+LFS_JSON = "application/vnd.git-lfs+json"
+BATCH_SIZE = 100  # objects per batch request, as git-lfs sends them
+MAX_REDIRECTS = 5
+RETRY_AFTER_CAP = 60.0  # seconds; a server asking for longer gets a transient error instead
+EXPIRY_MARGIN = 5.0  # seconds: an action this close to expiring is requested again
+
+
+def lfs_endpoint(url: str) -> str:
+    path = urlsplit(url).path.rstrip("/")
+    base = url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    if path.endswith("/info/lfs"):
+        return base
+    if path.endswith(".git"):
+        return base + "/info/lfs"
+    return base + ".git/info/lfs"
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def _why(exc: BaseException) -> str:
+    """A connection failure in words, without the URL (action hrefs may carry tokens)."""
+    text = str(exc)
+    for needle, words in (("Connection refused", "connection refused"), ("timed out", "timed out"),
+                          ("Name or service not known", "host not found"),
+                          ("nodename nor servname", "host not found"),
+                          ("IncompleteRead", "connection closed early"),
+                          ("Connection reset", "connection reset"),
+                          ("RemoteDisconnected", "connection closed by the server")):
+        if needle in text:
+            return words
+    return type(exc).__name__
+
+
+class _ContentReader:
+    """The decompressed content of one object as a file with a length, so that requests sends it
+    with Content-Length (a generator body would be sent chunked) without holding it in memory."""
+
+    def __init__(self, store: ObjectStore, stub: Stub) -> None:
+        self._chunks = store.iter_content(stub)
+        self._buffer = b""
+        self._size = stub.size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buffer) < n:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        if n < 0:
+            n = len(self._buffer)
+        data, self._buffer = self._buffer[:n], self._buffer[n:]
+        return data
+
+
+class LfsHttpRemote:
+    def __init__(self, url: str, options: dict | None = None) -> None:
+        options = options or {}
+        self.url = credentials.redact(url)
+        self.endpoint = lfs_endpoint(self.url)
+        self.retries = int(options.get("retries", 4))
+        self.backoff = float(options.get("backoff", 0.5))
+        self.timeout = float(options.get("timeout", 60))
+        self._cred = credentials.userinfo(url)
+        self._cred_from_helper = False
+        self._lock = threading.Lock()
+        self._session: requests.Session | None = None
+        self._actions: dict[str, tuple[dict, float]] = {}  # oid -> (download action, deadline)
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    @property
+    def session(self) -> "requests.Session":
+        if self._session is None:
+            import requests  # lazy: the filter process and hooks start faster without it
+
+            session = requests.Session()
+            session.headers["User-Agent"] = "gitdatax"
+            self._session = session
+        return self._session
+
+    def _sleep(self, attempt: int, response: "requests.Response | None" = None) -> None:
+        delay = self.backoff * (2 ** attempt)
+        if response is not None and response.status_code in (429, 503):
+            after = response.headers.get("Retry-After")
+            if after:
+                delay = self._retry_after(after)
+        time.sleep(delay)
+
+    def _retry_after(self, value: str) -> float:
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                seconds = parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):
+                seconds = self.backoff
+        if seconds > RETRY_AFTER_CAP:
+            raise RemoteError(f"remote {self.url}: server busy, asks to retry in {seconds:.0f}s", transient=True)
+        return max(0.0, seconds)
+
+    def _send(self, method: str, url: str, *, api: bool, headers: dict[str, str] | None = None,
+              body: Callable[[], Any] | None = None, json: Any = None, stream: bool = False,
+              what: str) -> "requests.Response":
+        """One request with retries, manual redirects and (api requests only) credentials."""
+        import requests
+
+        asked_credentials = False
+        attempt = 0
+        redirects = 0
+        target = url
+        extra = dict(headers or {})
+        while True:
+            send_headers = dict(extra)
+            auth = None
+            if api:
+                send_headers.setdefault("Accept", LFS_JSON)
+                if json is not None:
+                    send_headers["Content-Type"] = LFS_JSON
+                if self._cred is not None and _origin(target) == _origin(self.endpoint):
+                    auth = (self._cred.username, self._cred.password)
+            try:
+                response = self.session.request(
+                    method, target, headers=send_headers, auth=auth, json=json,
+                    data=body() if body is not None else None, stream=stream,
+                    allow_redirects=False, timeout=(min(self.timeout, 30), self.timeout),
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt >= self.retries:
+                    raise RemoteError(f"remote {self.url}: {what}: cannot connect ({_why(exc)})", transient=True) from None
+                self._sleep(attempt)
+                attempt += 1
+                continue
+            status = response.status_code
+            if status in (301, 302, 303, 307, 308) and "Location" in response.headers:
+                response.close()
+                redirects += 1
+                location = urljoin(target, response.headers["Location"])
+                if redirects > MAX_REDIRECTS or urlsplit(location).scheme not in ("http", "https"):
+                    raise RemoteError(f"remote {self.url}: {what}: too many or bad redirects")
+                if _origin(location) != _origin(target):
+                    if api:
+                        raise RemoteError(
+                            f"remote {self.url}: {what}: redirected to another host "
+                            f"({credentials.redact(location)}); refusing to send credentials there")
+                    extra = {}  # action headers carry the server's tokens: never to another origin
+                if status == 303 or (status in (301, 302) and method == "POST"):
+                    method, json, body = "GET", None, None
+                target = location
+                continue
+            if status == 401 and api and not asked_credentials:
+                response.close()
+                asked_credentials = True
+                self._get_credentials(target)
+                continue
+            if status == 401 and api and self._cred is not None and self._cred_from_helper:
+                credentials.reject(self.endpoint, self._cred)
+                self._cred = None
+                self._cred_from_helper = False
+            if status in (429, 503) or 500 <= status < 600:
+                if attempt >= self.retries:
+                    response.close()
+                    raise RemoteError(f"remote {self.url}: {what}: server error (HTTP {status})", transient=True)
+                self._sleep(attempt, response)
+                response.close()
+                attempt += 1
+                continue
+            if api and 200 <= status < 300 and self._cred is not None and self._cred_from_helper and asked_credentials:
+                credentials.approve(self.endpoint, self._cred)
+            return response
+
+    def _get_credentials(self, url: str) -> None:
+        with self._lock:
+            cred = credentials.fill(self.endpoint, self._cred.username if self._cred else None)
+            if cred is None:
+                raise RemoteError(f"remote {self.url}: the server requires authentication and "
+                                  "no credentials came from git's credential helpers")
+            self._cred = cred
+            self._cred_from_helper = True
+
+    def _error(self, response: "requests.Response", what: str) -> RemoteError:
+        message = ""
+        try:
+            payload = response.json()
+            if isinstance(payload, dict) and isinstance(payload.get("message"), str):
+                message = ": " + " ".join(payload["message"].split())[:200]
+        except ValueError:
+            pass
+        finally:
+            response.close()
+        status = response.status_code
+        if status == 401:
+            return RemoteError(f"remote {self.url}: {what}: authentication failed (HTTP 401){message}")
+        if status == 403:
+            return RemoteError(f"remote {self.url}: {what}: access denied (HTTP 403){message}")
+        if status == 404:
+            return RemoteError(f"remote {self.url}: {what}: not found (HTTP 404){message}; is the URL right?")
+        return RemoteError(f"remote {self.url}: {what}: HTTP {status}{message}")
+
+    # -- batch API -------------------------------------------------------------------------
+
+    def _batch(self, operation: str, stubs: list[Stub]) -> dict[str, dict] | None:
+        """The server's answer per oid; None when the server answers 404 to a download batch
+        (giftless does that when it has none of the objects)."""
+        for stub in stubs:
+            if not is_valid_oid(stub.oid):
+                raise InvalidOid(stub.oid)
+        request = {"operation": operation, "transfers": ["basic"], "hash_algo": "sha256",
+                   "objects": [{"oid": s.oid, "size": s.size} for s in stubs]}
+        what = f"batch {operation}"
+        response = self._send("POST", self.endpoint + "/objects/batch", api=True, json=request, what=what)
+        if response.status_code == 404 and operation == "download":
+            response.close()
+            return None
+        if response.status_code != 200:
+            raise self._error(response, what)
+        try:
+            payload = response.json()
+        except ValueError:
+            raise RemoteError(f"remote {self.url}: {what}: the answer is not JSON") from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("objects"), list):
+            raise RemoteError(f"remote {self.url}: {what}: the answer has no object list")
+        if payload.get("transfer", "basic") != "basic":
+            raise RemoteError(f"remote {self.url}: {what}: unsupported transfer {payload.get('transfer')!r}")
+        asked = {s.oid: s.size for s in stubs}
+        answers: dict[str, dict] = {}
+        for obj in payload["objects"]:
+            oid = obj.get("oid") if isinstance(obj, dict) else None
+            if not is_valid_oid(oid) or oid not in asked:
+                shown = repr(oid)[:80]
+                raise RemoteError(f"remote {self.url}: {what}: answered for object {shown}, which was not asked for")
+            if obj.get("size") != asked[oid]:
+                raise RemoteError(f"remote {self.url}: {what}: object {oid} has size "
+                                  f"{str(obj.get('size'))[:20]} in the answer, expected {asked[oid]}")
+            answers[oid] = obj
+        return answers
+
+    def _action(self, obj: dict, name: str) -> dict | None:
+        actions = obj.get("actions") or {}
+        action = actions.get(name) if isinstance(actions, dict) else None
+        if action is None:
+            return None
+        href = action.get("href") if isinstance(action, dict) else None
+        if not isinstance(href, str) or urlsplit(href).scheme not in ("http", "https"):
+            raise RemoteError(f"remote {self.url}: object {obj.get('oid')}: {name} action has no http(s) href")
+        header = action.get("header") or {}
+        if not isinstance(header, dict) or not all(isinstance(v, str) for v in header.values()):
+            raise RemoteError(f"remote {self.url}: object {obj.get('oid')}: {name} action has a bad header")
+        return action
+
+    @staticmethod
+    def _deadline(action: dict) -> float:
+        expires_in = action.get("expires_in")
+        if isinstance(expires_in, (int, float)) and expires_in > 0:
+            return time.monotonic() + float(expires_in) - EXPIRY_MARGIN
+        expires_at = action.get("expires_at")
+        if isinstance(expires_at, str):
+            from datetime import datetime
+
+            try:
+                at = datetime.fromisoformat(expires_at.replace("Z", "+00:00")).timestamp()
+                return time.monotonic() + (at - time.time()) - EXPIRY_MARGIN
+            except ValueError:
+                pass
+        return float("inf")
+
+    def _object_error(self, oid: str, obj: dict) -> None:
+        error = obj.get("error")
+        if not error:
+            return
+        code = error.get("code") if isinstance(error, dict) else None
+        if code in (404, 410):
+            raise RemoteObjectMissing(oid, self.url)
+        message = str(error.get("message", "")) if isinstance(error, dict) else ""
+        raise RemoteError(f"remote {self.url}: object {oid}: error {code}: {' '.join(message.split())[:200]}")
+
+    # -- Remote protocol -------------------------------------------------------------------
+
+    def has_many(self, stubs: Iterable[Stub]) -> set[str]:
+        unique = list({s.oid: s for s in stubs}.values())
+        present: set[str] = set()
+        for start in range(0, len(unique), BATCH_SIZE):
+            answers = self._batch("download", unique[start:start + BATCH_SIZE])
+            for oid, obj in (answers or {}).items():
+                if obj.get("error"):
+                    continue
+                action = self._action(obj, "download")
+                if action is not None:
+                    present.add(oid)
+                    with self._lock:
+                        self._actions[oid] = (action, self._deadline(action))
+        return present
+
+    def _download_action(self, stub: Stub) -> dict:
+        with self._lock:
+            cached = self._actions.pop(stub.oid, None)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        answers = self._batch("download", [stub])
+        obj = (answers or {}).get(stub.oid)
+        if obj is None:
+            raise RemoteObjectMissing(stub.oid, self.url)
+        self._object_error(stub.oid, obj)
+        action = self._action(obj, "download")
+        if action is None:
+            raise RemoteError(f"remote {self.url}: object {stub.oid}: no download action in the answer")
+        return action
+
+    def download(self, stub: Stub, store: ObjectStore) -> None:
+        if not is_valid_oid(stub.oid):
+            raise InvalidOid(stub.oid)
+        action = self._download_action(stub)
+        try:
+            store.import_raw(self._content(action, stub), stub)
+        except CorruptObject as exc:
+            raise RemoteError(f"remote {self.url}: object {stub.oid} failed verification after "
+                              f"download ({str(exc).rsplit('(', 1)[-1].rstrip(')')}); nothing was stored") from None
+
+    def _content(self, action: dict, stub: Stub) -> Iterator[bytes]:
+        """The object's bytes, resuming with Range after a dropped connection."""
+        import requests
+
+        what = f"download of {stub.oid}"
+        received = 0
+        restarts = 0
+        headers = dict(action.get("header") or {})
+        while True:
+            range_headers = dict(headers)
+            if received:
+                range_headers["Range"] = f"bytes={received}-"
+            response = self._send("GET", action["href"], api=False, headers=range_headers, stream=True, what=what)
+            skip = 0
+            if received and response.status_code == 206:
+                content_range = response.headers.get("Content-Range", "")
+                if not content_range.startswith(f"bytes {received}-"):
+                    response.close()
+                    raise RemoteError(f"remote {self.url}: {what}: bad Content-Range {content_range[:60]!r}")
+            elif response.status_code == 200:
+                skip = received  # the server ignored Range: read from the start, drop what we have
+            else:
+                raise self._error(response, what)
+            length = response.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) + (received - skip) > stub.size:
+                response.close()
+                raise RemoteError(f"remote {self.url}: {what}: the server sends {length} bytes, "
+                                  f"more than the object's {stub.size}; nothing was stored")
+            try:
+                for chunk in response.iter_content(CHUNK):
+                    if skip:
+                        dropped = min(skip, len(chunk))
+                        chunk, skip = chunk[dropped:], skip - dropped
+                    if chunk:
+                        received += len(chunk)
+                        yield chunk
+                if received >= stub.size:
+                    return
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError):
+                pass
+            finally:
+                response.close()
+            restarts += 1
+            if restarts > self.retries:
+                raise RemoteError(f"remote {self.url}: {what}: connection lost {restarts} times", transient=True)
+            self._sleep(restarts - 1)
+
+    def upload(self, stub: Stub, store: ObjectStore) -> None:
+        if not is_valid_oid(stub.oid):
+            raise InvalidOid(stub.oid)
+        if not store.has(stub.oid):
+            store.open_compressed(stub.oid).close()  # raises ObjectMissing naming the oid
+        answers = self._batch("upload", [stub]) or {}
+        obj = answers.get(stub.oid)
+        if obj is None:
+            raise RemoteError(f"remote {self.url}: batch upload: no answer for object {stub.oid}")
+        self._object_error(stub.oid, obj)
+        upload = self._action(obj, "upload")
+        if upload is None:
+            return  # the server already has it
+        verify = self._action(obj, "verify")
+        what = f"upload of {stub.oid}"
+        headers = {"Content-Type": "application/octet-stream", **(upload.get("header") or {})}
+        response = self._send("PUT", upload["href"], api=False, headers=headers,
+                              body=lambda: _ContentReader(store, stub), what=what)
+        if not 200 <= response.status_code < 300:
+            raise self._error(response, what)
+        response.close()
+        if verify is not None:
+            headers = {"Accept": LFS_JSON, "Content-Type": LFS_JSON, **(verify.get("header") or {})}
+            response = self._send("POST", verify["href"], api=False, headers=headers,
+                                  json={"oid": stub.oid, "size": stub.size}, what=f"verify of {stub.oid}")
+            if not 200 <= response.status_code < 300:
+                raise self._error(response, f"verify of {stub.oid}")
+            response.close()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
