@@ -25,6 +25,7 @@ COMMANDS = [
     ("env", "env"),
     ("demo", "demo"),
     ("serve", "serve"),
+    ("fsck", "fsck"),
 ]
 # Called by git, not by people: hidden from --help.
 HIDDEN_COMMANDS = [
