@@ -11,9 +11,10 @@ import itertools
 import os
 import sys
 import tempfile
+from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from gitdatax import pktline, stub as stubs
+from gitdatax import git, pktline, stub as stubs
 from gitdatax.errors import FatalError
 from gitdatax.output import PREFIX
 from gitdatax.store import ObjectStore, SPOOL_IN_MEMORY
@@ -44,6 +45,9 @@ class FilterProcess:
         self.stderr = stderr or sys.stderr.buffer
         self.fetch_missing = fetch_missing
         self.skip_smudge = skip_smudge()
+        self._index_blobs: dict[str, str] | None = None
+        self._cat_file: git.CatFile | None = None
+        self._top: Path | None = None
 
     def say(self, message: str) -> None:
         self.stderr.write(f"{PREFIX}: {message}\n".encode("utf-8", "replace"))
@@ -87,17 +91,44 @@ class FilterProcess:
 
     # -- clean -------------------------------------------------------------------------------
 
-    def clean_output(self, content: Iterator[bytes]) -> list[bytes]:
+    def close(self) -> None:
+        if self._cat_file is not None:
+            self._cat_file.close()
+
+    def _probably_unchanged(self, pathname: str) -> bool:
+        """Whether the index already holds this path's content: its stub's object is stored and
+        has the work tree file's size. Git re-cleans racily clean files after every checkout;
+        this guess lets those cost a hash instead of a compression."""
+        try:
+            if self._index_blobs is None:
+                self._top = git.repo_paths().toplevel
+                self._index_blobs = {e.path: e.blob for e in git.index_entries() if e.stage == 0}
+                self._cat_file = git.CatFile()
+            blob = self._index_blobs.get(pathname)
+            if blob is None or self._cat_file is None or self._top is None:
+                return False
+            got = self._cat_file.read_small(blob, stubs.MAX_STUB_SIZE)
+            stub = stubs.parse(got[1]) if got and got[1] is not None else None
+            return (
+                stub is not None
+                and self.store.has(stub.oid)
+                and os.stat(self._top / pathname).st_size == stub.size
+            )
+        except Exception:  # a guess only: any doubt means "compress while streaming"
+            return False
+
+    def clean_output(self, content: Iterator[bytes], pathname: str | None = None) -> list[bytes]:
         """What git stores for `content`: its stub; or the content itself when it is empty or
         already a valid stub (clean is idempotent)."""
         head, rest, ended = _peek(content, stubs.MAX_STUB_SIZE + 1)
         if ended and (not head or stubs.parse(head) is not None):
             return [head] if head else []
-        return [self.store.put(itertools.chain([head], rest)).encode()]
+        guess = (lambda: self._probably_unchanged(pathname)) if pathname else None
+        return [self.store.put(itertools.chain([head], rest), likely_present=guess).encode()]
 
     def clean(self, pathname: str, content: Iterator[bytes]) -> None:
         try:
-            output = self.clean_output(content)
+            output = self.clean_output(content, pathname)
         except Exception as exc:  # one file fails, the process carries on
             _drain(content)
             self.say(f"cannot store {pathname}: {_describe(exc)}")
@@ -132,11 +163,10 @@ class FilterProcess:
                     "the stub was checked out (run `git datax pull` to fill it in)"
                 )
                 return iter([stub_bytes])
-            spool = self.store.read_verified(stub)
+            return self.store.read_verified(stub)
         except Exception as exc:
             self.say(f"{pathname}: {_describe(exc)}; the stub was checked out instead")
             return iter([stub_bytes])
-        return _read_and_close(spool)
 
 
 def _peek(content: Iterator[bytes], limit: int) -> tuple[bytes, Iterator[bytes], bool]:

@@ -10,12 +10,12 @@ content-defined chunking can later land here without touching stubs, filters or 
 from __future__ import annotations
 
 import hashlib
-import io
+import itertools
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 import zstandard
 
@@ -30,10 +30,11 @@ DEFAULT_LEVEL = 1
 # spooled raw to tmp/ while hashing, and compressed only if the object is new. That makes the
 # common re-clean (git status after checkout) cost a hash, not a compression.
 IN_MEMORY_LIMIT = 4 << 20
-# Smudge output up to this size is verified in memory; larger output is verified into a spool
-# file, so that a corrupt object never sends a byte to git.
+# Smudge output up to this size is verified in memory; larger output is verified by a first
+# decompression pass, so that a corrupt object never sends a byte to git.
 SPOOL_IN_MEMORY = 16 << 20
 CHUNK = 1 << 20
+_counter = itertools.count()
 
 
 class ObjectStore:
@@ -43,6 +44,8 @@ class ObjectStore:
         self.tmp_dir = self.root / "tmp"
         self.bad_dir = self.root / "bad"
         self.level = level
+        self._made_dirs: set[Path] = set()
+        self._tmp_ready = False
 
     @classmethod
     def for_repo(cls, cwd: str | os.PathLike[str] | None = None) -> "ObjectStore":
@@ -83,8 +86,34 @@ class ObjectStore:
     def _publish(self, tmp_path: str, oid: str) -> None:
         final = self.object_path(oid)
         os.chmod(tmp_path, 0o444)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        self._make_parent(final)
         os.replace(tmp_path, final)
+
+    def _make_parent(self, final: Path) -> None:
+        # Thousands of small objects per `git add`: remember the fan-out folders already made
+        # instead of asking the file system (and raising FileExistsError) every time.
+        parent = final.parent
+        if parent not in self._made_dirs:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(parent)
+
+    def _write_small_object(self, oid: str, compressed: bytes) -> None:
+        """Publish an object whose compressed bytes are in memory: created read-only under a
+        name unique to this process, then renamed into place."""
+        if not self._tmp_ready:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            self._tmp_ready = True
+        tmp = str(self.tmp_dir / f"{oid}.{os.getpid()}.{next(_counter)}.obj")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(compressed)
+            final = self.object_path(oid)
+            self._make_parent(final)
+            os.replace(tmp, final)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -96,25 +125,56 @@ class ObjectStore:
     def put_bytes(self, data: bytes) -> Stub:
         stub = Stub(hashlib.sha256(data).hexdigest(), len(data))
         if not self.has(stub.oid):
-            fd, tmp = self._new_tmp(".obj")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(self._compressor().compress(data))
-                self._publish(tmp, stub.oid)
-            except BaseException:
-                _unlink_quietly(tmp)
-                raise
+            self._write_small_object(stub.oid, self._compressor().compress(data))
         return stub
 
-    def put(self, chunks: Iterable[bytes]) -> Stub:
-        """Store a stream of content; return its stub. Memory stays bounded whatever the size."""
+    def put(self, chunks: Iterable[bytes], likely_present: Callable[[], bool] | None = None) -> Stub:
+        """Store a stream of content; return its stub. Memory stays bounded whatever the size.
+
+        For content too large to hold, `likely_present` (asked once) says whether the content is
+        probably already stored, as when git re-cleans a racily clean file after a checkout. Then
+        the content is only hashed (spooled raw, in case the guess is wrong); otherwise it is
+        compressed while it streams. The guess changes the cost, never the result."""
         iterator = iter(chunks)
         buffered = bytearray()
         for chunk in iterator:
             buffered += chunk
             if len(buffered) > IN_MEMORY_LIMIT:
-                return self._put_spooled(bytes(buffered), iterator)
+                if likely_present is not None and likely_present():
+                    return self._put_spooled(bytes(buffered), iterator)
+                return self._put_streaming(bytes(buffered), iterator)
         return self.put_bytes(bytes(buffered))
+
+    def _put_streaming(self, head: bytes, rest: Iterator[bytes]) -> Stub:
+        hasher = hashlib.sha256(head)
+        size = len(head)
+        fd, tmp = self._new_tmp(".obj")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                # The size is not known up front here, so the frame has no content size; the
+                # stub's size is authoritative and is checked on every read.
+                writer = self._compressor(threads=2).stream_writer(out, write_size=CHUNK, closefd=False)
+                writer.write(head)
+                del head
+                pending = bytearray()  # feed zstd in 1 MiB pieces: far fewer calls than 64 KiB packets
+                for chunk in rest:
+                    hasher.update(chunk)
+                    size += len(chunk)
+                    pending += chunk
+                    if len(pending) >= CHUNK:
+                        writer.write(pending)
+                        pending.clear()
+                writer.write(pending)
+                writer.flush(zstandard.FLUSH_FRAME)
+            stub = Stub(hasher.hexdigest(), size)
+            if self.has(stub.oid):
+                _unlink_quietly(tmp)
+            else:
+                self._publish(tmp, stub.oid)
+            return stub
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
 
     def _put_spooled(self, head: bytes, rest: Iterator[bytes]) -> Stub:
         hasher = hashlib.sha256(head)
@@ -202,22 +262,32 @@ class ObjectStore:
         with self.open_compressed(stub.oid) as f:
             yield from _decompressed_chunks(f, stub)
 
-    def read_verified(self, stub: Stub) -> BinaryIO:
-        """The whole content, fully checked before the first byte is handed out."""
-        spool: BinaryIO
+    def read_verified(self, stub: Stub) -> Iterator[bytes]:
+        """The whole content, fully checked (zstd checksum and size) before the first byte is
+        handed out. Small content is decompressed once into memory; large content is checked by
+        a first decompression that keeps nothing, then streamed by a second: cheaper than a
+        spool file, and memory stays bounded."""
         if stub.size <= SPOOL_IN_MEMORY:
-            spool = io.BytesIO()
-        else:
-            self.tmp_dir.mkdir(parents=True, exist_ok=True)
-            spool = tempfile.TemporaryFile(dir=self.tmp_dir)  # type: ignore[assignment]
+            return iter([b"".join(self.iter_content(stub))])
+        self.check_content(stub)
+        return self.iter_content(stub)
+
+    def check_content(self, stub: Stub) -> None:
+        """Decompress without keeping anything; raise CorruptObject unless the zstd checksum and
+        the size are right."""
+        buffer = bytearray(CHUNK)
+        total = 0
         try:
-            for chunk in self.iter_content(stub):
-                spool.write(chunk)
-            spool.seek(0)
-            return spool
-        except BaseException:
-            spool.close()
-            raise
+            with self.open_compressed(stub.oid) as f:
+                reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
+                while n := reader.readinto(buffer):
+                    total += n
+                    if total > stub.size:
+                        raise CorruptObject(stub.oid, f"content longer than the expected {stub.size} bytes")
+        except zstandard.ZstdError as exc:
+            raise CorruptObject(stub.oid, f"zstd: {exc}") from None
+        if total != stub.size:
+            raise CorruptObject(stub.oid, f"content is {total} bytes, expected {stub.size}")
 
     def verify(self, oid: str) -> str | None:
         """Re-hash one object fully. None when it is intact, else why it is not."""

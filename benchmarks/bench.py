@@ -1,0 +1,180 @@
+"""gitdatax against Git LFS on the standard workload, in one run, on this machine.
+
+    python3 benchmarks/bench.py [--work DIR] [--big-mib 128] [--n-small 2000] [--skip-2gib]
+
+Runs the steps of shared/bench/peer_lfs.sh with each tool in a fresh HOME (both filters
+installed globally there, so a clone smudges): add+commit v1 and v2, checkout of each version,
+`git status` after checkout, push to a local bare repository, clone with data. Prints seconds per
+step, the gitdatax/Git LFS ratio, the local store bytes of each, and the peak RSS of every
+gitdatax process (a PATH shim runs each one under /usr/bin/time). Then times `git-datax clean` of
+one 2 GiB stream and reports its peak RSS.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TARGETS = {  # step -> the ratio DESIGN.md asks for (gitdatax / Git LFS)
+    "add+commit v1": 0.5, "add+commit v2": 0.5, "checkout v1": 0.8, "checkout v2": 0.8,
+    "status after checkout": 0.5, "push": 1.0, "clone with data": 0.8,
+}
+
+
+def sh(cmd: str, cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, shell=True, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"step failed: {cmd} (in {cwd}): {proc.stderr.decode(errors='replace')[-2000:]}")
+    return elapsed
+
+
+def du(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
+def make_env(home: Path, shim_dir: Path | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b",
+               GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@b")
+    if shim_dir is not None:
+        env["PATH"] = f"{shim_dir}:{env['PATH']}"
+    return env
+
+
+def write_rss_shim(shim_dir: Path, log: Path) -> None:
+    """`git-datax` on PATH that records each real run's peak RSS (KiB) in `log`."""
+    real = shutil.which("git-datax")
+    if real is None:
+        raise SystemExit("git-datax is not on PATH: run ./install.sh first")
+    shim_dir.mkdir(parents=True, exist_ok=True)
+    shim = shim_dir / "git-datax"
+    shim.write_text(f'#!/bin/sh\nexec /usr/bin/time -a -o "{log}" -f "%M %C" "{real}" "$@"\n')
+    shim.chmod(0o755)
+
+
+def run_tool(tool: str, data: Path, work: Path, env: dict[str, str]) -> tuple[dict[str, float], int]:
+    work.mkdir(parents=True)
+    sh("git init -q --bare -b main remote.git", work, env)
+    repo = work / "repo"
+    sh("git init -q -b main repo", work, env)
+    if tool == "lfs":
+        sh("git lfs install --local >/dev/null && git lfs track '*.bin' '*.csv' '*.wav'", repo, env)
+    else:
+        sh("git datax install --local && git datax track '*.bin' '*.csv' '*.wav'", repo, env)
+    sh("git add .gitattributes && git commit -qm attrs && git remote add origin ../remote.git", repo, env)
+    times: dict[str, float] = {}
+    sh(f"cp -r {data}/v1/. .", repo, env)
+    times["add+commit v1"] = sh("git add -A && git commit -qm v1", repo, env)
+    sh(f"rm -rf clips model.bin train.csv && cp -r {data}/v2/. .", repo, env)
+    times["add+commit v2"] = sh("git add -A && git commit -qm v2", repo, env)
+    times["checkout v1"] = sh("git checkout -q HEAD~1", repo, env)
+    times["checkout v2"] = sh("git checkout -q -", repo, env)
+    times["status after checkout"] = sh("git status", repo, env)
+    times["push"] = sh("git push -q origin HEAD:refs/heads/main", repo, env)
+    times["clone with data"] = sh("git clone -q remote.git clone", work, env)
+    clone_dirty = subprocess.run("git status --porcelain", shell=True, cwd=work / "clone", env=env,
+                                 capture_output=True, text=True).stdout
+    if clone_dirty.strip():
+        print(f"  warning: {tool} clone is not clean:\n{clone_dirty[:500]}", file=sys.stderr)
+    store = repo / ".git" / ("lfs" if tool == "lfs" else "datax")
+    return times, du(store / "objects")
+
+
+def clean_2gib(work: Path, env: dict[str, str], log: Path) -> tuple[float, int]:
+    repo = work / "big"
+    sh("git init -q big", work, env)
+    block = os.urandom(64 << 20)
+    log.write_text("")
+    start = time.perf_counter()
+    proc = subprocess.Popen(["git-datax", "clean", "--", "big.bin"], cwd=repo, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None
+    for _ in range(32):
+        proc.stdin.write(block)
+    proc.stdin.close()
+    stub = proc.stdout.read() if proc.stdout else b""
+    proc.wait()
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0 or not stub.startswith(b"version gitdatax/1"):
+        raise SystemExit("clean of the 2 GiB stream failed")
+    peak = max((int(line.split()[0]) for line in log.read_text().splitlines() if line.strip()), default=0)
+    return elapsed, peak
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one, removed)")
+    parser.add_argument("--big-mib", type=int, default=128)
+    parser.add_argument("--n-small", type=int, default=2000)
+    parser.add_argument("--skip-2gib", action="store_true")
+    parser.add_argument("--only", choices=["datax", "lfs"], help="run one tool only")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="gitdatax-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / "data"
+    if not (data / "v2").is_dir():
+        env = {**os.environ, "BIG_MIB": str(args.big_mib), "N_SMALL": str(args.n_small)}
+        for v in (1, 2):
+            subprocess.run([sys.executable, str(HERE / "gen_data.py"), str(data / f"v{v}"), str(v)], env=env, check=True)
+    rss_log = work / "rss.log"
+    rss_log.write_text("")
+    tools = [t for t in ("datax", "lfs") if args.only in (None, t)]
+    if "lfs" in tools and shutil.which("git-lfs") is None:
+        print("git-lfs is not installed: gitdatax only", file=sys.stderr)
+        tools.remove("lfs")
+    results: dict[str, tuple[dict[str, float], int]] = {}
+    for tool in tools:
+        home = work / f"home-{tool}"
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir()
+        env = make_env(home, work / "shim" if tool == "datax" else None)
+        if tool == "datax":
+            write_rss_shim(work / "shim", rss_log)
+            sh("git datax install --global >/dev/null", home, env)
+        else:
+            sh("git lfs install --skip-repo >/dev/null", home, env)
+        shutil.rmtree(work / tool, ignore_errors=True)
+        sh("sync", work, env)
+        results[tool] = run_tool(tool, data, work / tool, env)
+    print(f"\nstandard workload: {args.big_mib} MiB model, {args.big_mib} MiB CSV, {args.n_small} x 32 KiB clips, two versions")
+    header = f"{'step':<24}{'gitdatax s':>12}{'Git LFS s':>12}{'ratio':>8}{'target':>8}"
+    print(header)
+    print("-" * len(header))
+    datax = results.get("datax", ({}, 0))
+    lfs = results.get("lfs", ({}, 0))
+    for step, target in TARGETS.items():
+        d = datax[0].get(step)
+        l = lfs[0].get(step)
+        ratio = f"{d / l:.2f}" if d is not None and l else "-"
+        ok = "" if ratio == "-" else (" ok" if d / l <= target else " MISS")  # type: ignore[operator]
+        print(f"{step:<24}{d if d is not None else float('nan'):>12.2f}{l if l is not None else float('nan'):>12.2f}{ratio:>8}{'<=' + str(target):>8}{ok}")
+    if datax[1] and lfs[1]:
+        r = datax[1] / lfs[1]
+        print(f"{'local store bytes':<24}{datax[1] / 2**20:>10.1f}Mi{lfs[1] / 2**20:>10.1f}Mi{r:>8.2f}{'<=0.75':>8}{' ok' if r <= 0.75 else ' MISS'}")
+    rows = [line.split(None, 1) for line in rss_log.read_text().splitlines() if line.strip()]
+    if rows:
+        peak_kib, cmd = max(((int(k), c) for k, c in rows), key=lambda kv: kv[0])
+        print(f"peak RSS of gitdatax processes: {peak_kib / 1024:.1f} MiB ({len(rows)} runs; max in: {cmd.strip()[:80]})")
+    if not args.skip_2gib and "datax" in tools:
+        env = make_env(work / "home-datax", work / "shim")
+        elapsed, peak = clean_2gib(work, env, rss_log)
+        print(f"clean of one 2 GiB stream: {elapsed:.2f} s, peak RSS {peak / 1024:.1f} MiB (target < 200 MiB)")
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
