@@ -26,6 +26,7 @@ COMMANDS = [
     ("demo", "demo"),
     ("serve", "serve"),
     ("fsck", "fsck"),
+    ("remote", "remote"),
 ]
 # Called by git, not by people: hidden from --help.
 HIDDEN_COMMANDS = [

@@ -10,7 +10,14 @@ def _local():  # type: ignore[no-untyped-def]
     return DirectoryRemote
 
 
+def _s3():  # type: ignore[no-untyped-def]
+    from gitdatax.remotes.s3 import S3Remote
+
+    return S3Remote
+
+
 register("file", _local)
+register("s3", _s3)
 
 
 def _lfs_http():  # type: ignore[no-untyped-def]

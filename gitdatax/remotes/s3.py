@@ -1,0 +1,214 @@
+"""S3 and S3-compatible object storage (AWS, MinIO, Ceph, R2) through boto3.
+
+URL `s3://BUCKET/PREFIX`; options `endpoint_url`, `region`, `profile`, `multipart_threshold`
+(from .datax.toml or `git config datax.remote.NAME.*`). Credentials come from boto3's standard
+chain (environment, profile files, SSO, instance roles) and are never printed: every message
+here is built from the URL, the oid and S3's error code only.
+
+Objects are the local store's compressed files under `PREFIX/objects/ab/cd/<oid>`, the same
+layout as a directory store. A PUT is atomic in S3 (a multipart upload too, once completed), so a
+reader never sees a partial object; two uploaders of one object write the same bytes.
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterable
+from urllib.parse import urlparse
+
+from gitdatax.config import parse_size
+from gitdatax.errors import CorruptObject, FatalError, ObjectMissing
+from gitdatax.remotes.base import RemoteError
+from gitdatax.remotes.limits import BoundedReader, max_compressed_size
+from gitdatax.store import ObjectStore
+from gitdatax.stub import Stub, is_valid_oid
+
+DEFAULT_MULTIPART_THRESHOLD = 64 << 20
+MULTIPART_CHUNK = 16 << 20
+HEAD_LIMIT = 256  # up to this many oids: HEAD each (in parallel); more: list the key prefixes
+_TRANSIENT_CODES = {"500", "502", "503", "504", "InternalError", "SlowDown", "RequestTimeout",
+                    "ServiceUnavailable", "RequestTimeTooSkewed", "Throttling", "ThrottlingException"}
+
+
+class S3Remote:
+    def __init__(self, url: str, options: dict | None = None) -> None:
+        options = options or {}
+        parsed = urlparse(url)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise FatalError(f"remote {url}: expected s3://BUCKET/PREFIX")
+        self.url = url
+        self.bucket = parsed.netloc
+        self.prefix = parsed.path.strip("/")
+        self.objects_prefix = f"{self.prefix}/objects/" if self.prefix else "objects/"
+        threshold = options.get("multipart_threshold")
+        self.multipart_threshold = (
+            DEFAULT_MULTIPART_THRESHOLD if threshold is None
+            else parse_size(str(threshold), setting=f"multipart_threshold of {url}")
+        )
+        self.endpoint_url = options.get("endpoint_url") or None
+        self._checked = False
+        self._lock = threading.Lock()
+        self._client = self._make_client(options)
+
+    def _make_client(self, options: dict) -> Any:
+        try:
+            import boto3
+            import botocore.config
+            import botocore.exceptions
+        except ImportError:
+            raise FatalError(f"remote {self.url}: S3 needs boto3 (pip install 'gitdatax[s3]')") from None
+        try:
+            session = boto3.session.Session(profile_name=options.get("profile") or None,
+                                            region_name=options.get("region") or None)
+        except botocore.exceptions.ProfileNotFound:
+            raise RemoteError(f"remote {self.url}: AWS profile {options.get('profile')!r} not found") from None
+        config = botocore.config.Config(
+            max_pool_connections=32, connect_timeout=10, read_timeout=60,
+            # We retry whole objects ourselves (transfer.py); botocore retries each request once more.
+            retries={"max_attempts": 2, "mode": "standard"},
+        )
+        return session.client("s3", endpoint_url=self.endpoint_url, config=config)
+
+    def key(self, oid: str) -> str:
+        if not is_valid_oid(oid):  # the key is built from the oid: nothing else may get in
+            raise FatalError(f"invalid object id {oid!r}")
+        return f"{self.objects_prefix}{oid[0:2]}/{oid[2:4]}/{oid}"
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def _error(self, exc: Exception, what: str, oid: str | None = None) -> Exception:
+        """A RemoteError (or ObjectMissing) for a botocore/boto3 exception; never with secrets."""
+        import boto3.exceptions
+        import botocore.exceptions as bx
+
+        if isinstance(exc, bx.ClientError):
+            err = exc.response.get("Error", {})
+            code = str(err.get("Code", "")) or str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+            if code in ("NoSuchKey", "404", "NotFound") and oid is not None:
+                return ObjectMissing(oid)
+            if code == "NoSuchBucket":
+                return RemoteError(f"remote {self.url}: bucket {self.bucket!r} does not exist")
+            if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
+                return RemoteError(f"remote {self.url}: access denied ({code}) while trying to {what}; "
+                                   "check the credentials or the profile")
+            message = str(err.get("Message", "")).strip()
+            return RemoteError(f"remote {self.url}: cannot {what}: {code}{': ' + message if message else ''}",
+                               transient=code in _TRANSIENT_CODES)
+        if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
+            return RemoteError(f"remote {self.url}: no AWS credentials found (set AWS_PROFILE or "
+                               "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or the remote's `profile` option)")
+        if isinstance(exc, bx.EndpointConnectionError):
+            return RemoteError(f"remote {self.url}: cannot connect to {self.endpoint_url or 'S3'}", transient=True)
+        if isinstance(exc, (bx.ConnectionError, bx.HTTPClientError, bx.IncompleteReadError,
+                            bx.ResponseStreamingError, bx.ReadTimeoutError)):
+            return RemoteError(f"remote {self.url}: connection failed while trying to {what} "
+                               f"({type(exc).__name__})", transient=True)
+        if isinstance(exc, boto3.exceptions.S3UploadFailedError):
+            text = str(exc)
+            for code in ("NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                if code in text:
+                    return self._error(bx.ClientError({"Error": {"Code": code}}, "PutObject"), what, oid)
+            return RemoteError(f"remote {self.url}: cannot {what}: upload failed", transient=True)
+        if isinstance(exc, OSError):
+            return RemoteError(f"remote {self.url}: cannot {what}: {exc}", transient=True)
+        return exc
+
+    def _check_bucket(self) -> None:
+        """Once per remote: a missing bucket is one clear line, not a failure per object."""
+        if self._checked:
+            return
+        with self._lock:
+            if self._checked:
+                return
+            import botocore.exceptions as bx
+
+            try:
+                self._client.head_bucket(Bucket=self.bucket)
+            except bx.ClientError as exc:
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                if code in ("404", "NoSuchBucket", "NotFound"):
+                    raise RemoteError(f"remote {self.url}: bucket {self.bucket!r} does not exist") from None
+                if code not in ("403", "AccessDenied"):  # HeadBucket needs ListBucket; objects may not
+                    raise self._error(exc, f"reach bucket {self.bucket!r}") from None
+            except Exception as exc:  # noqa: BLE001 - mapped, or re-raised as is
+                raise self._error(exc, f"reach bucket {self.bucket!r}") from None
+            self._checked = True
+
+    # -- Remote ------------------------------------------------------------------------------
+
+    def has_many(self, stubs: Iterable[Stub]) -> set[str]:
+        wanted = {s.oid for s in stubs}
+        if not wanted:
+            return set()
+        self._check_bucket()
+        if len(wanted) <= HEAD_LIMIT:
+            with ThreadPoolExecutor(max_workers=min(16, len(wanted))) as pool:
+                found = list(pool.map(self._exists, sorted(wanted)))
+            return {oid for oid, there in zip(sorted(wanted), found) if there}
+        return self._list_present(wanted)
+
+    def _exists(self, oid: str) -> bool:
+        import botocore.exceptions as bx
+
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=self.key(oid))
+            return True
+        except bx.ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise self._error(exc, f"look for object {oid}") from None
+        except Exception as exc:  # noqa: BLE001
+            raise self._error(exc, f"look for object {oid}") from None
+
+    def _list_present(self, wanted: set[str]) -> set[str]:
+        found: set[str] = set()
+        paginator = self._client.get_paginator("list_objects_v2")
+        for first in sorted({oid[:2] for oid in wanted}):
+            prefix = f"{self.objects_prefix}{first}/"
+            try:
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                    for item in page.get("Contents", ()):
+                        oid = item["Key"].rsplit("/", 1)[-1]
+                        if oid in wanted:
+                            found.add(oid)
+            except Exception as exc:  # noqa: BLE001
+                raise self._error(exc, f"list {prefix}") from None
+        return found
+
+    def download(self, stub: Stub, store: ObjectStore) -> None:
+        self._check_bucket()
+        limit = max_compressed_size(stub.size)
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=self.key(stub.oid))
+            length = int(response.get("ContentLength") or 0)
+            if length > limit:
+                response["Body"].close()
+                raise CorruptObject(stub.oid, f"the remote offers {length} bytes for a {stub.size}-byte object")
+            with response["Body"] as body:
+                store.import_object(BoundedReader(body, stub, limit), stub)  # type: ignore[arg-type]
+        except FatalError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self._error(exc, f"download object {stub.oid}", stub.oid) from None
+
+    def upload(self, stub: Stub, store: ObjectStore) -> None:
+        from boto3.s3.transfer import TransferConfig
+
+        self._check_bucket()
+        config = TransferConfig(multipart_threshold=self.multipart_threshold,
+                                multipart_chunksize=MULTIPART_CHUNK, max_concurrency=4)
+        try:
+            with store.open_compressed(stub.oid) as source:
+                self._client.upload_fileobj(source, self.bucket, self.key(stub.oid), Config=config,
+                                            ExtraArgs={"ContentType": "application/zstd"})
+        except FatalError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self._error(exc, f"upload object {stub.oid}") from None
+
+    def close(self) -> None:
+        try:
+            self._client.close()
+        except Exception:  # noqa: BLE001 - older botocore has no close()
+            pass

@@ -1,0 +1,117 @@
+"""The S3 backend against moto in server mode (a real HTTP server speaking S3) through boto3."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gitdatax import transfer
+from gitdatax.errors import CorruptObject, ObjectMissing
+from gitdatax.remotes import RemoteError, open_remote
+from gitdatax.remotes import s3 as s3_backend
+from gitdatax.store import ObjectStore
+from helpers import random_bytes
+from s3server import S3Server, free_port, s3  # noqa: F401 - the fixture
+
+
+def _remote(s3: S3Server, prefix: str = "team", **options: str):  # type: ignore[no-untyped-def]
+    return open_remote(s3.url(prefix), {"endpoint_url": s3.endpoint, **options})
+
+
+def test_upload_has_download_same_layout(s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ObjectStore(tmp_path / "a")
+    stubs = [store.put_bytes(random_bytes(2000 + i, seed=i)) for i in range(6)]
+    remote = _remote(s3, multipart_threshold="5MiB")
+    assert remote.has_many(stubs) == set()
+    result = transfer.upload_missing(remote, store, stubs[:4], jobs=4, quiet=True)
+    assert result.ok and len(result.moved) == 4
+    assert remote.has_many(stubs) == {s.oid for s in stubs[:4]}
+    monkeypatch.setattr(s3_backend, "HEAD_LIMIT", 2)  # the listing path gives the same answer
+    assert remote.has_many(stubs) == {s.oid for s in stubs[:4]}
+    s = stubs[0]
+    body = s3.client().get_object(Bucket=s3.bucket, Key=f"team/objects/{s.oid[:2]}/{s.oid[2:4]}/{s.oid}")["Body"].read()
+    assert body == store.object_path(s.oid).read_bytes()
+
+    other = ObjectStore(tmp_path / "b")
+    got = transfer.download_missing(remote, other, stubs, jobs=4, quiet=True)
+    assert {x.oid for x in got.moved} == {x.oid for x in stubs[:4]}
+    assert set(got.failed) == {stubs[4].oid, stubs[5].oid}
+    assert got.failed[stubs[4].oid] == f"object {stubs[4].oid} is not on {remote.url}"
+    for i, x in enumerate(stubs[:4]):
+        assert b"".join(other.iter_content(x)) == random_bytes(2000 + i, seed=i)
+
+
+def test_multipart_upload_of_a_big_object(s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(s3_backend, "MULTIPART_CHUNK", 5 << 20)  # S3's smallest part
+    store = ObjectStore(tmp_path / "a")
+    data = random_bytes(11 << 20, seed=7)  # incompressible: 3 parts
+    stub = store.put_bytes(data)
+    remote = _remote(s3, multipart_threshold="5MiB")
+    remote.upload(stub, store)
+    key = f"team/objects/{stub.oid[:2]}/{stub.oid[2:4]}/{stub.oid}"
+    head = s3.client().head_object(Bucket=s3.bucket, Key=key)
+    assert head["ETag"].strip('"').endswith("-3")  # a multipart ETag names its part count
+    other = ObjectStore(tmp_path / "b")
+    remote.download(stub, other)
+    assert other.object_path(stub.oid).read_bytes() == store.object_path(stub.oid).read_bytes()
+
+
+def test_missing_bucket_and_unreachable_endpoint_are_one_clear_line(s3: S3Server, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ObjectStore(tmp_path / "a")
+    stub = store.put_bytes(b"x" * 3000)
+    remote = open_remote("s3://no-such-bucket/p", {"endpoint_url": s3.endpoint})
+    with pytest.raises(RemoteError) as info:
+        remote.has_many([stub])
+    assert str(info.value) == "remote s3://no-such-bucket/p: bucket 'no-such-bucket' does not exist"
+    result = transfer.upload_missing(remote, store, [stub], quiet=True)
+    assert result.failed == {stub.oid: "remote s3://no-such-bucket/p: bucket 'no-such-bucket' does not exist"}
+
+    monkeypatch.setattr(transfer, "BACKOFF", 0.001)
+    dead = f"http://127.0.0.1:{free_port()}"
+    remote = open_remote("s3://bucket/p", {"endpoint_url": dead})
+    with pytest.raises(RemoteError) as info:
+        remote.has_many([stub])
+    assert str(info.value) == f"remote s3://bucket/p: cannot connect to {dead}" and info.value.transient
+
+
+def test_credentials_never_appear_in_errors(s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    store = ObjectStore(tmp_path / "a")
+    stub = store.put_bytes(b"y" * 3000)
+    with pytest.raises(RemoteError, match="no AWS credentials found"):
+        _remote(s3).has_many([stub])
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASECRETKEYID")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "very-secret-value")
+    with pytest.raises(RemoteError) as info:
+        open_remote(s3.url(), {"endpoint_url": s3.endpoint, "profile": "nope"})
+    assert "AKIA" not in str(info.value) and "very-secret" not in str(info.value)
+    assert str(info.value) == f"remote {s3.url()}: AWS profile 'nope' not found"
+
+
+def test_hostile_objects_are_refused_and_nothing_is_published(s3: S3Server, tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path / "a")
+    small = store.put_bytes(b"small" * 100)
+    other_obj = store.put_bytes(b"other" * 100)
+    client = s3.client()
+
+    def key(oid: str) -> str:
+        return f"team/objects/{oid[:2]}/{oid[2:4]}/{oid}"
+
+    # An oversized answer for a small object, and the right size with the wrong content.
+    client.put_object(Bucket=s3.bucket, Key=key(small.oid), Body=os.urandom(200 << 10))
+    client.put_object(Bucket=s3.bucket, Key=key(other_obj.oid), Body=store.object_path(small.oid).read_bytes())
+    remote = _remote(s3)
+    fresh = ObjectStore(tmp_path / "b")
+    with pytest.raises(CorruptObject, match=small.oid):
+        remote.download(small, fresh)
+    with pytest.raises(CorruptObject, match=other_obj.oid):
+        remote.download(other_obj, fresh)
+    with pytest.raises(ObjectMissing):
+        remote.download(store.put_bytes(b"never uploaded" * 10), fresh)
+    assert list(fresh.iter_oids()) == [] and os.listdir(fresh.tmp_dir) == []
+    # An oid from outside (bad hex, a path) never becomes a key or a path.
+    with pytest.raises(Exception, match="invalid object id"):
+        remote.key("../../etc/passwd")
