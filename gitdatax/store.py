@@ -46,6 +46,7 @@ class ObjectStore:
         self.level = level
         self._made_dirs: set[Path] = set()
         self._tmp_ready = False
+        self._small_compressor: zstandard.ZstdCompressor | None = None
 
     @classmethod
     def for_repo(cls, cwd: str | os.PathLike[str] | None = None) -> "ObjectStore":
@@ -125,7 +126,9 @@ class ObjectStore:
     def put_bytes(self, data: bytes) -> Stub:
         stub = Stub(hashlib.sha256(data).hexdigest(), len(data))
         if not self.has(stub.oid):
-            self._write_small_object(stub.oid, self._compressor().compress(data))
+            if self._small_compressor is None:  # one context reused for thousands of small files
+                self._small_compressor = self._compressor()
+            self._write_small_object(stub.oid, self._small_compressor.compress(data))
         return stub
 
     def put(self, chunks: Iterable[bytes], likely_present: Callable[[], bool] | None = None) -> Stub:
