@@ -26,7 +26,14 @@ def _lfs_http():  # type: ignore[no-untyped-def]
     return LfsHttpRemote
 
 
+def _ssh():  # type: ignore[no-untyped-def]
+    from gitdatax.remotes.ssh import SshRemote
+
+    return SshRemote
+
+
 register("http", _lfs_http)
 register("https", _lfs_http)
+register("ssh", _ssh)
 
 __all__ = ["Remote", "RemoteError", "RemoteObjectMissing", "open_remote", "register", "scheme_of"]

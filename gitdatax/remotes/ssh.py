@@ -1,0 +1,323 @@
+"""A store on another machine over SSH: `ssh [-p PORT] [user@]host git-datax serve --stdio PATH`.
+
+URLs: `ssh://[user@]host[:port]/abs/path` (`ssh://host/~/path` is relative to the home directory,
+as in git) and scp-like `[user@]host:path` (relative to the home directory). PATH may be a Git
+repository (the server uses its `datax/` store, `<bare>/datax` for a bare one) or a store directory.
+
+The ssh program is chosen as git chooses it: $GIT_SSH_COMMAND (a shell command), then the
+`sshcommand` option of the remote, `git config datax.sshcommand`, `core.sshCommand` (shell
+commands too), then $GIT_SSH (a program), then `ssh`.
+
+Object files travel compressed, as they are in both stores; the client verifies every download with
+ObjectStore.import_object and the server verifies every upload the same way before publishing.
+Up to `connections` ssh sessions (default 4) serve the transfer layer's threads; a session that
+fails mid-request is closed rather than reused, since it may be out of step with the server.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import shlex
+import subprocess
+import threading
+from typing import Iterable, NamedTuple
+from urllib.parse import unquote, urlsplit
+
+from gitdatax import frames
+from gitdatax.errors import CorruptObject, FatalError, InvalidOid
+from gitdatax.frames import COMMAND, DATA, ERROR, ProtocolError
+from gitdatax.remotes.base import RemoteError, RemoteObjectMissing
+from gitdatax.store import ObjectStore
+from gitdatax.stub import Stub, is_valid_oid
+
+HAS_MANY_BATCH = 1000  # oids per has-many frame (65 bytes each: well under a frame)
+
+
+class SshTarget(NamedTuple):
+    user: str | None
+    host: str
+    port: int | None
+    path: str
+
+
+def parse_ssh_url(url: str) -> SshTarget:
+    if url.startswith("ssh://"):
+        parts = urlsplit(url)
+        if not parts.hostname:
+            raise RemoteError(f"remote {url}: no host in the URL")
+        path = unquote(parts.path)
+        if path.startswith("/~"):
+            path = path[1:]
+        try:
+            port = parts.port
+        except ValueError:
+            raise RemoteError(f"remote {url}: bad port") from None
+        user = unquote(parts.username) if parts.username else None
+        target = SshTarget(user, parts.hostname, port, path)
+    else:
+        dest, _, path = url.partition(":")
+        user, _, host = dest.rpartition("@")
+        target = SshTarget(user or None, host.strip("[]"), None, path)
+    if not target.host or target.host.startswith("-") or (target.user or "").startswith("-"):
+        raise RemoteError(f"remote {url}: bad host")  # never let a host be read as an ssh option
+    if not target.path:
+        raise RemoteError(f"remote {url}: no path in the URL")
+    return target
+
+
+def ssh_command(options: dict) -> tuple[str, bool]:
+    """(command, is a shell command) as git picks it."""
+    env_cmd = os.environ.get("GIT_SSH_COMMAND")
+    if env_cmd:
+        return env_cmd, True
+    if options.get("sshcommand"):
+        return str(options["sshcommand"]), True
+    from gitdatax import git
+
+    for key in ("datax.sshcommand", "core.sshCommand"):
+        try:
+            value = git.config_get(key)
+        except FatalError:
+            value = None
+        if value:
+            return value, True
+    return os.environ.get("GIT_SSH") or "ssh", False
+
+
+def ssh_argv(target: SshTarget, options: dict) -> list[str]:
+    program = options.get("server_command", "git-datax")
+    remote_cmd = f"{program} serve --stdio {shlex.quote(target.path)}"
+    dest = f"{target.user}@{target.host}" if target.user else target.host
+    args = (["-p", str(target.port)] if target.port else []) + [dest, remote_cmd]
+    command, shell = ssh_command(options)
+    if shell:
+        return ["sh", "-c", f'{command} "$@"', command, *args]
+    return [command, *args]
+
+
+class _Connection:
+    """One ssh session speaking the framed protocol."""
+
+    def __init__(self, argv: list[str], url: str) -> None:
+        self.url = url
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self._stderr: list[str] = []
+        self._stderr_thread = threading.Thread(target=self._collect_stderr, daemon=True)
+        self._stderr_thread.start()
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.inp = self.proc.stdout
+        self.out = self.proc.stdin
+        try:
+            self._handshake()
+        except BaseException:
+            self.close()
+            raise
+
+    def _handshake(self) -> None:
+        kind, payload = self.read()
+        text = payload.decode("utf-8", "replace")
+        if kind == ERROR:
+            raise self.refused(text)
+        name, _, versions = text.partition(" ")
+        if kind != COMMAND or name != frames.PROTOCOL or str(frames.VERSION) not in versions.split():
+            raise RemoteError(f"remote {self.url}: the server does not speak {frames.PROTOCOL} {frames.VERSION}")
+        self.request(f"version {frames.VERSION}")
+
+    def _collect_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line.decode("utf-8", "replace").rstrip())
+            del self._stderr[:-20]  # keep the last lines: enough to explain a failure
+
+    def lost(self, why: str) -> RemoteError:
+        """The session ended: explain with ssh's own last words (e.g. connection refused)."""
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._stderr_thread.join(timeout=2)
+        detail = next((line for line in reversed(self._stderr) if line.strip()), "")
+        status = f"ssh exited {code}" if code is not None else why
+        return RemoteError(f"remote {self.url}: {status}{': ' + detail if detail else ''}", transient=True)
+
+    def refused(self, text: str) -> RemoteError:
+        code, _, message = text.partition(" ")
+        if code == "missing" and is_valid_oid(message):
+            return RemoteObjectMissing(message, self.url)
+        return _InStep(f"remote {self.url}: the server refused: {' '.join(text.split())[:300]}")
+
+    def read(self) -> tuple[bytes, bytes]:
+        try:
+            return frames.read_frame(self.inp)
+        except ProtocolError as exc:
+            raise self.lost(str(exc)) from None
+        except OSError as exc:
+            raise self.lost(exc.strerror or str(exc)) from None
+
+    def send(self, kind: bytes, payload: bytes = b"", flush: bool = True) -> None:
+        try:
+            frames.write_frame(self.out, kind, payload)
+            if flush:
+                self.out.flush()
+        except OSError as exc:
+            raise self.lost(exc.strerror or str(exc)) from None
+
+    def request(self, text: str) -> str:
+        self.send(COMMAND, text.encode())
+        kind, payload = self.read()
+        reply = payload.decode("utf-8", "replace")
+        if kind == ERROR:
+            raise self.refused(reply)
+        if kind != COMMAND:
+            raise RemoteError(f"remote {self.url}: unexpected data from the server")
+        return reply
+
+    def close(self) -> None:
+        try:
+            self.send(COMMAND, b"quit")
+            self.out.close()
+        except (RemoteError, OSError):
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class SshRemote:
+    def __init__(self, url: str, options: dict | None = None) -> None:
+        self.options = dict(options or {})
+        self.target = parse_ssh_url(url)
+        password = urlsplit(url).password if url.startswith("ssh://") else None
+        self.url = url.replace(f":{password}@", "@", 1) if password else url  # never print secrets
+        self.argv = ssh_argv(self.target, self.options)
+        self.max_connections = int(self.options.get("connections", 4))
+        self._idle: queue.LifoQueue[_Connection] = queue.LifoQueue()
+        self._opened = 0
+        self._lock = threading.Lock()
+        self._all: list[_Connection] = []
+
+    def _acquire(self) -> _Connection:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            may_open = self._opened < self.max_connections
+            if may_open:
+                self._opened += 1
+        if not may_open:
+            return self._idle.get()
+        try:
+            conn = _Connection(self.argv, self.url)
+        except BaseException:
+            with self._lock:
+                self._opened -= 1
+            raise
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    def _release(self, conn: _Connection, healthy: bool) -> None:
+        if healthy:
+            self._idle.put(conn)
+            return
+        conn.close()
+        with self._lock:
+            self._opened -= 1
+            self._all.remove(conn)
+
+    def _call(self, work):  # type: ignore[no-untyped-def]
+        conn = self._acquire()
+        healthy = False
+        try:
+            result = work(conn)
+            healthy = True
+            return result
+        except (RemoteObjectMissing, _InStep):
+            healthy = True  # the server answered with an E frame: the session is still in step
+            raise
+        finally:
+            self._release(conn, healthy)
+
+    def has_many(self, stubs: Iterable[Stub]) -> set[str]:
+        oids = list(dict.fromkeys(s.oid for s in stubs))
+        for oid in oids:
+            if not is_valid_oid(oid):
+                raise InvalidOid(oid)
+        present: set[str] = set()
+        for start in range(0, len(oids), HAS_MANY_BATCH):
+            batch = oids[start:start + HAS_MANY_BATCH]
+            reply = self._call(lambda c: c.request("\n".join(["has-many", *batch])))
+            lines = reply.split("\n")
+            if lines[0] != "ok" or not set(lines[1:]) <= set(batch):
+                raise RemoteError(f"remote {self.url}: has-many: answered for objects it was not asked about")
+            present.update(lines[1:])
+        return present
+
+    def download(self, stub: Stub, store: ObjectStore) -> None:
+        if not is_valid_oid(stub.oid):
+            raise InvalidOid(stub.oid)
+        self._call(lambda c: self._get(c, stub, store))
+
+    def _get(self, conn: _Connection, stub: Stub, store: ObjectStore) -> None:
+        reply = conn.request(f"get {stub.oid} {stub.size}")
+        words = reply.split(" ")
+        limit = frames.compressed_bound(stub.size)
+        if len(words) != 2 or words[0] != "ok" or not words[1].isdigit() or int(words[1]) > limit:
+            raise RemoteError(f"remote {self.url}: get {stub.oid}: bad answer {reply[:80]!r}")
+        reader = frames.DataReader(conn.inp, limit)
+        try:
+            store.import_object(reader, stub)
+        except CorruptObject as exc:
+            reader.drain()
+            why = str(exc).rsplit("(", 1)[-1].rstrip(")")
+            raise _InStep(f"remote {self.url}: object {stub.oid} failed verification after "
+                          f"download ({why}); nothing was stored") from None
+        except OverflowError:
+            raise RemoteError(f"remote {self.url}: get {stub.oid}: the server sends more than "
+                              f"{limit} bytes; nothing was stored") from None
+        except ProtocolError as exc:
+            raise conn.lost(str(exc)) from None
+
+    def upload(self, stub: Stub, store: ObjectStore) -> None:
+        if not is_valid_oid(stub.oid):
+            raise InvalidOid(stub.oid)
+        source = store.open_compressed(stub.oid)  # ObjectMissing names the oid
+        with source:
+            self._call(lambda c: self._put(c, stub, source))
+
+    def _put(self, conn: _Connection, stub: Stub, source) -> None:  # type: ignore[no-untyped-def]
+        if conn.request(f"put {stub.oid} {stub.size}") == "have":
+            return
+        while True:
+            try:
+                chunk = source.read(frames.DATA_CHUNK)
+            except OSError as exc:
+                conn.send(ERROR, f"local read failed: {exc.strerror}".encode())
+                conn.read()  # the server's "aborted" answer keeps us in step
+                raise _InStep(f"remote {self.url}: cannot read local object {stub.oid}: {exc.strerror}") from None
+            conn.send(DATA, chunk, flush=not chunk)
+            if not chunk:
+                break
+        kind, payload = conn.read()
+        text = payload.decode("utf-8", "replace")
+        if kind == ERROR:
+            raise conn.refused(text)
+        if text != "ok":
+            raise RemoteError(f"remote {self.url}: put {stub.oid}: unexpected answer {text[:80]!r}")
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all = self._all, []
+            self._opened = 0
+        while not self._idle.empty():
+            self._idle.get_nowait()
+        for conn in conns:
+            conn.close()
+
+
+class _InStep(RemoteError):
+    """A refusal after which the ssh session is still usable (the server answered in a frame)."""

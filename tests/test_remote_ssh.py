@@ -1,0 +1,202 @@
+"""The SSH remote against Debian's sshd on a loopback port, and the stdio server's protocol checks."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from giftless_server import free_port
+from helpers import git, random_bytes
+from sshd_server import Sshd, sshd
+
+from gitdatax import frames
+from gitdatax.remotes import RemoteError, RemoteObjectMissing, open_remote
+from gitdatax.remotes.ssh import SshRemote, parse_ssh_url, ssh_argv
+from gitdatax.stdio_server import StdioServer
+from gitdatax.store import ObjectStore
+from gitdatax.stub import Stub
+
+
+@pytest.fixture(scope="module")
+def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    with sshd(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
+
+
+@pytest.fixture
+def ssh_env(ssh_server: Sshd, monkeypatch: pytest.MonkeyPatch) -> Sshd:
+    monkeypatch.setenv("GIT_SSH_COMMAND", ssh_server.ssh_command)
+    return ssh_server
+
+
+def files_under(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
+
+
+def test_url_forms() -> None:
+    assert parse_ssh_url("ssh://git@example.org:2222/srv/data.git") == ("git", "example.org", 2222, "/srv/data.git")
+    assert parse_ssh_url("ssh://example.org/~/data") == (None, "example.org", None, "~/data")
+    assert parse_ssh_url("alice@example.org:proj/data.git") == ("alice", "example.org", None, "proj/data.git")
+    with pytest.raises(RemoteError, match="bad host"):
+        parse_ssh_url("ssh://-oProxyCommand=evil/x")
+
+
+def test_ssh_command_follows_git(monkeypatch: pytest.MonkeyPatch, isolated_git: Path) -> None:
+    target = parse_ssh_url("ssh://u@h:2200/p a")
+    monkeypatch.delenv("GIT_SSH_COMMAND", raising=False)
+    monkeypatch.delenv("GIT_SSH", raising=False)
+    assert ssh_argv(target, {}) == ["ssh", "-p", "2200", "u@h", "git-datax serve --stdio '/p a'"]
+    monkeypatch.setenv("GIT_SSH", "/opt/myssh")
+    assert ssh_argv(target, {})[0] == "/opt/myssh"
+    git("config", "--global", "datax.sshcommand", "ssh -i key")
+    assert ssh_argv(target, {})[:4] == ["sh", "-c", 'ssh -i key "$@"', "ssh -i key"]
+    monkeypatch.setenv("GIT_SSH_COMMAND", "ssh -v")
+    assert ssh_argv(target, {})[2] == 'ssh -v "$@"'
+
+
+def test_roundtrip_into_a_bare_repository_store(ssh_env: Sshd, tmp_path: Path) -> None:
+    bare = tmp_path / "server.git"
+    git("init", "-q", "--bare", str(bare))
+    store = ObjectStore(tmp_path / "local")
+    big = random_bytes(3 << 20, seed=11)
+    stubs = [store.put_bytes(b) for b in (big, b"small\n", b"\x00" * 5000)]
+    absent = Stub(hashlib.sha256(b"nope").hexdigest(), 4)
+    url = f"ssh://{ssh_env.user}@127.0.0.1:{ssh_env.port}{bare}"
+    remote = open_remote(url)
+    assert isinstance(remote, SshRemote)
+    try:
+        assert remote.has_many(stubs + [absent]) == set()
+        for stub in stubs:
+            remote.upload(stub, store)
+        remote.upload(stubs[0], store)  # already there: answered "have", nothing sent
+        assert remote.has_many(stubs + [absent]) == {s.oid for s in stubs}
+        # Same layout, same bytes: the object files were copied as they are.
+        for stub in stubs:
+            served = bare / "datax" / "objects" / stub.oid[:2] / stub.oid[2:4] / stub.oid
+            assert served.read_bytes() == store.object_path(stub.oid).read_bytes()
+        fresh = ObjectStore(tmp_path / "fresh")
+        for stub in stubs:
+            remote.download(stub, fresh)
+        assert fresh.read_verified(stubs[0]).read() == big
+        with pytest.raises(RemoteObjectMissing, match=absent.oid):
+            remote.download(absent, fresh)
+        remote.download(stubs[1], ObjectStore(tmp_path / "again"))  # session still in step
+    finally:
+        remote.close()
+    assert not (bare / "datax" / "tmp").exists() or files_under(bare / "datax" / "tmp") == []
+
+
+def test_scp_like_url_relative_to_home(ssh_env: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_SSH_COMMAND", f"{ssh_env.ssh_command} -p {ssh_env.port}")  # no port in host:path
+    home = Path(os.path.expanduser(f"~{ssh_env.user}"))
+    store_dir = Path(tmp_path / "plainstore")
+    rel = os.path.relpath(store_dir, home)
+    store = ObjectStore(tmp_path / "local")
+    stub = store.put_bytes(b"scp-like")
+    remote = open_remote(f"127.0.0.1:{rel}")
+    try:
+        remote.upload(stub, store)
+    finally:
+        remote.close()
+    assert ObjectStore(store_dir).has(stub.oid)  # a plain directory store, created on first put
+
+
+def test_corrupt_object_on_the_server_is_refused(ssh_env: Sshd, tmp_path: Path) -> None:
+    bare = tmp_path / "server.git"
+    git("init", "-q", "--bare", str(bare))
+    store = ObjectStore(tmp_path / "local")
+    stub = store.put_bytes(random_bytes(100_000, seed=2))
+    served = ObjectStore(bare / "datax")
+    path = served.object_path(stub.oid)
+    path.parent.mkdir(parents=True)
+    # Another object's bytes under this oid: valid zstd, wrong content.
+    path.write_bytes(store.object_path(store.put_bytes(b"impostor").oid).read_bytes())
+    fresh = ObjectStore(tmp_path / "fresh")
+    remote = open_remote(f"ssh://127.0.0.1:{ssh_env.port}{bare}")
+    try:
+        with pytest.raises(RemoteError, match=f"object {stub.oid} failed verification"):
+            remote.download(stub, fresh)
+        assert not fresh.has(stub.oid) and files_under(fresh.root / "tmp") == []
+    finally:
+        remote.close()
+
+
+def test_remote_that_does_not_exist_is_one_clear_line(ssh_env: Sshd, tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path / "local")
+    stub = store.put_bytes(b"x")
+    missing = f"ssh://127.0.0.1:{ssh_env.port}/no/such/dir/repo.git"
+    with pytest.raises(RemoteError) as info:
+        open_remote(missing).has_many([stub])
+    assert str(info.value) == (f"remote {missing}: the server refused: not-found no repository or "
+                               "store directory at /no/such/dir/repo.git")
+    closed = f"ssh://127.0.0.1:{free_port()}/srv/x.git"
+    with pytest.raises(RemoteError) as info:
+        open_remote(closed).upload(stub, store)
+    message = str(info.value)
+    assert message.startswith(f"remote {closed}: ssh exited 255: ") and "Connection refused" in message
+    assert "\n" not in message
+
+
+# -- the server end, driven through its frames directly ----------------------------------------
+
+
+def converse(store: ObjectStore, *request_frames: tuple[bytes, bytes]) -> list[tuple[bytes, bytes]]:
+    inp = io.BytesIO()
+    for kind, payload in request_frames:
+        frames.write_frame(inp, kind, payload)
+    inp.seek(0)
+    out = io.BytesIO()
+    StdioServer(store, inp, out).run()
+    out.seek(0)
+    replies = []
+    while out.tell() < len(out.getvalue()):
+        replies.append(frames.read_frame(out))
+    return replies
+
+
+def test_server_refuses_bad_oids_and_bad_uploads(tmp_path: Path) -> None:
+    served = ObjectStore(tmp_path / "served")
+    local = ObjectStore(tmp_path / "local")
+    good = local.put_bytes(b"good bytes")
+    other = local.put_bytes(b"other bytes")
+    with open(local.object_path(other.oid), "rb") as f:
+        other_file = f.read()
+    replies = converse(
+        served,
+        (b"C", b"version 1"),
+        (b"C", b"get ../../../etc/passwd 1"),
+        (b"C", b"has-many\n" + b"A" * 64),
+        (b"C", f"put {good.oid} {good.size}".encode()),  # the bytes of another object
+        (b"D", other_file), (b"D", b""),
+        (b"C", f"put {good.oid} {good.size}".encode()),  # more than any honest object file
+        (b"D", b"\x00" * (frames.compressed_bound(good.size) + 1)), (b"D", b""),
+        (b"C", b"frobnicate"),
+        (b"C", b"has-many\n" + good.oid.encode()),
+    )
+    texts = [(k, p.decode()) for k, p in replies]
+    assert texts[0] == (b"C", "gitdatax-stdio 1") and texts[1] == (b"C", "ok")
+    assert texts[2][0] == b"E" and texts[2][1].startswith("invalid-oid")
+    assert texts[3][0] == b"E" and texts[3][1].startswith("invalid-oid")
+    assert texts[4] == (b"C", "send")
+    assert texts[5][0] == b"E" and texts[5][1].startswith(f"corrupt {good.oid}")
+    assert texts[6] == (b"C", "send")
+    assert texts[7][0] == b"E" and texts[7][1].startswith(f"corrupt {good.oid} more than")
+    assert texts[8][0] == b"E" and texts[8][1].startswith("unknown-command")
+    assert texts[9] == (b"C", "ok")  # still in step, and nothing was published
+    assert files_under(served.root) == []
+
+
+def test_server_ends_cleanly_on_garbage(tmp_path: Path) -> None:
+    proc = subprocess.run(["git-datax", "serve", "--stdio", str(tmp_path)], input=b"GET / HTTP/1.1\r\n\r\n",
+                          capture_output=True, timeout=30)
+    assert proc.returncode == 1
+    out = io.BytesIO(proc.stdout)
+    assert frames.read_frame(out) == (b"C", b"gitdatax-stdio 1")
+    kind, payload = frames.read_frame(out)
+    assert kind == b"E" and payload.startswith(b"protocol not a frame")
+    assert b"Traceback" not in proc.stderr
