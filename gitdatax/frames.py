@@ -63,9 +63,11 @@ def read_frame(stream: BinaryIO) -> tuple[bytes, bytes]:
 
 
 def compressed_bound(size: int) -> int:
-    """The most bytes an honest object file of `size` content bytes takes (zstd's worst case for
-    incompressible data is a little over the input; this leaves generous room)."""
-    return size + (size >> 6) + (64 << 10)
+    """The most bytes an honest object file of `size` content bytes takes (shared with the other
+    backends, so every remote refuses the same oversized answers)."""
+    from gitdatax.remotes.limits import max_compressed_size
+
+    return max_compressed_size(size)
 
 
 class DataReader:

@@ -75,8 +75,8 @@ def test_giftless_upload_has_many_download(giftless_url: str, tmp_path: Path) ->
         fresh = ObjectStore(tmp_path / "b")
         for stub in stubs:
             remote.download(stub, fresh)
-        assert fresh.read_verified(stubs[1]).read() == big
-        assert fresh.read_verified(stubs[0]).read() == b"alpha\n" * 100
+        assert b"".join(fresh.read_verified(stubs[1])) == big
+        assert b"".join(fresh.read_verified(stubs[0])) == b"alpha\n" * 100
         with pytest.raises(RemoteObjectMissing, match=absent.oid):
             remote.download(absent, fresh)
         assert not fresh.has(absent.oid)
@@ -134,7 +134,7 @@ def test_500_twice_then_success_is_retried(fault: FaultServer, tmp_path: Path) -
     fault.faults["get_500"] = 2
     fresh = ObjectStore(tmp_path / "b")
     remote.download(stub, fresh)
-    assert fresh.read_verified(stub).read() == b"payload" * 1000
+    assert b"".join(fresh.read_verified(stub)) == b"payload" * 1000
     assert fault.count("GET", "/obj/") == 3
 
 
@@ -175,7 +175,7 @@ def test_connection_dropped_mid_download_resumes_with_range(fault: FaultServer, 
     fault.faults["drop_mid_get"] = 1
     store = ObjectStore(tmp_path / "s")
     LfsHttpRemote(fault.endpoint, FAST).download(stub, store)
-    assert store.read_verified(stub).read() == data
+    assert b"".join(store.read_verified(stub)) == data
     gets = [h for m, p, h in fault.requests if m == "GET"]
     assert len(gets) == 2 and gets[1]["Range"] == f"bytes={len(data) // 2}-"
 
@@ -187,7 +187,7 @@ def test_dropped_download_restarts_when_server_ignores_range(fault: FaultServer,
     fault.faults.update(drop_mid_get=1, ignore_range=True)
     store = ObjectStore(tmp_path / "s")
     LfsHttpRemote(fault.endpoint, FAST).download(stub, store)
-    assert store.read_verified(stub).read() == data
+    assert b"".join(store.read_verified(stub)) == data
 
 
 @pytest.mark.parametrize("answer", [

@@ -82,7 +82,7 @@ def test_roundtrip_into_a_bare_repository_store(ssh_env: Sshd, tmp_path: Path) -
         fresh = ObjectStore(tmp_path / "fresh")
         for stub in stubs:
             remote.download(stub, fresh)
-        assert fresh.read_verified(stubs[0]).read() == big
+        assert b"".join(fresh.read_verified(stubs[0])) == big
         with pytest.raises(RemoteObjectMissing, match=absent.oid):
             remote.download(absent, fresh)
         remote.download(stubs[1], ObjectStore(tmp_path / "again"))  # session still in step
