@@ -20,6 +20,13 @@ def pre_commit(args: list[str], stdin: bytes) -> int:
     return 0
 
 
+def pre_receive(args: list[str], stdin: bytes) -> int:
+    from gitdatax import git, pre_receive as server_check
+
+    return server_check.check(git.repo_paths().common_dir, stdin)
+
+
 ACTIONS: dict[str, HookAction] = {
     "pre-commit": pre_commit,
+    "pre-receive": pre_receive,
 }

@@ -27,18 +27,27 @@ def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
                        help="your user config (the default)")
     scope.add_argument("--system", dest="scope", action="store_const", const="system",
                        help="the machine-wide config (needs write access to it)")
+    scope.add_argument("--server", dest="scope", action="store_const", const="server",
+                       help="a bare repository on a Git server: the pre-receive hook that refuses "
+                       "pushes whose data is not in the server's store (see PATH)")
     parser.set_defaults(scope="global")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_scope_arguments(parser)
     parser.add_argument("--skip-hooks", action="store_true", help="write the config only, no hooks")
+    parser.add_argument("--store", metavar="URL", help="with --server: the store pushes are checked "
+                        "against (a path, file://, s3://...; default <bare repo>/datax)")
+    parser.add_argument("path", nargs="?", metavar="PATH",
+                        help="with --server: the bare repository (default: the current directory)")
 
 
 def run(args: argparse.Namespace) -> int:
     from gitdatax import git, hooks, output
     from gitdatax.errors import FatalError, NotARepository
 
+    if args.scope == "server" or args.store or args.path:
+        return _install_server(args)
     in_work_tree = True
     try:
         in_work_tree = git.repo_paths().toplevel is not None
@@ -54,4 +63,17 @@ def run(args: argparse.Namespace) -> int:
             output.info(f"  hook {line}")
     if shutil.which("git-datax") is None:
         output.warn("git-datax is not on your PATH: git will not find the filter until it is")
+    return 0
+
+
+def _install_server(args: argparse.Namespace) -> int:
+    from gitdatax import output, server_install
+    from gitdatax.errors import FatalError
+
+    if args.scope != "server":
+        raise FatalError("--store and PATH go with --server (`git datax install --server [--store URL] [PATH]`)")
+    lines = server_install.install(args.path, args.store)
+    output.info("gitdatax: server side installed")
+    for line in lines:
+        output.info(f"  {line}")
     return 0

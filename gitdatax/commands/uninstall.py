@@ -13,13 +13,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     add_scope_arguments(parser)
     parser.add_argument("--skip-hooks", action="store_true", help="leave the hooks alone")
+    parser.add_argument("path", nargs="?", metavar="PATH",
+                        help="with --server: the bare repository (default: the current directory)")
 
 
 def run(args: argparse.Namespace) -> int:
     from gitdatax import git, hooks, output
     from gitdatax.commands.install import FILTER_CONFIG
-    from gitdatax.errors import NotARepository
+    from gitdatax.errors import FatalError, NotARepository
 
+    if args.scope == "server" or args.path:
+        if args.scope != "server":
+            raise FatalError("PATH goes with --server (`git datax uninstall --server [PATH]`)")
+        from gitdatax import server_install
+
+        lines = server_install.uninstall(args.path)
+        output.info("gitdatax: server side removed")
+        for line in lines:
+            output.info(f"  {line}")
+        return 0
     for key, ours in FILTER_CONFIG.items():
         if git.config_get(key, scope=args.scope) == ours:
             git.config_unset(key, scope=args.scope)
