@@ -10,7 +10,8 @@ stub's size) and downloads stream into ObjectStore.import_raw, which re-hashes b
 Retries happen here, not in the transfer layer: every HTTP request is retried on connection errors,
 5xx, 429 and 503 (after Retry-After, capped) with exponential backoff; a download that loses its
 connection resumes with a Range request (or restarts and skips what it had when the server ignores
-Range). Only when those retries are spent does a RemoteError(transient=True) reach the caller.
+Range). When those retries are spent the RemoteError is final (transient=False), so that the
+transfer layer's own retries do not multiply ours and a dead server is reported in seconds.
 
 Credentials: none are sent until the server answers 401; then Git's credential helpers are asked
 (see credentials.py), approved on success and rejected on a second 401. Redirects are never
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 LFS_JSON = "application/vnd.git-lfs+json"
 BATCH_SIZE = 100  # objects per batch request, as git-lfs sends them
 MAX_REDIRECTS = 5
-RETRY_AFTER_CAP = 60.0  # seconds; a server asking for longer gets a transient error instead
+RETRY_AFTER_CAP = 60.0  # seconds; a server asking for longer gets an error instead
 EXPIRY_MARGIN = 5.0  # seconds: an action this close to expiring is requested again
 
 
@@ -100,7 +101,7 @@ class LfsHttpRemote:
         options = options or {}
         self.url = credentials.redact(url)
         self.endpoint = lfs_endpoint(self.url)
-        self.retries = int(options.get("retries", 4))
+        self.retries = int(options.get("retries", 3))
         self.backoff = float(options.get("backoff", 0.5))
         self.timeout = float(options.get("timeout", 60))
         self._cred = credentials.userinfo(url)
@@ -138,7 +139,7 @@ class LfsHttpRemote:
             except (TypeError, ValueError):
                 seconds = self.backoff
         if seconds > RETRY_AFTER_CAP:
-            raise RemoteError(f"remote {self.url}: server busy, asks to retry in {seconds:.0f}s", transient=True)
+            raise RemoteError(f"remote {self.url}: server busy, asks to retry in {seconds:.0f}s")
         return max(0.0, seconds)
 
     def _send(self, method: str, url: str, *, api: bool, headers: dict[str, str] | None = None,
@@ -169,7 +170,7 @@ class LfsHttpRemote:
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt >= self.retries:
-                    raise RemoteError(f"remote {self.url}: {what}: cannot connect ({_why(exc)})", transient=True) from None
+                    raise RemoteError(f"remote {self.url}: {what}: cannot connect ({_why(exc)})") from None
                 self._sleep(attempt)
                 attempt += 1
                 continue
@@ -202,7 +203,7 @@ class LfsHttpRemote:
             if status in (429, 503) or 500 <= status < 600:
                 if attempt >= self.retries:
                     response.close()
-                    raise RemoteError(f"remote {self.url}: {what}: server error (HTTP {status})", transient=True)
+                    raise RemoteError(f"remote {self.url}: {what}: server error (HTTP {status})")
                 self._sleep(attempt, response)
                 response.close()
                 attempt += 1
@@ -402,7 +403,7 @@ class LfsHttpRemote:
                 response.close()
             restarts += 1
             if restarts > self.retries:
-                raise RemoteError(f"remote {self.url}: {what}: connection lost {restarts} times", transient=True)
+                raise RemoteError(f"remote {self.url}: {what}: connection lost {restarts} times")
             self._sleep(restarts - 1)
 
     def upload(self, stub: Stub, store: ObjectStore) -> None:
