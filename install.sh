@@ -45,5 +45,5 @@ if ! command -v git-datax >/dev/null; then
     say "git-datax was installed but is not on PATH; add pip's script directory to PATH"
     exit 1
 fi
-git-datax install --global
+git-datax install --global --skip-hooks  # config only: this source tree needs no hooks
 say "done: $(git-datax --version) at $(command -v git-datax)"
