@@ -59,3 +59,13 @@ def repo(make_repo, monkeypatch: pytest.MonkeyPatch) -> Path:  # type: ignore[no
     path = make_repo("repo")
     monkeypatch.chdir(path)
     return path
+
+
+@pytest.fixture
+def data_repo(repo: Path) -> Path:
+    """`repo` with *.bin and *.csv tracked and .gitattributes committed."""
+    proc = subprocess.run(["git", "datax", "track", "*.bin", "*.csv"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    git("add", ".gitattributes")
+    git("commit", "-qm", "track data")
+    return repo

@@ -65,3 +65,55 @@ def object_path(repo: str | os.PathLike[str], oid: str) -> Path:
 
 def is_stub(data: bytes) -> bool:
     return data.startswith(b"version gitdatax/1\n")
+
+
+def stub_bytes(data: bytes) -> bytes:
+    """The canonical stub of `data`, written independently of gitdatax.stub."""
+    return b"version gitdatax/1\noid sha256:%s\nsize %d\n" % (hashlib.sha256(data).hexdigest().encode(), len(data))
+
+
+def oid_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def make_writable(path: str | os.PathLike[str]) -> None:
+    """Objects are published read-only; tests that corrupt or delete one need write access."""
+    os.chmod(path, 0o644)
+
+
+_DATA = b"the bytes of a model\n"
+_OID = oid_of(_DATA)
+_GOOD = stub_bytes(_DATA)
+# Each of these is content: a stub parser that accepted one would let a user's file be replaced
+# by an object on checkout.
+MALFORMED_STUBS = {
+    "wrong version": _GOOD.replace(b"gitdatax/1", b"gitdatax/2"),
+    "version not first": b"oid sha256:%s\nversion gitdatax/1\nsize %d\n" % (_OID.encode(), len(_DATA)),
+    "keys out of order": b"version gitdatax/1\nsize %d\noid sha256:%s\n" % (len(_DATA), _OID.encode()),
+    "uppercase hex": _GOOD.replace(_OID.encode(), _OID.upper().encode()),
+    "short hex": _GOOD.replace(_OID.encode(), _OID[:63].encode()),
+    "long hex": _GOOD.replace(_OID.encode(), _OID.encode() + b"0"),
+    "non-hex digit": _GOOD.replace(_OID.encode(), b"g" + _OID[1:].encode()),
+    "other hash": _GOOD.replace(b"sha256:", b"sha512:"),
+    "extra key": _GOOD + b"x-extra yes\n",
+    "extra key in the middle": _GOOD.replace(b"\nsize", b"\next value\nsize"),
+    "CRLF": _GOOD.replace(b"\n", b"\r\n"),
+    "no final newline": _GOOD[:-1],
+    "blank line after": _GOOD + b"\n",
+    "leading space": b" " + _GOOD,
+    "trailing space": _GOOD.replace(b"size 21\n", b"size 21 \n"),
+    "two spaces": _GOOD.replace(b"oid sha256", b"oid  sha256"),
+    "tab separator": _GOOD.replace(b"size ", b"size\t"),
+    "size with leading zero": _GOOD.replace(b"size 21", b"size 021"),
+    "negative size": _GOOD.replace(b"size 21", b"size -21"),
+    "size with plus": _GOOD.replace(b"size 21", b"size +21"),
+    "size not a number": _GOOD.replace(b"size 21", b"size lots"),
+    "size over 19 digits": _GOOD.replace(b"size 21", b"size 12345678901234567890"),
+    "missing size": _GOOD.replace(b"size 21\n", b""),
+    "duplicated size": _GOOD + b"size 21\n",
+    "oid escaping the store": _GOOD.replace(_OID.encode(), b"../../../../../../etc/passwd" + b"0" * 36),
+    "BOM": b"\xef\xbb\xbf" + _GOOD,
+    "oversized (padded past 1023 bytes)": _GOOD + b"#" * (1024 - len(_GOOD)),
+    "Git LFS pointer": _GOOD.replace(b"version gitdatax/1", b"version https://git-lfs.github.com/spec/v1"),
+    "empty": b"",
+}

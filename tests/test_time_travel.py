@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import datax, git, git_bytes, is_stub, random_bytes, sha256, write
+from helpers import datax, git, git_bytes, random_bytes, sha256, stub_bytes, write
 
 
 def test_three_versions_come_back_bit_for_bit(repo: Path) -> None:
@@ -19,8 +19,12 @@ def test_three_versions_come_back_bit_for_bit(repo: Path) -> None:
         git("tag", f"v{version}")
         digests.append({p: sha256(repo / p) for p in ("models/asr.bin", "data/train.csv")})
         for path in ("models/asr.bin", "data/train.csv"):
-            assert is_stub(git_bytes("cat-file", "-p", f"HEAD:{path}"))
+            # Git holds exactly the stub of the file's bytes, nothing else.
+            assert git_bytes("cat-file", "-p", f"HEAD:{path}") == stub_bytes((repo / path).read_bytes())
+    assert len({d["models/asr.bin"] for d in digests}) == len({d["data/train.csv"] for d in digests}) == 3
     for version in (1, 3, 2, 1):
         git("checkout", "-q", f"v{version}")
         assert {p: sha256(repo / p) for p in digests[0]} == digests[version - 1]
         assert git("status", "--porcelain").stdout == ""
+        summary = datax("status").stdout
+        assert summary.startswith("gitdatax: 2 tracked file(s), ") and summary.endswith(": 2 committed\n")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import shlex
 import shutil
 
 HELP = "merge two versions of a tracked file (called by git as merge.datax.driver)"
@@ -29,6 +30,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     output.info(
         f"gitdatax: {args.path}: both sides changed it; the work tree keeps our version. "
-        f"Use `git checkout --theirs -- {args.path}` for theirs, then `git add` it."
+        f"Use `git checkout --theirs -- {shlex.quote(args.path)}` for theirs, then `git add` it."
     )
     return 1

@@ -1,0 +1,78 @@
+"""pkt-line framing (gitprotocol-common(5)), byte for byte."""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from gitdatax import pktline
+from gitdatax.pktline import ProtocolError
+
+
+@pytest.fixture(autouse=True)
+def isolated_git() -> None:
+    """Pure unit tests: no git needed (overrides conftest's fixture, for speed)."""
+
+
+def test_write_packet_and_flush_bytes() -> None:
+    out = io.BytesIO()
+    pktline.write_packet(out, b"a\n")
+    pktline.write_flush(out)
+    pktline.write_text_list(out, ["git-filter-server", "version=2"])
+    assert out.getvalue() == b"0006a\n0000" b"0016git-filter-server\n000eversion=2\n0000"
+
+
+def test_read_packets_up_to_flush() -> None:
+    stream = io.BytesIO(b"0016git-filter-client\n000eversion=2\n0000" b"0009x=yz\n0000")
+    assert pktline.read_text_list(stream) == ["git-filter-client", "version=2"]
+    assert pktline.read_key_values(stream) == {"x": "yz"}
+    with pytest.raises(EOFError):
+        pktline.read_packet(stream)
+
+
+def test_key_value_keeps_equals_signs_in_values() -> None:
+    payload = "pathname=a=b c/d\u00e9.bin\n".encode()
+    stream = io.BytesIO(b"%04x" % (len(payload) + 4) + payload + b"0000")
+    assert pktline.read_key_values(stream) == {"pathname": "a=b c/d\u00e9.bin"}
+
+
+def test_content_is_split_at_the_largest_packet() -> None:
+    data = bytes(range(256)) * 600  # 153600 bytes: two full packets and a rest
+    out = io.BytesIO()
+    pktline.write_content(out, iter([data]))
+    raw = out.getvalue()
+    assert raw[:4] == b"fff0"  # 65516 + 4
+    assert raw.endswith(b"0000")
+    back = io.BytesIO(raw)
+    packets = list(pktline.iter_content(back))
+    assert [len(p) for p in packets] == [65516, 65516, 153600 - 2 * 65516]
+    assert b"".join(packets) == data
+    assert back.read() == b""
+
+
+def test_empty_content_is_a_lone_flush() -> None:
+    out = io.BytesIO()
+    pktline.write_content(out, iter([b"", b""]))
+    assert out.getvalue() == b"0000"
+
+
+def test_largest_packet_is_accepted_and_one_more_byte_refused() -> None:
+    biggest = b"fff0" + b"x" * 65516
+    assert pktline.read_packet(io.BytesIO(biggest)) == b"x" * 65516
+    with pytest.raises(ProtocolError, match="bad pkt-line length 65521"):
+        pktline.read_packet(io.BytesIO(b"fff1" + b"x" * 65517))
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (b"00", "truncated pkt-line header"),
+        (b"zzzz", "bad pkt-line header"),
+        (b"0003", "bad pkt-line length 3"),
+        (b"0001", "bad pkt-line length 1"),
+        (b"000ashort", "truncated pkt-line payload"),
+    ],
+)
+def test_broken_framing_is_a_protocol_error(raw: bytes, message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        pktline.read_packet(io.BytesIO(raw))

@@ -1,0 +1,203 @@
+"""The local object store: layout, compression, atomic read-only publishing, verification."""
+from __future__ import annotations
+
+import io
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
+from gitdatax.store import IN_MEMORY_LIMIT, ObjectStore
+from gitdatax.stub import Stub
+from helpers import make_writable, oid_of, random_bytes
+
+
+@pytest.fixture(autouse=True)
+def isolated_git() -> None:
+    """The store needs no git: unit tests on a plain directory (overrides conftest's fixture)."""
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ObjectStore:
+    return ObjectStore(tmp_path / "datax")
+
+
+def read_all(store: ObjectStore, stub: Stub) -> bytes:
+    with store.read_verified(stub) as f:
+        return f.read()
+
+
+def test_put_returns_the_stub_and_lays_the_object_out_by_oid(store: ObjectStore) -> None:
+    data = b"id,label\n" + b"1,yes\n" * 1000
+    stub = store.put([data[:100], data[100:]])
+    assert stub == Stub(oid_of(data), len(data))
+    path = store.root / "objects" / stub.oid[:2] / stub.oid[2:4] / stub.oid
+    assert store.object_path(stub.oid) == path
+    assert path.is_file() and store.has(stub.oid)
+    assert list(store.iter_oids()) == [stub.oid]
+    assert read_all(store, stub) == data
+    assert b"".join(store.iter_content(stub)) == data
+
+
+def test_object_is_a_zstd_frame_with_content_size_and_checksum(store: ObjectStore) -> None:
+    data = b"0123456789abcdef" * 4096
+    stub = store.put([data])
+    raw = store.object_path(stub.oid).read_bytes()
+    params = zstandard.get_frame_parameters(raw)
+    assert params.content_size == len(data)
+    assert params.has_checksum
+    assert len(raw) < len(data) // 10  # compressed
+    assert zstandard.ZstdDecompressor().decompress(raw) == data
+
+
+def test_published_objects_are_read_only_and_tmp_is_left_empty(store: ObjectStore) -> None:
+    small = store.put([b"small"])
+    big = store.put([random_bytes(IN_MEMORY_LIMIT + 12345, seed=1)])  # the spooled path
+    for stub in (small, big):
+        mode = store.object_path(stub.oid).stat().st_mode
+        assert stat.S_IMODE(mode) == 0o444
+    assert os.listdir(store.tmp_dir) == []
+
+
+def test_large_content_streams_through_the_spool(store: ObjectStore) -> None:
+    data = random_bytes(IN_MEMORY_LIMIT * 2 + 7, seed=2)
+    stub = store.put(data[i : i + 65536] for i in range(0, len(data), 65536))
+    assert stub == Stub(oid_of(data), len(data))
+    assert read_all(store, stub) == data
+    path = store.root / "file.bin"
+    path.write_bytes(data)
+    assert store.put_file(path) == stub
+
+
+def test_put_of_known_content_keeps_the_existing_object(store: ObjectStore) -> None:
+    stub = store.put([b"same bytes"])
+    path = store.object_path(stub.oid)
+    before = path.stat()
+    assert store.put([b"same ", b"bytes"]) == stub
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+@pytest.mark.parametrize("size", [10, IN_MEMORY_LIMIT + 10])
+def test_a_write_that_fails_half_way_publishes_nothing(store: ObjectStore, size: int) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b"x" * size
+        raise OSError("disk on fire")
+
+    with pytest.raises(OSError, match="disk on fire"):
+        store.put(chunks())
+    assert list(store.iter_oids()) == []
+    assert not store.tmp_dir.exists() or os.listdir(store.tmp_dir) == []
+
+
+@pytest.mark.parametrize(
+    "oid",
+    [
+        "../" * 21 + "e",
+        "/etc/passwd",
+        "..",
+        "ab/../../../../etc/passwd" + "0" * 39,
+        "A" * 64,
+        "a" * 63,
+        "a" * 65,
+        "a" * 63 + "\n",
+        "",
+    ],
+)
+def test_an_oid_that_could_escape_the_store_is_refused(store: ObjectStore, oid: str) -> None:
+    with pytest.raises(InvalidOid, match="expected 64 lowercase hex digits"):
+        store.object_path(oid)
+    with pytest.raises(InvalidOid):
+        store.has(oid)
+    with pytest.raises(InvalidOid):
+        store.open_compressed(oid)
+    with pytest.raises(InvalidOid):
+        store.delete(oid)
+    with pytest.raises(InvalidOid):
+        store.read_verified(Stub(oid, 0))
+    assert not store.objects_dir.exists()
+
+
+def test_missing_object_raises_object_missing(store: ObjectStore) -> None:
+    stub = Stub(oid_of(b"never stored"), 12)
+    assert not store.has(stub.oid)
+    with pytest.raises(ObjectMissing, match=f"object {stub.oid} is not in the local store"):
+        store.read_verified(stub)
+
+
+def corrupt(store: ObjectStore, oid: str, how: str) -> None:
+    path = store.object_path(oid)
+    make_writable(path)
+    raw = bytearray(path.read_bytes())
+    if how == "flip":
+        raw[len(raw) // 2] ^= 0x01
+    elif how == "truncate":
+        del raw[len(raw) // 2 :]
+    elif how == "garbage":
+        raw = bytearray(b"not zstd at all" * 10)
+    elif how == "longer":
+        # A valid frame whose content is longer than the stub says.
+        raw = bytearray(zstandard.ZstdCompressor(write_checksum=True).compress(b"y" * 70000))
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("how", ["flip", "truncate", "garbage", "longer"])
+def test_corruption_is_found_before_any_byte_is_handed_out(store: ObjectStore, how: str) -> None:
+    data = random_bytes(60000, seed=3)
+    stub = store.put([data])
+    corrupt(store, stub.oid, how)
+    with pytest.raises(CorruptObject, match=f"object {stub.oid} is corrupt in the store"):
+        store.read_verified(stub)
+    assert store.verify(stub.oid) is not None
+
+
+def test_verify_and_quarantine(store: ObjectStore) -> None:
+    stub = store.put([b"precious"])
+    assert store.verify(stub.oid) is None
+    corrupt(store, stub.oid, "flip")
+    assert "cannot be decompressed" in (store.verify(stub.oid) or "")
+    target = store.quarantine(stub.oid)
+    assert target == store.bad_dir / stub.oid and target.is_file()
+    assert not store.has(stub.oid)
+
+
+def test_delete_frees_the_object(store: ObjectStore) -> None:
+    stub = store.put([b"to be deleted" * 100])
+    size = store.object_path(stub.oid).stat().st_size
+    assert store.delete(stub.oid) == size
+    assert not store.has(stub.oid)
+    assert store.delete(stub.oid) == 0
+
+
+def test_import_object_publishes_only_verified_bytes(store: ObjectStore, tmp_path: Path) -> None:
+    source = ObjectStore(tmp_path / "remote")
+    data = b"from a remote" * 500
+    stub = source.put([data])
+    with source.open_compressed(stub.oid) as f:
+        store.import_object(f, stub)
+    assert read_all(store, stub) == data
+
+    # The right size and a valid frame, but other bytes: refused, nothing published.
+    other = b"x" * len(data)
+    forged = zstandard.ZstdCompressor(write_checksum=True, write_content_size=True).compress(other)
+    wrong = Stub(oid_of(b"wanted" * 10), len(other))
+    with pytest.raises(CorruptObject, match=wrong.oid):
+        store.import_object(io.BytesIO(forged), wrong)
+    assert not store.has(wrong.oid)
+    assert os.listdir(store.tmp_dir) == []
+
+
+def test_import_raw_checks_hash_and_size(store: ObjectStore) -> None:
+    data = b"raw bytes from a Git LFS server"
+    stub = Stub(oid_of(data), len(data))
+    with pytest.raises(CorruptObject, match="more than the expected"):
+        store.import_raw([data, b"!"], stub)
+    with pytest.raises(CorruptObject, match="do not match"):
+        store.import_raw([data[:-1] + b"?"], stub)
+    assert not store.has(stub.oid)
+    store.import_raw([data[:5], data[5:]], stub)
+    assert read_all(store, stub) == data
+    assert os.listdir(store.tmp_dir) == []
