@@ -200,3 +200,55 @@ def test_server_ends_cleanly_on_garbage(tmp_path: Path) -> None:
     kind, payload = frames.read_frame(out)
     assert kind == b"E" and payload.startswith(b"protocol not a frame")
     assert b"Traceback" not in proc.stderr
+
+
+HOSTILE_SERVER = r'''
+import struct, sys
+mode = sys.argv[1]
+out, inp = sys.stdout.buffer, sys.stdin.buffer
+def send(kind, payload=b""):
+    out.write(struct.pack(">cI", kind, len(payload)) + payload); out.flush()
+def read():
+    kind, n = struct.unpack(">cI", inp.read(5)); return kind, inp.read(n)
+if mode == "garbage":
+    out.write(b"Welcome to the server!\n"); out.flush(); sys.exit(0)
+send(b"C", b"gitdatax-stdio 1"); read(); send(b"C", b"ok")
+kind, payload = read()
+if mode == "has":
+    send(b"C", b"ok\n../../../../etc/passwd")
+elif mode == "length":
+    send(b"C", b"ok 99999999999")
+elif mode == "flood":
+    send(b"C", b"ok 100")
+    for _ in range(64):
+        send(b"D", b"\0" * (1 << 20))
+    send(b"D")
+read()
+'''
+
+
+@pytest.mark.parametrize("mode, message", [
+    ("has", "has-many: answered for objects it was not asked about"),
+    ("length", "bad answer 'ok 99999999999'"),
+    ("flood", "the server sends more than"),
+    ("garbage", "ssh exited 0"),
+])
+def test_hostile_server_answers_write_nothing(ssh_env: Sshd, tmp_path: Path, mode: str, message: str) -> None:
+    import sys
+
+    script = tmp_path / "hostile.py"
+    script.write_text(HOSTILE_SERVER)
+    store = ObjectStore(tmp_path / "local")
+    stub = Stub(hashlib.sha256(b"wanted").hexdigest(), 6)
+    remote = open_remote(f"ssh://127.0.0.1:{ssh_env.port}/srv/x.git",
+                         {"server_command": f"{sys.executable} {script} {mode}"})
+    try:
+        with pytest.raises(RemoteError, match=message):
+            if mode == "has":
+                remote.has_many([stub])
+            else:
+                remote.download(stub, store)
+    finally:
+        remote.close()
+    assert files_under(store.root) == []
+    assert not Path("/etc/passwd.tmp").exists()

@@ -173,7 +173,11 @@ class _Connection:
             raise RemoteError(f"remote {self.url}: unexpected data from the server")
         return reply
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """End the session: politely when it is in step, at once when it may not be (a server
+        still streaming would otherwise keep us waiting)."""
+        if abort and self.proc.poll() is None:
+            self.proc.kill()
         try:
             self.send(COMMAND, b"quit")
             self.out.close()
@@ -224,7 +228,7 @@ class SshRemote:
         if healthy:
             self._idle.put(conn)
             return
-        conn.close()
+        conn.close(abort=True)
         with self._lock:
             self._opened -= 1
             self._all.remove(conn)
