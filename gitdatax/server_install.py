@@ -1,8 +1,15 @@
 """`git datax install --server`: the pre-receive hook and the store a bare repository checks.
 
 The store's URL is kept in the bare repository's own config as `datax.serverstore` (absolute
-path, file://, s3://, ...); without it the store is `<bare repo>/datax`, which is also where
-`git datax serve` and the default remote of a client pushing to a local bare repository look.
+path, file://, s3://, ...) and its backend options as `datax.serverstore.OPTION`, e.g.
+
+    [datax]
+        serverstore = s3://acme-ml/wolof-asr
+    [datax "serverstore"]
+        endpoint-url = https://minio.example.com
+
+Without it the store is `<bare repo>/datax`, which is also where `git datax serve` and the
+default remote of a client pushing to a local bare repository look.
 """
 from __future__ import annotations
 
@@ -43,6 +50,31 @@ def store_url(git_dir: Path) -> str:
     return git.config_get(STORE_KEY, cwd=git_dir) or str(default_store(git_dir))
 
 
+def store_options(git_dir: Path) -> dict[str, str]:
+    from gitdatax.remote_config import option_name
+
+    proc = git.run(["config", "--local", "-z", "--get-regexp", r"^datax\.serverstore\."], cwd=git_dir, check=False)
+    options = {}
+    for record in proc.stdout.split(b"\0"):
+        if record:
+            key, _, value = record.decode("utf-8", "surrogateescape").partition("\n")
+            options[option_name(key.rpartition(".")[2])] = value
+    return options
+
+
+def parse_options(pairs: list[str] | None) -> dict[str, str]:
+    """`endpoint_url=https://...` pairs from the command line."""
+    from gitdatax.remote_config import option_name
+
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise FatalError(f"bad store option {pair!r}: expected KEY=VALUE, e.g. endpoint_url=https://minio:9000")
+        options[option_name(key.strip())] = value
+    return options
+
+
 def _normalise(url: str | None, git_dir: Path) -> str:
     from gitdatax.remotes import scheme_of
 
@@ -59,20 +91,28 @@ def open_store(git_dir: Path):  # type: ignore[no-untyped-def]
     from gitdatax.remotes import open_remote, scheme_of
 
     url = store_url(git_dir)
-    options = {"create": True} if scheme_of(url) == "file" else {}
+    options: dict[str, object] = dict(store_options(git_dir))
+    if scheme_of(url) == "file":
+        options["create"] = True
     return open_remote(url, options)
 
 
-def install(path: str | os.PathLike[str] | None, url: str | None) -> list[str]:
+def install(path: str | os.PathLike[str] | None, url: str | None, option_pairs: list[str] | None = None) -> list[str]:
+    from gitdatax.remote_config import display_url, git_key
     from gitdatax.remotes import open_remote, scheme_of
 
     git_dir = bare_repository(path)
     url = _normalise(url, git_dir)
+    options = parse_options(option_pairs)
     # Open it now, so that a URL that cannot work is refused at install time rather than at the
     # first push (a directory store is created here).
-    open_remote(url, {"create": True} if scheme_of(url) == "file" else {}).close()
+    open_remote(url, {**options, "create": True} if scheme_of(url) == "file" else options).close()
+    _remove_store_config(git_dir)
     git.config_set(STORE_KEY, url, scope="local", cwd=git_dir)
-    lines = [f"store: {url} (recorded as {STORE_KEY} in {git_dir / 'config'})"]
+    for key, value in options.items():
+        git.config_set(f"{STORE_KEY}.{git_key(key)}", value, scope="local", cwd=git_dir)
+    shown = "".join(f", {k}={v}" for k, v in options.items())
+    lines = [f"store: {display_url(url)}{shown} (recorded as {STORE_KEY} in {git_dir / 'config'})"]
     lines += [f"hook {line}" for line in hooks.install(git.hooks_dir(cwd=git_dir), SERVER_HOOKS, TEMPLATE)]
     return lines
 
@@ -82,9 +122,16 @@ def uninstall(path: str | os.PathLike[str] | None) -> list[str]:
     lines = [f"hook {line}" for line in hooks.uninstall(git.hooks_dir(cwd=git_dir), SERVER_HOOKS)]
     url = git.config_get(STORE_KEY, cwd=git_dir)
     if url is not None:
-        git.config_unset(STORE_KEY, scope="local", cwd=git_dir)
-        lines.append(f"{STORE_KEY} removed (the store's data stays in {url})")
-        left = git.run(["config", "--local", "--get-regexp", r"^datax\."], cwd=git_dir, check=False)
-        if left.returncode == 1:  # drop the [datax] header we left empty
-            git.run(["config", "--local", "--remove-section", "datax"], cwd=git_dir, check=False)
+        from gitdatax.remote_config import display_url
+
+        _remove_store_config(git_dir)
+        lines.append(f"{STORE_KEY} removed (the store's data stays in {display_url(url)})")
     return lines
+
+
+def _remove_store_config(git_dir: Path) -> None:
+    git.config_unset(STORE_KEY, scope="local", cwd=git_dir)
+    git.run(["config", "--local", "--remove-section", STORE_KEY], cwd=git_dir, check=False)
+    left = git.run(["config", "--local", "--get-regexp", r"^datax\."], cwd=git_dir, check=False)
+    if left.returncode == 1:  # drop the [datax] header we left empty
+        git.run(["config", "--local", "--remove-section", "datax"], cwd=git_dir, check=False)

@@ -7,15 +7,16 @@ from pathlib import Path
 import pytest
 
 from helpers import datax, git, random_bytes, write
+from s3server import S3Server, s3  # noqa: F401 - the fixture
 from gitdatax.remotes import open_remote
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub
 
 
-def upload_all(client: Path, url: str) -> int:
+def upload_all(client: Path, url: str, **options: object) -> int:
     """Copy every object of the client's store to the store at `url` (what pre-push will do)."""
     store = ObjectStore(client / ".git" / "datax")
-    remote = open_remote(url, {"create": True})
+    remote = open_remote(url, options or {"create": True})
     count = 0
     for oid in store.iter_oids():
         remote.upload(Stub(oid, 0), store)
@@ -169,3 +170,50 @@ def test_install_server_refuses_a_work_tree(repo: Path) -> None:
     assert "has a work tree: --server is for the bare repository" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (repo / ".git" / "hooks" / "pre-receive").exists()
+
+
+def test_the_same_with_the_store_on_s3(s3: S3Server, repo: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "s3server.git"
+    git("init", "-q", "--bare", str(bare))
+    url = s3.url("server")
+    result = datax("install", "--server", "--store", url, "--store-option", f"endpoint_url={s3.endpoint}", str(bare))
+    assert result.returncode == 0, result.stderr
+    assert git("config", "datax.serverstore", cwd=bare).stdout.strip() == url
+    assert git("config", "datax.serverstore.endpoint-url", cwd=bare).stdout.strip() == s3.endpoint
+    assert datax("track", "*.bin").returncode == 0
+    git("remote", "add", "origin", str(bare))
+    commit_data(repo, [".gitattributes", "a.bin", "b.bin"][1:], seed=50)
+    refused = git("push", "--no-verify", "origin", "main", check=False)
+    assert refused.returncode != 0 and "push refused: 2 file(s)" in refused.stderr
+    assert f"this server's store ({url})" in refused.stderr
+    assert server_ref(bare) is None
+    assert upload_all(repo, url, endpoint_url=s3.endpoint) == 2
+    accepted = git("push", "--no-verify", "origin", "main", "main:doomed", check=False)
+    assert accepted.returncode == 0, accepted.stderr
+    assert server_ref(bare) == git("rev-parse", "HEAD").stdout.strip()
+    commit_data(repo, ["c.bin"], seed=51)
+    again = git("push", "--no-verify", "origin", "main", check=False)
+    assert again.returncode != 0 and "c.bin (" in again.stderr and "a.bin (" not in again.stderr
+    delete = git("push", "origin", "--delete", "doomed", check=False)
+    assert delete.returncode == 0, delete.stderr
+    assert server_ref(bare, "refs/heads/doomed") is None
+
+
+def test_an_unreachable_store_refuses_the_push(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from s3server import free_port
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    bare = tmp_path / "down.git"
+    git("init", "-q", "--bare", str(bare))
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    assert datax("install", "--server", "--store", "s3://bucket/p", "--store-option", f"endpoint_url={dead}",
+                 str(bare)).returncode == 0
+    assert datax("track", "*.bin").returncode == 0
+    git("remote", "add", "origin", str(bare))
+    commit_data(repo, ["a.bin"], seed=60)
+    push = git("push", "--no-verify", "origin", "main", check=False)
+    assert push.returncode != 0 and "pre-receive hook declined" in push.stderr
+    assert f"cannot connect to {dead}" in push.stderr and "Traceback" not in push.stderr
+    assert server_ref(bare) is None

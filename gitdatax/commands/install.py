@@ -38,6 +38,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-hooks", action="store_true", help="write the config only, no hooks")
     parser.add_argument("--store", metavar="URL", help="with --server: the store pushes are checked "
                         "against (a path, file://, s3://...; default <bare repo>/datax)")
+    parser.add_argument("--store-option", metavar="KEY=VALUE", action="append",
+                        help="with --server: a backend option of the store, e.g. endpoint_url=URL, "
+                        "region=R, profile=P for S3 (repeatable; AWS credentials come from the "
+                        "server's environment or profile files, never from here)")
     parser.add_argument("path", nargs="?", metavar="PATH",
                         help="with --server: the bare repository (default: the current directory)")
 
@@ -46,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from gitdatax import git, hooks, output
     from gitdatax.errors import FatalError, NotARepository
 
-    if args.scope == "server" or args.store or args.path:
+    if args.scope == "server" or args.store or args.path or args.store_option:
         return _install_server(args)
     in_work_tree = True
     try:
@@ -71,8 +75,9 @@ def _install_server(args: argparse.Namespace) -> int:
     from gitdatax.errors import FatalError
 
     if args.scope != "server":
-        raise FatalError("--store and PATH go with --server (`git datax install --server [--store URL] [PATH]`)")
-    lines = server_install.install(args.path, args.store)
+        raise FatalError("--store, --store-option and PATH go with --server "
+                         "(`git datax install --server [--store URL] [PATH]`)")
+    lines = server_install.install(args.path, args.store, args.store_option)
     output.info("gitdatax: server side installed")
     for line in lines:
         output.info(f"  {line}")
