@@ -84,6 +84,23 @@ def test_giftless_upload_has_many_download(giftless_url: str, tmp_path: Path) ->
         remote.close()
 
 
+def test_giftless_parallel_transfers(giftless_url: str, tmp_path: Path) -> None:
+    from gitdatax.transfer import download_missing, upload_missing
+
+    store = ObjectStore(tmp_path / "a")
+    stubs = [store.put_bytes(random_bytes(30_000 + i, seed=100 + i)) for i in range(24)]
+    remote = open_remote(f"{giftless_url}/team/parallel")
+    try:
+        result = upload_missing(remote, store, stubs, jobs=8, quiet=True)
+        assert result.ok and len(result.moved) == 24
+        assert upload_missing(remote, store, stubs, jobs=8, quiet=True).present == stubs
+        fresh = ObjectStore(tmp_path / "b")
+        result = download_missing(remote, fresh, stubs, jobs=8, quiet=True)
+        assert result.ok and sorted(fresh.iter_oids()) == sorted(s.oid for s in stubs)
+    finally:
+        remote.close()
+
+
 @pytest.mark.skipif(shutil.which("git-lfs") is None, reason="git-lfs is installed by ./install.sh --dev")
 def test_git_lfs_fetches_what_gitdatax_uploaded(giftless_url: str, tmp_path: Path) -> None:
     data = random_bytes(300_000, seed=7)

@@ -252,3 +252,46 @@ def test_hostile_server_answers_write_nothing(ssh_env: Sshd, tmp_path: Path, mod
         remote.close()
     assert files_under(store.root) == []
     assert not Path("/etc/passwd.tmp").exists()
+
+
+def test_parallel_transfers_and_concurrent_puts_of_one_object(ssh_env: Sshd, tmp_path: Path) -> None:
+    import threading
+
+    from gitdatax.transfer import download_missing, upload_missing
+
+    bare = tmp_path / "server.git"
+    git("init", "-q", "--bare", str(bare))
+    url = f"ssh://127.0.0.1:{ssh_env.port}{bare}"
+    store = ObjectStore(tmp_path / "local")
+    stubs = [store.put_bytes(random_bytes(20_000 + i, seed=i)) for i in range(24)]
+    remote = open_remote(url, {"connections": 3})
+    try:
+        result = upload_missing(remote, store, stubs, jobs=8, quiet=True)
+        assert result.ok and len(result.moved) == 24
+        fresh = ObjectStore(tmp_path / "fresh")
+        result = download_missing(remote, fresh, stubs, jobs=8, quiet=True)
+        assert result.ok and sorted(fresh.iter_oids()) == sorted(s.oid for s in stubs)
+    finally:
+        remote.close()
+    # Two clients putting the same new object at the same moment: both succeed, one intact copy.
+    shared = store.put_bytes(random_bytes(2 << 20, seed=99))
+    errors: list[BaseException] = []
+
+    def push() -> None:
+        other = open_remote(url)
+        try:
+            other.upload(shared, store)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            other.close()
+
+    threads = [threading.Thread(target=push) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    served = ObjectStore(bare / "datax")
+    assert served.verify(shared.oid) is None
+    assert files_under(bare / "datax" / "tmp") == []
