@@ -270,7 +270,7 @@ def test_credentials_come_from_git_credential_helpers(fault: FaultServer, tmp_pa
     remote.upload(stub, store)
     assert fault.objects[stub.oid] == b"secret data"
     assert log.read_text().split() == ["get", "store"]
-    assert "s3cret" not in repr(remote.__dict__)  # Credential's repr hides the password
+    assert "s3cret" not in repr(remote.http.__dict__) and "alice" in repr(remote.http.__dict__)  # Credential's repr hides the password
     # A wrong password: rejected (erase), and one clear error.
     fault.faults["basic_auth"] = "alice:other"
     log.unlink()

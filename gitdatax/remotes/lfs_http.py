@@ -22,23 +22,17 @@ from __future__ import annotations
 
 import threading
 import time
-from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
-from urllib.parse import urljoin, urlsplit
+from typing import Iterable, Iterator
+from urllib.parse import urlsplit
 
+from gitdatax.errors import CorruptObject, InvalidOid
 from gitdatax.remotes import credentials
 from gitdatax.remotes.base import RemoteError, RemoteObjectMissing
-from gitdatax.errors import CorruptObject, InvalidOid
+from gitdatax.remotes.http_session import LFS_JSON, HttpSession
 from gitdatax.store import CHUNK, ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
-if TYPE_CHECKING:
-    import requests
-
-LFS_JSON = "application/vnd.git-lfs+json"
 BATCH_SIZE = 100  # objects per batch request, as git-lfs sends them
-MAX_REDIRECTS = 5
-RETRY_AFTER_CAP = 60.0  # seconds; a server asking for longer gets an error instead
 EXPIRY_MARGIN = 5.0  # seconds: an action this close to expiring is requested again
 
 
@@ -50,26 +44,6 @@ def lfs_endpoint(url: str) -> str:
     if path.endswith(".git"):
         return base + "/info/lfs"
     return base + ".git/info/lfs"
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), port
-
-
-def _why(exc: BaseException) -> str:
-    """A connection failure in words, without the URL (action hrefs may carry tokens)."""
-    text = str(exc)
-    for needle, words in (("Connection refused", "connection refused"), ("timed out", "timed out"),
-                          ("Name or service not known", "host not found"),
-                          ("nodename nor servname", "host not found"),
-                          ("IncompleteRead", "connection closed early"),
-                          ("Connection reset", "connection reset"),
-                          ("RemoteDisconnected", "connection closed by the server")):
-        if needle in text:
-            return words
-    return type(exc).__name__
 
 
 class _ContentReader:
@@ -101,146 +75,12 @@ class LfsHttpRemote:
         options = options or {}
         self.url = credentials.redact(url)
         self.endpoint = lfs_endpoint(self.url)
-        self.retries = int(options.get("retries", 3))
-        self.backoff = float(options.get("backoff", 0.5))
-        self.timeout = float(options.get("timeout", 60))
-        self._cred = credentials.userinfo(url)
-        self._cred_from_helper = False
+        self.http = HttpSession(
+            self.url, self.endpoint, credentials.userinfo(url), retries=int(options.get("retries", 3)),
+            backoff=float(options.get("backoff", 0.5)), timeout=float(options.get("timeout", 60)))
         self._lock = threading.Lock()
-        self._session: requests.Session | None = None
         self._actions: dict[str, tuple[dict, float]] = {}  # oid -> (download action, deadline)
 
-    # -- HTTP ------------------------------------------------------------------------------
-
-    @property
-    def session(self) -> "requests.Session":
-        if self._session is None:
-            import requests  # lazy: the filter process and hooks start faster without it
-
-            session = requests.Session()
-            session.headers["User-Agent"] = "gitdatax"
-            self._session = session
-        return self._session
-
-    def _sleep(self, attempt: int, response: "requests.Response | None" = None) -> None:
-        delay = self.backoff * (2 ** attempt)
-        if response is not None and response.status_code in (429, 503):
-            after = response.headers.get("Retry-After")
-            if after:
-                delay = self._retry_after(after)
-        time.sleep(delay)
-
-    def _retry_after(self, value: str) -> float:
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                seconds = parsedate_to_datetime(value).timestamp() - time.time()
-            except (TypeError, ValueError):
-                seconds = self.backoff
-        if seconds > RETRY_AFTER_CAP:
-            raise RemoteError(f"remote {self.url}: server busy, asks to retry in {seconds:.0f}s")
-        return max(0.0, seconds)
-
-    def _send(self, method: str, url: str, *, api: bool, headers: dict[str, str] | None = None,
-              body: Callable[[], Any] | None = None, json: Any = None, stream: bool = False,
-              what: str) -> "requests.Response":
-        """One request with retries, manual redirects and (api requests only) credentials."""
-        import requests
-
-        asked_credentials = False
-        attempt = 0
-        redirects = 0
-        target = url
-        extra = dict(headers or {})
-        while True:
-            send_headers = dict(extra)
-            auth = None
-            if api:
-                send_headers.setdefault("Accept", LFS_JSON)
-                if json is not None:
-                    send_headers["Content-Type"] = LFS_JSON
-                if self._cred is not None and _origin(target) == _origin(self.endpoint):
-                    auth = (self._cred.username, self._cred.password)
-            try:
-                response = self.session.request(
-                    method, target, headers=send_headers, auth=auth, json=json,
-                    data=body() if body is not None else None, stream=stream,
-                    allow_redirects=False, timeout=(min(self.timeout, 30), self.timeout),
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt >= self.retries:
-                    raise RemoteError(f"remote {self.url}: {what}: cannot connect ({_why(exc)})") from None
-                self._sleep(attempt)
-                attempt += 1
-                continue
-            status = response.status_code
-            if status in (301, 302, 303, 307, 308) and "Location" in response.headers:
-                response.close()
-                redirects += 1
-                location = urljoin(target, response.headers["Location"])
-                if redirects > MAX_REDIRECTS or urlsplit(location).scheme not in ("http", "https"):
-                    raise RemoteError(f"remote {self.url}: {what}: too many or bad redirects")
-                if _origin(location) != _origin(target):
-                    if api:
-                        raise RemoteError(
-                            f"remote {self.url}: {what}: redirected to another host "
-                            f"({credentials.redact(location)}); refusing to send credentials there")
-                    extra = {}  # action headers carry the server's tokens: never to another origin
-                if status == 303 or (status in (301, 302) and method == "POST"):
-                    method, json, body = "GET", None, None
-                target = location
-                continue
-            if status == 401 and api and not asked_credentials:
-                response.close()
-                asked_credentials = True
-                self._get_credentials(target)
-                continue
-            if status == 401 and api and self._cred is not None and self._cred_from_helper:
-                credentials.reject(self.endpoint, self._cred)
-                self._cred = None
-                self._cred_from_helper = False
-            if status in (429, 503) or 500 <= status < 600:
-                if attempt >= self.retries:
-                    response.close()
-                    raise RemoteError(f"remote {self.url}: {what}: server error (HTTP {status})")
-                self._sleep(attempt, response)
-                response.close()
-                attempt += 1
-                continue
-            if api and 200 <= status < 300 and self._cred is not None and self._cred_from_helper and asked_credentials:
-                credentials.approve(self.endpoint, self._cred)
-            return response
-
-    def _get_credentials(self, url: str) -> None:
-        with self._lock:
-            cred = credentials.fill(self.endpoint, self._cred.username if self._cred else None)
-            if cred is None:
-                raise RemoteError(f"remote {self.url}: the server requires authentication and "
-                                  "no credentials came from git's credential helpers")
-            self._cred = cred
-            self._cred_from_helper = True
-
-    def _error(self, response: "requests.Response", what: str) -> RemoteError:
-        message = ""
-        try:
-            payload = response.json()
-            if isinstance(payload, dict) and isinstance(payload.get("message"), str):
-                message = ": " + " ".join(payload["message"].split())[:200]
-        except ValueError:
-            pass
-        finally:
-            response.close()
-        status = response.status_code
-        if status == 401:
-            return RemoteError(f"remote {self.url}: {what}: authentication failed (HTTP 401){message}")
-        if status == 403:
-            return RemoteError(f"remote {self.url}: {what}: access denied (HTTP 403){message}")
-        if status == 404:
-            return RemoteError(f"remote {self.url}: {what}: not found (HTTP 404){message}; is the URL right?")
-        return RemoteError(f"remote {self.url}: {what}: HTTP {status}{message}")
-
-    # -- batch API -------------------------------------------------------------------------
 
     def _batch(self, operation: str, stubs: list[Stub]) -> dict[str, dict] | None:
         """The server's answer per oid; None when the server answers 404 to a download batch
@@ -251,12 +91,12 @@ class LfsHttpRemote:
         request = {"operation": operation, "transfers": ["basic"], "hash_algo": "sha256",
                    "objects": [{"oid": s.oid, "size": s.size} for s in stubs]}
         what = f"batch {operation}"
-        response = self._send("POST", self.endpoint + "/objects/batch", api=True, json=request, what=what)
+        response = self.http.send("POST", self.endpoint + "/objects/batch", api=True, json=request, what=what)
         if response.status_code == 404 and operation == "download":
             response.close()
             return None
         if response.status_code != 200:
-            raise self._error(response, what)
+            raise self.http.error(response, what)
         try:
             payload = response.json()
         except ValueError:
@@ -371,7 +211,7 @@ class LfsHttpRemote:
             range_headers = dict(headers)
             if received:
                 range_headers["Range"] = f"bytes={received}-"
-            response = self._send("GET", action["href"], api=False, headers=range_headers, stream=True, what=what)
+            response = self.http.send("GET", action["href"], api=False, headers=range_headers, stream=True, what=what)
             skip = 0
             if received and response.status_code == 206:
                 content_range = response.headers.get("Content-Range", "")
@@ -381,7 +221,7 @@ class LfsHttpRemote:
             elif response.status_code == 200:
                 skip = received  # the server ignored Range: read from the start, drop what we have
             else:
-                raise self._error(response, what)
+                raise self.http.error(response, what)
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) + (received - skip) > stub.size:
                 response.close()
@@ -402,9 +242,9 @@ class LfsHttpRemote:
             finally:
                 response.close()
             restarts += 1
-            if restarts > self.retries:
+            if restarts > self.http.retries:
                 raise RemoteError(f"remote {self.url}: {what}: connection lost {restarts} times")
-            self._sleep(restarts - 1)
+            self.http.sleep(restarts - 1)
 
     def upload(self, stub: Stub, store: ObjectStore) -> None:
         if not is_valid_oid(stub.oid):
@@ -422,20 +262,18 @@ class LfsHttpRemote:
         verify = self._action(obj, "verify")
         what = f"upload of {stub.oid}"
         headers = {"Content-Type": "application/octet-stream", **(upload.get("header") or {})}
-        response = self._send("PUT", upload["href"], api=False, headers=headers,
+        response = self.http.send("PUT", upload["href"], api=False, headers=headers,
                               body=lambda: _ContentReader(store, stub), what=what)
         if not 200 <= response.status_code < 300:
-            raise self._error(response, what)
+            raise self.http.error(response, what)
         response.close()
         if verify is not None:
             headers = {"Accept": LFS_JSON, "Content-Type": LFS_JSON, **(verify.get("header") or {})}
-            response = self._send("POST", verify["href"], api=False, headers=headers,
+            response = self.http.send("POST", verify["href"], api=False, headers=headers,
                                   json={"oid": stub.oid, "size": stub.size}, what=f"verify of {stub.oid}")
             if not 200 <= response.status_code < 300:
-                raise self._error(response, f"verify of {stub.oid}")
+                raise self.http.error(response, f"verify of {stub.oid}")
             response.close()
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        self.http.close()
