@@ -1,0 +1,101 @@
+"""`git datax serve` with real clients: gitdatax's LFS remote and the Debian git-lfs client."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from datax_serve import DataxServe, serve  # noqa: F401 - the fixture
+from helpers import git, git_bytes, random_bytes, sha256, write
+from gitdatax import tracked, transfer
+from gitdatax.remotes import open_remote
+from gitdatax.store import ObjectStore
+from gitdatax.stub import parse_lfs_pointer
+
+
+def served_store(server: DataxServe) -> ObjectStore:
+    return ObjectStore(server.store)
+
+
+def test_gitdatax_pushes_to_serve_and_a_clone_gets_all_data(repo: Path, tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
+    server = serve()
+    bare = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(bare))
+    git("datax", "track", "*.bin", "*.csv")
+    files = {
+        "models/asr.bin": random_bytes((5 << 20) + 7, seed=1),  # over 4 MiB: cleaned while streaming
+        "data/train.csv": b"id,label\n" + b"".join(b"%d,%d\n" % (i, i % 7) for i in range(20000)),
+        "data/clip.bin": random_bytes(3000, seed=2),
+    }
+    for path, data in files.items():
+        write(repo / path, data)
+    git("add", "-A")
+    git("commit", "-qm", "data")
+    git("push", "-q", str(bare), "main")
+    stubs = [stub for _, stub in tracked.tree_stubs("HEAD", cwd=repo)]
+    assert len(stubs) == 3
+    remote = open_remote(server.url + "/info/lfs")
+    try:
+        pushed = transfer.upload_missing(remote, ObjectStore.for_repo(repo), stubs, quiet=True)
+        assert pushed.ok, pushed.failed
+        assert len(pushed.moved) == 3
+        again = transfer.upload_missing(remote, ObjectStore.for_repo(repo), stubs, quiet=True)
+        assert again.ok and len(again.present) == 3 and not again.moved
+        for stub in stubs:
+            assert served_store(server).verify(stub.oid) is None
+
+        clone = tmp_path / "clone"
+        git("clone", "-q", "--no-checkout", str(bare), str(clone))
+        fetched = transfer.download_missing(remote, ObjectStore.for_repo(clone), stubs, quiet=True)
+        assert fetched.ok and len(fetched.moved) == 3, fetched.failed
+    finally:
+        remote.close()
+    git("checkout", "-q", "main", cwd=clone)
+    for path, data in files.items():
+        assert (clone / path).read_bytes() == data
+    assert git("status", "--porcelain", cwd=clone).stdout == ""
+    assert '"PUT /info/lfs/objects/' in server.log and '"GET /info/lfs/objects/' in server.log
+
+
+def test_git_lfs_pushes_and_a_second_git_lfs_clone_fetches_bit_for_bit(tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
+    server = serve()
+    git("lfs", "install", "--skip-repo")  # the isolated HOME's global config: filter.lfs.*
+    bare = tmp_path / "lfs-origin.git"
+    git("init", "-q", "--bare", str(bare))
+    first = tmp_path / "lfs-first"
+    git("init", "-q", str(first))
+    git("lfs", "install", "--local", cwd=first)  # pre-push hook that uploads
+    git("config", "lfs.url", server.url, cwd=first)
+    git("lfs", "track", "*.bin", cwd=first)
+    content = {"model.bin": random_bytes(700_000, seed=5), "sub/weights.bin": random_bytes(12_345, seed=6)}
+    for path, data in content.items():
+        write(first / path, data)
+    git("add", "-A", cwd=first)
+    git("commit", "-qm", "lfs data", cwd=first)
+    assert git_bytes("cat-file", "-p", "HEAD:model.bin", cwd=first).startswith(b"version https://git-lfs")
+    git("remote", "add", "origin", str(bare), cwd=first)
+    push = git("push", "origin", "main", cwd=first, check=False)
+    assert push.returncode == 0, push.stderr
+    oids = {sha256(first / p) for p in content}
+    assert set(served_store(server).iter_oids()) == oids
+    assert all(served_store(server).verify(oid) is None for oid in oids)
+    assert '"POST /objects/batch" 200' in server.log and '"POST /objects/verify" 200' in server.log
+
+    second = tmp_path / "lfs-second"
+    clone = git("clone", "-q", "-c", f"lfs.url={server.url}", str(bare), str(second), check=False)
+    assert clone.returncode == 0, clone.stderr
+    for path, data in content.items():
+        assert (second / path).read_bytes() == data
+
+    # A gitdatax clone reads the objects git-lfs uploaded (the pointers name them by the same oid).
+    plain = tmp_path / "datax-reader"
+    git("-c", "filter.lfs.process=", "-c", "filter.lfs.smudge=cat", "-c", "filter.lfs.required=false",
+        "clone", "-q", str(bare), str(plain))
+    store = ObjectStore.for_repo(plain)
+    remote = open_remote(server.url + "/info/lfs")
+    try:
+        for path, data in content.items():
+            stub = parse_lfs_pointer((plain / path).read_bytes())
+            assert stub is not None
+            remote.download(stub, store)
+            assert b"".join(store.read_verified(stub)) == data
+    finally:
+        remote.close()
