@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-from gitdatax import git, output, reachable
+from gitdatax import git, output, reachable, transfer
 from gitdatax.remotes.base import Remote
 from gitdatax.store import ObjectStore
 
@@ -89,7 +89,7 @@ def fsck(store: ObjectStore, *, all_history: bool = False, remote: Remote | None
     missing_remote: list[reachable.StubRef] = []
     if remote is not None:
         stubs = [ref.stub for ref in referenced.values()]
-        on_remote = remote.has_many(stubs) if stubs else set()
+        on_remote = transfer.remote_has(remote, stubs) if stubs else set()
         missing_remote = [ref for oid, ref in referenced.items() if oid not in on_remote]
         # Missing here but safe on the remote is what gc leaves behind: a pull brings it back.
         absent = [ref for ref in absent if ref.stub.oid not in on_remote]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from helpers import datax, git, object_path, random_bytes, store_dir, write
@@ -94,3 +95,28 @@ def test_outside_a_repository(tmp_path: Path) -> None:
     proc = datax("fsck", cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stderr.strip() == "git-datax: error: not in a git repository (run this inside a work tree)"
+
+
+def test_remote_lacking_objects_is_reported(repo: Path, tmp_path: Path) -> None:
+    oids = _commit_versions(repo)
+    remote = tmp_path / "remote-store"
+    shutil.copytree(store_dir(repo) / "objects", remote / "objects")  # same layout as a directory remote
+    assert datax("remote", "add", "--local", "nas", str(remote)).returncode == 0
+    proc = datax("fsck", "--all", "--remote", "nas")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1].endswith(f"4 referenced, 0 missing, 0 not on remote {remote}")
+
+    # Missing on the remote: reported; missing locally but on the remote: not a problem.
+    lacking = oids[-1]["model.bin"]
+    os.unlink(remote / "objects" / lacking[:2] / lacking[2:4] / lacking)
+    os.unlink(object_path(repo, oids[0]["data/set.bin"]))
+    proc = datax("fsck", "--all", "--remote", "nas")
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[:-1] == [
+        f"not on remote {remote}: model.bin (index) object {lacking}, present locally: `git datax push` sends it"]
+    assert proc.stdout.splitlines()[-1].endswith(f"4 referenced, 0 missing, 1 not on remote {remote}")
+    # Without the remote, the local gap is a problem.
+    assert datax("fsck", "--all").returncode == 1
+    # An unknown remote is one line, exit 1.
+    proc = datax("fsck", "--remote", "nope")
+    assert proc.returncode == 1 and proc.stderr.startswith("git-datax: error: no remote named 'nope'")
