@@ -27,6 +27,7 @@ COMMANDS = [
     ("serve", "serve"),
     ("fsck", "fsck"),
     ("remote", "remote"),
+    ("gc", "gc"),
     ("migrate", "migrate"),
 ]
 # Called by git, not by people: hidden from --help.

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import argparse
+
+HELP = "delete local objects no recent or unpushed commit needs and that the default remote holds"
+DESCRIPTION = """Free space in the local store (.git/datax). An object is deleted only when all of
+these hold:
+  - no worktree needs it: not in a work tree stub, an index, or a HEAD (all worktrees);
+  - no local branch tip and no stash entry (refs/stash and its reflog) references it;
+  - no commit newer than --keep-days (committer date, default 7) references it;
+  - no commit that is not yet pushed (not reachable from a remote-tracking ref) references it;
+  - the default remote confirms it holds a copy.
+Deleted objects come back on demand: checking out an old commit fetches them, and
+`git datax pull` (or fetch) brings them back explicitly.
+
+If the default remote cannot be reached or none is configured, gc deletes nothing, says why in
+one line and exits 1. With --dry-run it only lists what it would delete."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-n", "--dry-run", action="store_true", help="list what would be deleted; change nothing")
+    parser.add_argument("--keep-days", type=float, default=7.0, metavar="N",
+                        help="keep the objects of commits newer than N days (default 7; 0: only the rules above)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax import gc, git
+    from gitdatax.errors import FatalError
+    from gitdatax.output import human_size
+    from gitdatax.remote_config import open_configured
+    from gitdatax.store import ObjectStore
+
+    if args.keep_days < 0:
+        raise FatalError(f"--keep-days must be 0 or more, not {args.keep_days:g}")
+    git.repo_paths()
+    store = ObjectStore.for_repo()
+    try:
+        plan = gc.plan(store, args.keep_days, lambda: open_configured(None))
+    except FatalError as exc:
+        raise FatalError(f"gc deleted nothing: {exc} (an object is deleted only once the default "
+                         "remote confirms it has a copy)") from None
+    kept = sorted({reason for reason in plan.needed.values()}, key=gc.REASONS.index)
+    needed_local = [oid for oid in plan.local if oid in plan.needed]
+    print(f"gc: {len(plan.local)} object(s) in the store ({human_size(gc.stored_size(store, plan.local))}); "
+          f"{len(needed_local)} needed ({', '.join(kept) or 'nothing'}), {len(plan.unneeded)} not needed")
+    lacking = len(plan.unneeded) - len(plan.deletable)
+    if lacking:
+        print(f"gc: keeping {lacking} unneeded object(s) that the remote {plan.remote_url} does not have")
+    size = gc.stored_size(store, [s.oid for s in plan.deletable])
+    if args.dry_run:
+        for stub in plan.deletable:
+            print(f"would delete {stub.oid} ({human_size(stub.size)})")
+        print(f"gc: would delete {len(plan.deletable)} object(s), freeing {human_size(size)} (dry run: nothing deleted)")
+        return 0
+    freed = gc.execute(store, plan)
+    print(f"gc: deleted {len(plan.deletable)} object(s), freed {human_size(freed)}")
+    return 0

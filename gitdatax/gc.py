@@ -1,0 +1,116 @@
+"""Freeing local space without losing anything that is not safe elsewhere.
+
+An object may be deleted only when nothing that could be checked out without a network needs it
+and the default remote holds a copy. Kept, whatever their age:
+  - the work tree's stub files, the index of every worktree, the HEAD of every worktree;
+  - every local branch tip; every stash entry (refs/stash and its reflog);
+  - every commit newer than --keep-days (committer date), reachable from any ref;
+  - every commit not reachable from a remote-tracking ref (not pushed), and its whole tree;
+and then only objects the remote confirms it has (has_many) are deleted.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, NamedTuple
+
+import zstandard
+
+from gitdatax import git, reachable, transfer
+from gitdatax.remotes.base import Remote
+from gitdatax.store import ObjectStore
+from gitdatax.stub import Stub
+
+# Why an object is kept, in the order the checks run (the first reason found is reported).
+REASONS = ("work tree", "index", "HEAD", "branch tip", "stash", "recent commit", "unpushed commit")
+
+
+class GcPlan(NamedTuple):
+    local: list[str]  # every object in the store
+    needed: dict[str, str]  # oid -> why it is kept (one of REASONS)
+    unneeded: list[Stub]  # not needed by anything local
+    deletable: list[Stub]  # unneeded and confirmed on the remote
+    remote_url: str | None
+
+
+def _commits_by_reason(keep_days: float, now: float, cwd: str | os.PathLike[str] | None) -> dict[str, list[str]]:
+    heads = reachable.worktree_heads(cwd)
+    tips = git.output(["for-each-ref", "--format=%(objectname)", "refs/heads/"], cwd=cwd).split()
+    cutoff = now - keep_days * 86400
+    recent = []
+    for line in git.output(["rev-list", "--all", "--timestamp"], cwd=cwd).splitlines():
+        stamp, _, commit = line.partition(" ")
+        if int(stamp) >= cutoff:
+            recent.append(commit)
+    unpushed = git.output(["rev-list", "--all", "--not", "--remotes"], cwd=cwd).split()
+    return {"HEAD": heads, "branch tip": tips, "stash": reachable.stash_commits(cwd),
+            "recent commit": recent, "unpushed commit": unpushed}
+
+
+def needed_objects(keep_days: float, *, now: float | None = None,
+                   cwd: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """oid -> the first reason it must stay."""
+    needed: dict[str, str] = {}
+
+    def add(refs: dict[str, reachable.StubRef], reason: str) -> None:
+        for oid in refs:
+            needed.setdefault(oid, reason)
+
+    add(reachable.in_work_tree(cwd), "work tree")
+    for index in reachable.index_files(cwd):
+        add(reachable.in_index(index, "index", cwd), "index")
+    seen: set[str] = set()
+    for reason, commits in _commits_by_reason(keep_days, time.time() if now is None else now, cwd).items():
+        todo = [c for c in dict.fromkeys(commits) if c not in seen]
+        seen.update(todo)
+        if todo:
+            add(reachable.in_commits(["--no-walk"], reason, stdin_revs=todo, cwd=cwd), reason)
+    return needed
+
+
+def content_size(store: ObjectStore, oid: str) -> int | None:
+    """The content size recorded in the object's zstd frame header (None if unreadable)."""
+    try:
+        with open(store.object_path(oid), "rb") as f:
+            header = f.read(18)  # the longest zstd frame header
+        size = zstandard.frame_content_size(header)
+    except (OSError, zstandard.ZstdError):
+        return None
+    return size if size >= 0 else None
+
+
+def plan(store: ObjectStore, keep_days: float, open_remote: Callable[[], Remote], *,
+         cwd: str | os.PathLike[str] | None = None) -> GcPlan:
+    """What gc would delete. Opens the remote only when something could be deleted."""
+    local = list(store.iter_oids())
+    needed = needed_objects(keep_days, cwd=cwd)
+    unneeded = []
+    for oid in local:
+        if oid not in needed:
+            size = content_size(store, oid)
+            if size is not None:  # an unreadable header is fsck's business, not ours to delete
+                unneeded.append(Stub(oid, size))
+    if not unneeded:
+        return GcPlan(local, needed, [], [], None)
+    remote = open_remote()
+    try:
+        on_remote = transfer.remote_has(remote, unneeded)
+    finally:
+        remote.close()
+    deletable = [s for s in unneeded if s.oid in on_remote]
+    return GcPlan(local, needed, unneeded, deletable, remote.url)
+
+
+def execute(store: ObjectStore, gc_plan: GcPlan) -> int:
+    """Delete the deletable objects; the compressed bytes freed."""
+    return sum(store.delete(stub.oid) for stub in gc_plan.deletable)
+
+
+def stored_size(store: ObjectStore, oids: list[str]) -> int:
+    total = 0
+    for oid in oids:
+        try:
+            total += store.object_path(oid).stat().st_size
+        except FileNotFoundError:
+            pass
+    return total
