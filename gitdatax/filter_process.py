@@ -95,6 +95,9 @@ class FilterProcess:
         if self._cat_file is not None:
             self._cat_file.close()
 
+    def _work_tree_path(self, pathname: str) -> Path:
+        return (self._top or Path(".")) / pathname
+
     def _probably_unchanged(self, pathname: str) -> bool:
         """Whether the index already holds this path's content: its stub's object is stored and
         has the work tree file's size. Git re-cleans racily clean files after every checkout;
@@ -123,8 +126,14 @@ class FilterProcess:
         head, rest, ended = _peek(content, stubs.MAX_STUB_SIZE + 1)
         if ended and (not head or stubs.parse(head) is not None):
             return [head] if head else []
-        guess = (lambda: self._probably_unchanged(pathname)) if pathname else None
-        return [self.store.put(itertools.chain([head], rest), likely_present=guess).encode()]
+        if not pathname:
+            return [self.store.put(itertools.chain([head], rest)).encode()]
+        stub = self.store.put(
+            itertools.chain([head], rest),
+            likely_present=lambda: self._probably_unchanged(pathname),
+            reopen=lambda: open(self._work_tree_path(pathname), "rb"),
+        )
+        return [stub.encode()]
 
     def clean(self, pathname: str, content: Iterator[bytes]) -> None:
         try:

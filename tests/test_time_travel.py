@@ -28,3 +28,23 @@ def test_three_versions_come_back_bit_for_bit(repo: Path) -> None:
         assert git("status", "--porcelain").stdout == ""
         summary = datax("status").stdout
         assert summary.startswith("gitdatax: 2 tracked file(s), ") and summary.endswith(": 2 committed\n")
+
+
+def test_same_size_new_version_of_a_large_file_is_stored(repo: Path) -> None:
+    """A retrained model often keeps its size: the filter's guess that the content is already
+    stored is then wrong, and the new bytes must still be stored and come back."""
+    datax("track", "*.bin")
+    size = 6 << 20  # over the in-memory limit, so the large-file path is taken
+    write(repo / "model.bin", random_bytes(size, seed=1))
+    git("add", "-A")
+    git("commit", "-qm", "v1")
+    first = sha256(repo / "model.bin")
+    write(repo / "model.bin", random_bytes(size, seed=2))
+    second = sha256(repo / "model.bin")
+    git("add", "-A")
+    git("commit", "-qm", "v2")
+    git("checkout", "-q", "HEAD~1")
+    assert sha256(repo / "model.bin") == first
+    git("checkout", "-q", "-")
+    assert sha256(repo / "model.bin") == second
+    assert git("status", "--porcelain").stdout == ""
