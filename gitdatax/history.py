@@ -374,7 +374,12 @@ def rewrite(refs: list[str], excludes: list[str], converter: Converter, scratch:
             _Transform(exporter.stdout, importer.stdin, converter, blobs, lambda: bar.update(1), cwd).run()
             importer.stdin.close()
         except BrokenPipeError:
-            pass  # fast-import stopped: its own message says why, below
+            # fast-import stopped early; its own message says why. Stop the exporter first: it
+            # may be blocked writing to a pipe nobody reads any more.
+            exporter.kill()
+            exporter.wait()
+            importer.wait()
+            raise GitError(import_cmd, importer.returncode, _read(scratch.dir / "fast-import.err")) from None
         if exporter.wait() != 0:
             raise GitError(export_cmd, exporter.returncode, _read(scratch.dir / "fast-export.err"))
         if importer.wait() != 0:
@@ -437,6 +442,11 @@ def require_clean(cwd: str | os.PathLike[str] | None = None) -> None:
     if changes.strip():
         raise FatalError("the work tree has uncommitted changes: commit or stash them first "
                          "(`git status` lists them); migrate rewrites the checked-out branch")
+    top = git.toplevel(cwd)
+    untracked = git.run(["ls-files", "--others", "--", ".gitattributes"], cwd=top).stdout.strip()
+    if untracked:
+        # The rewritten commits carry a .gitattributes; checking them out would overwrite it.
+        raise FatalError(f"{top / '.gitattributes'} is not committed: commit it (or move it away) first")
 
 
 def require_filter(cwd: str | os.PathLike[str] | None = None) -> None:

@@ -157,7 +157,8 @@ def import_history(patterns: list[str], refs: list[str], excludes: list[str],
     history.require_clean(cwd)
     store = ObjectStore.for_repo(cwd)
     with history.Scratch(store) as scratch, history.Blobs(cwd) as blobs:
-        matcher = PatternMatcher(patterns, scratch.dir, cwd)
+        # check-attr reads paths relative to its working directory: run it at the top.
+        matcher = PatternMatcher(patterns, scratch.dir, git.toplevel(cwd))
         try:
             converter = ImportConverter(patterns, matcher, blobs, scratch.staging)
             updates = history.rewrite(refs, excludes, converter, scratch, blobs, cwd=cwd)

@@ -214,6 +214,15 @@ def test_interrupting_import_leaves_the_repository_as_it_was(make_repo) -> None:
     assert not list((repo / ".git" / "datax" / "migrate").glob("run-*"))
 
 
+def test_import_refuses_an_untracked_gitattributes(repo: Path) -> None:
+    fast_import(repo, {"a": random_bytes(5000, 1)}, [{"a.bin": "a"}])
+    (repo / ".gitattributes").write_text("*.csv diff=csv\n")
+    proc = datax("migrate", "import", "--include", "*.bin")
+    assert proc.returncode == 1
+    assert proc.stderr == f"git-datax: error: {repo / '.gitattributes'} is not committed: commit it (or move it away) first\n"
+    assert (repo / ".gitattributes").read_text() == "*.csv diff=csv\n"
+
+
 def test_import_boundary_commits_and_tags(repo: Path) -> None:
     fast_import(repo, {"a": random_bytes(5000, 1), "b": random_bytes(6000, 2), "t": b"text\n"},
                 [{"a.bin": "a"}, {"a.bin": "a", "t.txt": "t"}, {"a.bin": "a", "b.bin": "b", "t.txt": "t"}])
@@ -243,9 +252,12 @@ def test_import_keeps_existing_attributes_and_refuses_bad_input(repo: Path) -> N
     assert proc.returncode == 1 and "no --include patterns given" in proc.stderr
     proc = datax("migrate", "import", "--include", "*.bin", "no-such-branch")
     assert proc.returncode == 1 and "no-such-branch: not a branch or tag" in proc.stderr
-    proc = datax("migrate", "import", "--include", "*.bin")
+    (repo / "sub").mkdir()
+    # From a subdirectory, with a pattern anchored at the top.
+    proc = datax("migrate", "import", "--include", "/a.bin", cwd=repo / "sub")
     assert proc.returncode == 0, proc.stderr
+    assert is_stub(git_bytes("show", "main:a.bin"))
     assert git("show", "main:.gitattributes").stdout == \
-        "*.txt text eol=lf\n*.bin filter=datax diff=datax merge=datax -text\n"
+        "*.txt text eol=lf\n/a.bin filter=datax diff=datax merge=datax -text\n"
     assert (repo / "a.bin").read_bytes() == random_bytes(5000, 1)
     assert git("status", "--porcelain").stdout == ""
