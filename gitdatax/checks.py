@@ -50,16 +50,20 @@ def pre_commit_problems() -> list[str]:
                 if got and got[1] is not None and stubs.parse(got[1]) is not None:
                     stub_blobs.add(f.blob)
     for f in files:
+        quoted = shlex.quote(f.path)
+        # `git add --renormalize`, not `git add`: the file's stat still matches the index entry,
+        # so a plain `git add` would keep the raw blob staged without running the filter.
         if filters.get(f.path) == "datax":
             if f.size > 0 and f.blob not in stub_blobs:
                 problems.append(
                     f"{f.path}: staged as raw content, but .gitattributes says gitdatax tracks it "
-                    f"(the datax filter is not installed here): run `git datax install` and then "
-                    f"`git add -- {shlex.quote(f.path)}`"
+                    f"(the datax filter was not installed when it was added): run `git datax install` "
+                    f"and then `git add --renormalize -- {quoted}`"
                 )
         elif f.size > limit:
             problems.append(
                 f"{f.path}: {human_size(f.size)} is over datax.maxgitsize ({human_size(limit)}): "
-                f"run `git datax track {shlex.quote(f.path)}` and then `git add -- {shlex.quote(f.path)}`"
+                f"run `git datax track {quoted}`, then `git add .gitattributes` and "
+                f"`git add --renormalize -- {quoted}`"
             )
     return problems

@@ -210,4 +210,10 @@ def _read_and_close(spool: BinaryIO) -> Iterator[bytes]:
 
 
 def _describe(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, FatalError) else f"{type(exc).__name__}: {exc}"
+    """One line for the user. Anything but a FatalError is a bug or an environment problem the
+    message alone cannot explain: its traceback goes to the crash log (call from an except block)."""
+    if isinstance(exc, FatalError):
+        return str(exc)
+    from gitdatax.crashlog import details, write_crash_log
+
+    return f"{type(exc).__name__}: {exc} ({details(write_crash_log(sys.argv))})"

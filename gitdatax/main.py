@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
-import traceback
-from datetime import datetime, timezone
-from pathlib import Path
 from types import ModuleType
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from gitdatax import __version__, output
+from gitdatax.crashlog import details, write_crash_log
 from gitdatax.errors import FatalError
 
 # (command, module in gitdatax.commands); the order is the order of `--help`.
@@ -44,8 +41,16 @@ def _command_module(module: str) -> ModuleType:
     return importlib.import_module(f"gitdatax.commands.{module}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error, but 2 means a bug here: a usage error is a problem the
+    user can fix, so it is one line and exit status 1 (subcommand parsers inherit this class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"{output.PREFIX}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="git datax",
         description="Version data sets and models with plain Git: large files become small stubs "
         "in Git, their bytes live in a compressed content-addressed store synced with a remote.",
@@ -83,23 +88,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except Exception as exc:  # a bug: keep the details, show one line
         log = write_crash_log(sys.argv if argv is None else ["git-datax", *argv])
-        output.error(f"internal error ({type(exc).__name__}: {exc}); details in {log}")
+        output.error(f"internal error ({type(exc).__name__}: {exc}); {details(log)}")
         return 2
-
-
-def write_crash_log(argv: Sequence[str]) -> Path:
-    """Write the traceback with versions to <git-common-dir>/datax/logs (or the user cache)."""
-    try:
-        from gitdatax import git
-
-        log_dir = git.repo_paths().common_dir / "datax" / "logs"
-    except Exception:
-        log_dir = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gitdatax" / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    path = log_dir / f"{stamp}.log"
-    with open(path, "w") as f:
-        f.write(f"gitdatax {__version__}, Python {sys.version.split()[0]} on {sys.platform}\n")
-        f.write(f"command: {' '.join(argv)}\ncwd: {os.getcwd()}\n\n")
-        f.write(traceback.format_exc())
-    return path

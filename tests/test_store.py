@@ -71,6 +71,17 @@ def test_large_content_streams_through_the_spool(store: ObjectStore) -> None:
     assert store.put_file(path) == stub
 
 
+@pytest.mark.parametrize("guess", [True, False])
+def test_a_wrong_presence_guess_changes_the_cost_not_the_result(store: ObjectStore, guess: bool) -> None:
+    data = random_bytes(IN_MEMORY_LIMIT + 5000, seed=4)
+    stub = store.put([data[:1000], data[1000:]], likely_present=lambda: guess)
+    assert stub == Stub(oid_of(data), len(data))
+    raw = store.object_path(stub.oid).read_bytes()
+    assert zstandard.get_frame_parameters(raw).has_checksum
+    assert read_all(store, stub) == data
+    assert os.listdir(store.tmp_dir) == []
+
+
 def test_put_of_known_content_keeps_the_existing_object(store: ObjectStore) -> None:
     stub = store.put([b"same bytes"])
     path = store.object_path(stub.oid)
@@ -144,10 +155,17 @@ def corrupt(store: ObjectStore, oid: str, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["flip", "truncate", "garbage", "longer"])
-def test_corruption_is_found_before_any_byte_is_handed_out(store: ObjectStore, how: str) -> None:
+@pytest.mark.parametrize("path", ["in memory", "two passes"])
+def test_corruption_is_found_before_any_byte_is_handed_out(
+    store: ObjectStore, how: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if path == "two passes":  # the path content over 16 MiB takes, without 16 MiB of test data
+        monkeypatch.setattr("gitdatax.store.SPOOL_IN_MEMORY", 1000)
     data = random_bytes(60000, seed=3)
     stub = store.put([data])
+    assert read_all(store, stub) == data
     corrupt(store, stub.oid, how)
+    # read_verified raises when called, not while the caller is already consuming chunks.
     with pytest.raises(CorruptObject, match=f"object {stub.oid} is corrupt in the store"):
         store.read_verified(stub)
     assert store.verify(stub.oid) is not None

@@ -1,0 +1,129 @@
+"""The pre-commit hook's local checks: no raw content for a tracked path, no huge untracked file;
+and the commands it prints really fix the problem."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from helpers import datax, git, git_bytes, random_bytes, stub_bytes, write
+
+# Git with the datax filter switched off, as on a machine where gitdatax is not installed.
+NO_FILTER = ("-c", "filter.datax.process=", "-c", "filter.datax.clean=", "-c", "filter.datax.required=false")
+
+
+def age(path: Path) -> None:
+    """Make the file look old, so git trusts its stat data and never re-cleans it by itself
+    (a file written in the same second as the index is 'racily clean' and always re-read)."""
+    os.utime(path, (1_600_000_000, 1_600_000_000))
+
+
+def refused(proc, *lines: str) -> None:  # type: ignore[no-untyped-def]
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"git-datax: error: commit refused: {len(lines)} file(s) would put raw data into Git",
+        *(f"  {line}" for line in lines),
+    ]
+
+
+def test_raw_content_for_a_tracked_path_is_refused_and_the_advice_works(data_repo: Path) -> None:
+    data = random_bytes(3000, seed=1)
+    write(data_repo / "models/my model.bin", data)
+    age(data_repo / "models/my model.bin")
+    git(*NO_FILTER, "add", "models/my model.bin")
+    assert git_bytes("cat-file", "-p", ":models/my model.bin") == data  # raw in the index
+    proc = git(*NO_FILTER, "commit", "-qm", "raw", check=False)
+    refused(
+        proc,
+        "models/my model.bin: staged as raw content, but .gitattributes says gitdatax tracks it "
+        "(the datax filter was not installed when it was added): run `git datax install` and then "
+        "`git add --renormalize -- 'models/my model.bin'`",
+    )
+    assert git("rev-parse", "HEAD").stdout == git("rev-parse", "HEAD@{0}").stdout
+    assert git("log", "--oneline").stdout.count("\n") == 1
+    # A plain `git add` would not help (the stat matches); the advised command does.
+    git("add", "--", "models/my model.bin")
+    assert git_bytes("cat-file", "-p", ":models/my model.bin") == data
+    git("add", "--renormalize", "--", "models/my model.bin")
+    assert git_bytes("cat-file", "-p", ":models/my model.bin") == stub_bytes(data)
+    git("commit", "-qm", "stub")
+    assert git_bytes("cat-file", "-p", "HEAD:models/my model.bin") == stub_bytes(data)
+
+
+def test_raw_blob_put_in_the_index_by_plumbing_is_refused(data_repo: Path) -> None:
+    blob = git("hash-object", "-w", "--no-filters", "--stdin", input=b"raw bytes\n").stdout.strip()
+    git("update-index", "--add", "--cacheinfo", f"100644,{blob},data/x.csv")
+    proc = git("commit", "-qm", "plumbing", check=False)
+    refused(
+        proc,
+        "data/x.csv: staged as raw content, but .gitattributes says gitdatax tracks it "
+        "(the datax filter was not installed when it was added): run `git datax install` and then "
+        "`git add --renormalize -- data/x.csv`",
+    )
+
+
+def test_stubs_empty_files_and_small_untracked_files_pass(data_repo: Path) -> None:
+    write(data_repo / "a.bin", random_bytes(5000, seed=2))
+    write(data_repo / "empty.bin", b"")
+    write(data_repo / "README.md", b"# small\n")
+    write(data_repo / "hand.bin", stub_bytes(b"elsewhere"))  # a valid stub is what Git should hold
+    git("add", "-A")
+    proc = git("commit", "-qm", "fine")
+    assert proc.stderr == ""
+
+
+def test_untracked_file_over_maxgitsize_gets_the_exact_track_line(data_repo: Path) -> None:
+    git("config", "datax.maxgitsize", "2k")
+    write(data_repo / "at limit.dat", b"x" * 2048)
+    write(data_repo / "sub dir/big file.dat", random_bytes(3000, seed=3))
+    age(data_repo / "sub dir/big file.dat")
+    git("add", "-A")
+    proc = git("commit", "-qm", "big", check=False)
+    refused(
+        proc,
+        "sub dir/big file.dat: 2.9 KiB is over datax.maxgitsize (2.0 KiB): "
+        "run `git datax track 'sub dir/big file.dat'`, then `git add .gitattributes` and "
+        "`git add --renormalize -- 'sub dir/big file.dat'`",
+    )
+    # Run exactly what it says (a shell would unquote the quoted path the same way).
+    assert datax("track", "sub dir/big file.dat").returncode == 0
+    git("add", ".gitattributes")
+    git("add", "--renormalize", "--", "sub dir/big file.dat")
+    git("commit", "-qm", "big, tracked")
+    assert git_bytes("cat-file", "-p", "HEAD:sub dir/big file.dat").startswith(b"version gitdatax/1\n")
+    assert git_bytes("cat-file", "-p", "HEAD:at limit.dat") == b"x" * 2048
+
+
+def test_default_limit_is_10_mib_and_datax_toml_can_set_it(data_repo: Path) -> None:
+    write(data_repo / "ten.dat", b"\0" * (10 << 20))
+    write(data_repo / "over.dat", b"\0" * ((10 << 20) + 1))
+    git("add", "ten.dat", "over.dat")
+    proc = git("commit", "-qm", "big", check=False)
+    assert proc.returncode == 1
+    assert "  over.dat: 10.0 MiB is over datax.maxgitsize (10.0 MiB)" in proc.stderr
+    assert "ten.dat" not in proc.stderr
+    # The team file raises the limit; per-user git config wins over it.
+    write(data_repo / ".datax.toml", b'[core]\nmaxgitsize = "20MiB"\n')
+    git("commit", "-qm", "limit from the team file")
+    git("config", "datax.maxgitsize", "1MiB")
+    write(data_repo / "two.dat", b"\0" * (2 << 20))
+    git("add", "two.dat")
+    proc = git("commit", "-qm", "two", check=False)
+    assert "two.dat: 2.0 MiB is over datax.maxgitsize (1.0 MiB)" in proc.stderr
+
+
+def test_bad_maxgitsize_stops_the_commit_with_one_line(data_repo: Path) -> None:
+    git("config", "datax.maxgitsize", "lots")
+    write(data_repo / "x.txt", b"x")
+    git("add", "x.txt")
+    proc = git("commit", "-qm", "x", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr == "git-datax: error: bad size 'lots' for datax.maxgitsize (expected e.g. 10MiB, 500k, 1G)\n"
+
+
+def test_deleting_a_tracked_file_commits(data_repo: Path) -> None:
+    write(data_repo / "a.bin", b"abc")
+    git("add", "a.bin")
+    git("commit", "-qm", "a")
+    git("rm", "-q", "a.bin")
+    git("commit", "-qm", "no a")
+    assert git("ls-tree", "HEAD", "a.bin").stdout == ""

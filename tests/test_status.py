@@ -1,0 +1,111 @@
+"""`git datax status`, `ls-files` and `env`: what they print, exactly."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from helpers import datax, git, make_writable, object_path, oid_of, stub_bytes, write
+
+NO_FILTER = ("-c", "filter.datax.process=", "-c", "filter.datax.clean=", "-c", "filter.datax.required=false")
+A, B, C, D, E, F = (bytes([65 + i]) * (1000 * (i + 1)) for i in range(6))
+
+
+def test_status_reports_each_state(data_repo: Path) -> None:
+    write(data_repo / "raw.bin", b"committed before tracking")
+    git(*NO_FILTER, "add", "raw.bin")
+    git("commit", "-q", "--no-verify", "-m", "raw")
+    for name, data in (("a.bin", A), ("b.bin", B), ("c.bin", C), ("d.bin", D), ("e.bin", E), ("f.bin", F)):
+        write(data_repo / name, data)
+        git("add", name)  # not -A: that would re-clean raw.bin, racily clean in the same second
+    git("commit", "-qm", "six files")
+    write(data_repo / "b.bin", b"changed, not added")          # modified
+    write(data_repo / "c.bin", b"changed and added")            # staged
+    git("add", "c.bin")
+    write(data_repo / "d.bin", stub_bytes(D))                   # stub only (object present)
+    path = object_path(data_repo, oid_of(E))                    # object missing, stub only
+    make_writable(path)
+    path.unlink()
+    write(data_repo / "e.bin", stub_bytes(E))
+    (data_repo / "f.bin").unlink()                              # deleted
+    proc = datax("status")
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout.splitlines() == [
+        "gitdatax: 7 tracked file(s), 17.6 KiB of data: 1 committed, 1 deleted, 1 modified, "
+        "1 object missing, 1 raw in git, 1 staged, 2 stub only",
+        f"  {'modified':<24} {'2.0 KiB':>10}  b.bin",
+        f"  {'staged':<24} {'17 B':>10}  c.bin",
+        f"  {'stub only':<24} {'3.9 KiB':>10}  d.bin",
+        f"  {'object missing, stub only':<24} {'4.9 KiB':>10}  e.bin",
+        f"  {'deleted':<24} {'5.9 KiB':>10}  f.bin",
+        f"  {'raw in git':<24} {'-':>10}  raw.bin",
+    ]
+    everything = datax("status", "--all").stdout.splitlines()
+    assert everything[1] == f"  {'committed':<24} {'1000 B':>10}  a.bin"
+    assert len(everything) == 8
+
+
+def test_status_in_a_repository_with_nothing_tracked(repo: Path) -> None:
+    proc = datax("status")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "gitdatax: 0 tracked file(s), 0 B of data: nothing tracked\n", "")
+
+
+def test_status_from_a_subdirectory_uses_paths_from_the_top(data_repo: Path) -> None:
+    write(data_repo / "data/x.csv", b"a,b\n")
+    git("add", "-A")
+    write(data_repo / "data/x.csv", b"a,b\n1,2\n")
+    proc = datax("status", cwd=data_repo / "data")
+    assert proc.stdout.splitlines()[1:] == [f"  {'modified, staged':<24} {'4 B':>10}  data/x.csv"]
+
+
+def test_ls_files_lists_oid_presence_size_and_path(data_repo: Path) -> None:
+    write(data_repo / "models/big model.bin", b"m" * 3 * 1024 * 1024)
+    write(data_repo / "data/x.csv", b"a,b\n")
+    write(data_repo / "notes.txt", b"not tracked")
+    git("add", "-A")
+    git("commit", "-qm", "data")
+    oid_m, oid_x = oid_of(b"m" * 3 * 1024 * 1024), oid_of(b"a,b\n")
+    path = object_path(data_repo, oid_x)
+    make_writable(path)
+    path.unlink()
+    proc = datax("ls-files")
+    assert proc.returncode == 0
+    assert proc.stdout == (
+        f"{oid_x[:12]} - {'4 B':>10}  data/x.csv\n"
+        f"{oid_m[:12]} * {'3.0 MiB':>10}  models/big model.bin\n"
+    )
+    assert datax("ls-files", "--long").stdout.splitlines()[0] == f"{oid_x} - {'4 B':>10}  data/x.csv"
+    git("rm", "-q", "data/x.csv")  # git re-cleans the file to compare: the object is back
+    git("commit", "-qm", "rm")
+    assert datax("ls-files").stdout == f"{oid_m[:12]} * {'3.0 MiB':>10}  models/big model.bin\n"
+    make_writable(path)
+    path.unlink()
+    assert datax("ls-files", "--rev", "HEAD~1").stdout == proc.stdout
+
+
+def test_env_shows_versions_config_store_and_hooks(data_repo: Path) -> None:
+    write(data_repo / "a.bin", b"x" * 5000)
+    git("add", "-A")
+    git("commit", "-qm", "a")
+    proc = datax("env")
+    assert proc.returncode == 0 and proc.stderr == ""
+    # "key  value" with the keys padded to one width (keys may hold single spaces).
+    rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in proc.stdout.splitlines())
+    import gitdatax
+
+    assert rows["gitdatax"] == gitdatax.__version__
+    assert rows["git"] == git("version").stdout.strip().replace("git version ", "")
+    assert rows["git-datax on PATH"] == shutil.which("git-datax")
+    assert rows["filter.datax.process"] == "git-datax filter-process"
+    assert rows["filter.datax.required"] == "true"
+    assert rows["store"] == str(data_repo / ".git/datax")
+    assert rows["store objects"].startswith("1 (")
+    assert rows["datax.maxgitsize"] == "10.0 MiB"
+    assert rows["hooks"] == f"{data_repo / '.git/hooks'} (all installed)"
+
+
+def test_env_outside_a_repository_still_reports_versions(tmp_path: Path) -> None:
+    proc = datax("env", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stdout.splitlines()[0].startswith("gitdatax ")
+    assert re.split(r"\s{2,}", proc.stdout.splitlines()[-1]) == ["repository", "(not in a repository)"]
