@@ -18,7 +18,7 @@ import zstandard
 
 from gitdatax import git, reachable, transfer
 from gitdatax.remotes.base import Remote
-from gitdatax.store import ObjectStore
+from gitdatax.store import CHUNK, ObjectStore
 from gitdatax.stub import Stub
 
 # Why an object is kept, in the order the checks run (the first reason found is reported).
@@ -31,6 +31,7 @@ class GcPlan(NamedTuple):
     unneeded: list[Stub]  # not needed by anything local
     deletable: list[Stub]  # unneeded and confirmed on the remote
     remote_url: str | None
+    paths: dict[str, str]  # oid -> a path that held it in history, for messages
 
 
 def _commits_by_reason(keep_days: float, now: float, cwd: str | os.PathLike[str] | None) -> dict[str, list[str]]:
@@ -69,14 +70,22 @@ def needed_objects(keep_days: float, *, now: float | None = None,
 
 
 def content_size(store: ObjectStore, oid: str) -> int | None:
-    """The content size recorded in the object's zstd frame header (None if unreadable)."""
+    """The content size of an object no stub names: from the zstd frame header when it was
+    written with one (objects compressed while streaming are not), else by decompressing.
+    None when unreadable (fsck's business, never a reason to delete)."""
     try:
         with open(store.object_path(oid), "rb") as f:
-            header = f.read(18)  # the longest zstd frame header
-        size = zstandard.frame_content_size(header)
+            size = zstandard.frame_content_size(f.read(18))  # 18: the longest frame header
+            if size >= 0:
+                return size
+            f.seek(0)
+            reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
+            size = 0
+            while chunk := reader.read(CHUNK):
+                size += len(chunk)
+            return size
     except (OSError, zstandard.ZstdError):
         return None
-    return size if size >= 0 else None
 
 
 def plan(store: ObjectStore, keep_days: float, open_remote: Callable[[], Remote], *,
@@ -84,21 +93,24 @@ def plan(store: ObjectStore, keep_days: float, open_remote: Callable[[], Remote]
     """What gc would delete. Opens the remote only when something could be deleted."""
     local = list(store.iter_oids())
     needed = needed_objects(keep_days, cwd=cwd)
+    candidates = [oid for oid in local if oid not in needed]
+    if not candidates:
+        return GcPlan(local, needed, [], [], None, {})
+    # Remotes want the size with the oid (the LFS batch API does): the stubs in history have it.
+    known = reachable.in_commits(["--all"], "history", cwd=cwd)
+    paths = {oid: ref.path for oid, ref in known.items()}
     unneeded = []
-    for oid in local:
-        if oid not in needed:
-            size = content_size(store, oid)
-            if size is not None:  # an unreadable header is fsck's business, not ours to delete
-                unneeded.append(Stub(oid, size))
-    if not unneeded:
-        return GcPlan(local, needed, [], [], None)
+    for oid in candidates:
+        size = known[oid].stub.size if oid in known else content_size(store, oid)
+        if size is not None:
+            unneeded.append(Stub(oid, size))
     remote = open_remote()
     try:
-        on_remote = transfer.remote_has(remote, unneeded)
+        on_remote = transfer.remote_has(remote, unneeded) if unneeded else set()
     finally:
         remote.close()
     deletable = [s for s in unneeded if s.oid in on_remote]
-    return GcPlan(local, needed, unneeded, deletable, remote.url)
+    return GcPlan(local, needed, unneeded, deletable, remote.url, paths)
 
 
 def execute(store: ObjectStore, gc_plan: GcPlan) -> int:
