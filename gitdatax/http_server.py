@@ -236,7 +236,7 @@ class Handler(BaseHTTPRequestHandler):
         self._body_state = "partial"  # until the last byte: an answer now closes the connection
         if length is not None:
             if length > limit:
-                raise HttpError(413, f"request body of {length} bytes is over the limit of {limit}", close=True)
+                raise HttpError(413, f"request body of {length} bytes is over the limit of {limit} bytes", close=True)
             left = length
             while left:
                 chunk = self.rfile.read(min(left, CHUNK))
@@ -262,7 +262,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             total += size
             if total > limit:
-                raise HttpError(413, f"request body is over the limit of {limit} bytes (--max-body)", close=True)
+                raise HttpError(413, f"request body is over the limit of {limit} bytes", close=True)
             while size:
                 chunk = self.rfile.read(min(size, CHUNK))
                 if not chunk:
@@ -374,7 +374,8 @@ class Handler(BaseHTTPRequestHandler):
         if expected > self.server.max_body:
             raise HttpError(413, f"object of {expected} bytes is over this server's limit of "
                             f"{self.server.max_body} (--max-body)", close=True)
-        chunks = self._body(expected)
+        # Read up to --max-body: bytes beyond the object's size make import_raw refuse it (422).
+        chunks = self._body(self.server.max_body)
         try:
             self.server.store.import_raw(chunks, Stub(oid, expected))
         except CorruptObject:

@@ -263,6 +263,9 @@ class ObjectStore:
 
     def import_raw(self, chunks: Iterable[bytes], stub: Stub) -> None:
         """Publish raw content (e.g. from a Git LFS server) only if it hashes to `stub`."""
+        if stub.size <= IN_MEMORY_LIMIT:
+            self._import_small(chunks, stub)
+            return
         fd, raw_tmp = self._new_tmp(".raw")
         try:
             hasher = hashlib.sha256()
@@ -280,6 +283,21 @@ class ObjectStore:
                 self._compress_file(raw_tmp, stub)
         finally:
             _unlink_quietly(raw_tmp)
+
+    def _import_small(self, chunks: Iterable[bytes], stub: Stub) -> None:
+        # Small content (most objects a server receives) is checked in memory and written once,
+        # compressed, instead of spooled raw and compressed in a second pass with zstd threads;
+        # that cut the server's CPU time in tests/test_serve_load.py by about a quarter. A fresh
+        # compressor each time: `git datax serve` runs this in many threads at once.
+        buffered = bytearray()
+        for chunk in chunks:
+            buffered += chunk
+            if len(buffered) > stub.size:
+                raise CorruptObject(stub.oid, f"more than the expected {stub.size} bytes")
+        if len(buffered) != stub.size or hashlib.sha256(buffered).hexdigest() != stub.oid:
+            raise CorruptObject(stub.oid, "downloaded bytes do not match the oid and size")
+        if not self.has(stub.oid):
+            self._write_small_object(stub.oid, self._compressor().compress(bytes(buffered)))
 
     # -- reading -----------------------------------------------------------------------------
 
