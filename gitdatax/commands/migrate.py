@@ -139,11 +139,14 @@ def _from_lfs(args: argparse.Namespace) -> int:
 
 
 def _report_updates(updates: list) -> None:  # list[history.RefUpdate]
-    from gitdatax import output
+    from gitdatax import history, output
 
     if not updates:
         output.info("migrate: nothing to rewrite: no ref changed")
         return
+    for path, branch in history.stale_worktrees(updates):
+        output.warn(f"worktree {path} has {branch} checked out: run `git reset --hard` there "
+                    "(its files keep their bytes; its index still lists the old commit)")
     for u in updates:
         output.info(f"  {u.ref}: {u.old[:12]} -> {u.new[:12]} (old history kept as {u.backup})")
     prefix = updates[0].backup[: -len(updates[0].ref) - 1]
