@@ -35,6 +35,7 @@ from gitdatax.stub import Stub, is_valid_oid
 LFS_JSON = "application/vnd.git-lfs+json"
 JSON_LIMIT = 16 << 20  # a batch of 100 objects is ~10 KB; no API request needs more than this
 DEFAULT_MAX_BODY = "50GiB"
+DEFAULT_GRACE = 10.0  # seconds requests in flight get to finish after SIGTERM
 _ROUTE = re.compile(r"(?P<prefix>(?:/[^/]+)*?)/objects/(?P<name>[^/]+)")
 ANONYMOUS = User("-", False)
 
@@ -62,12 +63,25 @@ class DataxServer(ThreadingHTTPServer):
         self.max_body = max_body
         self.public_url = public_url.rstrip("/") if public_url else None
         self.log_lock = threading.Lock()
-        self.active = 0
+        self.busy: set[Any] = set()  # sockets of the connections with a request in flight
         self.idle = threading.Condition()
 
     def wait_idle(self, timeout: float) -> bool:
         with self.idle:
-            return self.idle.wait_for(lambda: self.active == 0, timeout)
+            return self.idle.wait_for(lambda: not self.busy, timeout)
+
+    def cut_busy(self) -> None:
+        """End the requests still running: their reads see EOF, so an upload stops as a client
+        that went away does, and its temporary file is removed."""
+        import socket
+
+        with self.idle:
+            sockets = list(self.busy)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def _family(host: str) -> int:
@@ -98,7 +112,7 @@ class Handler(BaseHTTPRequestHandler):
         self._body_state = "unread"  # then "partial" while _body reads it, "done" at its end
         start = time.monotonic()
         with self.server.idle:
-            self.server.active += 1
+            self.server.busy.add(self.connection)
         try:
             handler()
         except HttpError as exc:
@@ -113,7 +127,7 @@ class Handler(BaseHTTPRequestHandler):
             self._log_bug()
         finally:
             with self.server.idle:
-                self.server.active -= 1
+                self.server.busy.discard(self.connection)
                 self.server.idle.notify_all()
             elapsed = (time.monotonic() - start) * 1000
             path = self.path.split("?", 1)[0]
@@ -472,8 +486,13 @@ def serve_http(args: Any) -> int:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
-    finished = server.wait_idle(30)
-    output.info("git-datax serve: stopped" + ("" if finished else " (requests still running were cut)"))
+    grace = float(getattr(args, "grace", None) or DEFAULT_GRACE)
+    finished = server.wait_idle(grace)
+    if not finished:
+        server.cut_busy()
+        server.wait_idle(5)
+    output.info("git-datax serve: stopped" + ("" if finished else
+                f" (requests still running after {grace:g} s were cut)"))
     return 0
 
 

@@ -15,8 +15,10 @@ import pytest
 
 class DataxServe:
     def __init__(self, store: Path, args: Sequence[str] = (), cwd: Path | None = None,
-                 command: Sequence[str] | None = None) -> None:
-        cmd = list(command or ["git-datax", "serve"]) + ["--store", str(store), "--bind", "127.0.0.1:0", *args]
+                 command: Sequence[str] | None = None, pass_store: bool = True) -> None:
+        cmd = list(command or ["git-datax", "serve"]) + ["--bind", "127.0.0.1:0", *args]
+        if pass_store:
+            cmd += ["--store", str(store)]
         self.store = store
         self.proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)

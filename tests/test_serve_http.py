@@ -1,10 +1,12 @@
 """`git datax serve` with real clients: gitdatax's LFS remote and the Debian git-lfs client."""
 from __future__ import annotations
 
+import http.client
+import socket
 from pathlib import Path
 
-from datax_serve import DataxServe, serve  # noqa: F401 - the fixture
-from helpers import git, git_bytes, random_bytes, sha256, write
+from datax_serve import DataxServe, serve, wait_for  # noqa: F401 - the fixture
+from helpers import datax, git, git_bytes, random_bytes, sha256, write
 from gitdatax import tracked, transfer
 from gitdatax.remotes import open_remote
 from gitdatax.store import ObjectStore
@@ -99,3 +101,49 @@ def test_git_lfs_pushes_and_a_second_git_lfs_clone_fetches_bit_for_bit(tmp_path:
             assert b"".join(store.read_verified(stub)) == data
     finally:
         remote.close()
+
+
+def test_serve_in_a_bare_repository_serves_its_store_and_stops_on_sigterm(tmp_path: Path) -> None:
+    bare = tmp_path / "proj.git"
+    git("init", "-q", "--bare", str(bare))
+    assert datax("install", "--server", cwd=bare).returncode == 0
+    server = DataxServe(bare / "datax", ["--grace", "1"], cwd=bare, pass_store=False)
+    try:
+        assert f"serving {bare / 'datax'} on http://127.0.0.1:" in server.log
+        local = ObjectStore(tmp_path / "local")
+        stub = local.put_bytes(random_bytes(5000, seed=9))
+        remote = open_remote(server.url + "/info/lfs")
+        remote.upload(stub, local)
+        remote.close()
+        assert ObjectStore(bare / "datax").verify(stub.oid) is None
+        # An idle keep-alive connection, and an upload that stalls half-way, must not hold up
+        # the shutdown; the stalled upload's temporary file must go.
+        idle = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        idle.request("GET", f"/objects/{stub.oid}")
+        assert idle.getresponse().read() == b"".join(local.read_verified(stub))
+        size = 6 << 20  # over the in-memory limit: spooled to tmp/ while it streams
+        stalled = socket.create_connection(("127.0.0.1", server.port))
+        stalled.sendall(b"PUT /objects/%s HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (b"a" * 64, size)
+                        + b"x" * (1 << 20))
+        assert wait_for(lambda: any((bare / "datax" / "tmp").glob("*.raw")))
+    finally:
+        code = server.stop(timeout=15)
+    idle.close()
+    stalled.close()
+    assert code == 0 and "git-datax serve: stopped (requests still running after 1 s were cut)" in server.log
+    assert list((bare / "datax" / "tmp").glob("*")) == []
+    assert list((bare / "datax" / "objects").glob("aa/aa/*")) == []
+
+
+def test_serve_refuses_what_it_cannot_do_safely(tmp_path: Path) -> None:
+    exposed = datax("serve", "--store", str(tmp_path), "--bind", "0.0.0.0:0")
+    assert exposed.returncode == 1
+    assert "refusing to serve 0.0.0.0 without --auth-file" in exposed.stderr
+    s3 = datax("serve", "--store", "s3://bucket/prefix", "--bind", "127.0.0.1:0")
+    assert s3.returncode == 1 and "serves a directory store" in s3.stderr
+    missing = datax("serve", "--store", str(tmp_path / "nope"), "--bind", "127.0.0.1:0")
+    assert missing.returncode == 1 and "no such directory" in missing.stderr
+    no_file = datax("serve", "--store", str(tmp_path), "--auth-file", str(tmp_path / "users"), "--bind", "127.0.0.1:0")
+    assert no_file.returncode == 1 and "does not exist (create it with --add-user NAME)" in no_file.stderr
+    for result in (exposed, s3, missing, no_file):
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -33,6 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", metavar="URL",
                         help="the server's address as clients see it (behind a reverse proxy), for the "
                         "hrefs in batch answers (default: from the request's Host header)")
+    parser.add_argument("--grace", metavar="SECONDS", type=float, default=None,
+                        help="on SIGTERM, how long requests in flight may take to finish (default 10)")
     parser.add_argument("--anonymous", action="store_true",
                         help="allow serving a non-loopback address without --auth-file")
     parser.add_argument("--add-user", metavar="NAME",
