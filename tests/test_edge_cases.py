@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,18 @@ def test_untracked_path_keeps_stub_text_as_plain_content(data_repo: Path) -> Non
     fresh_checkout(data_repo, "notes/stub.txt")
     assert (data_repo / "notes/stub.txt").read_bytes() == stub_bytes(model)
     assert_clean()
+
+
+def test_a_path_that_is_not_utf8_is_stored_restored_and_listed(data_repo: Path) -> None:
+    name = os.fsdecode(b"caf\xe9 latin-1.bin")  # git paths are bytes; this one is not UTF-8
+    write(data_repo / name, b"latin-1 name")
+    commit_all("latin-1")
+    fresh_checkout(data_repo, name)
+    assert (data_repo / name).read_bytes() == b"latin-1 name"
+    assert_clean()
+    # A strict UTF-8 stdout (a usual desktop locale) must not turn a listing into a crash.
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    for command in (["status", "--all"], ["ls-files"]):
+        proc = subprocess.run(["git", "datax", *command], capture_output=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert b"caf\xe9 latin-1.bin\n" in proc.stdout
