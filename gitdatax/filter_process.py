@@ -12,18 +12,25 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
 from gitdatax import git, pktline, stub as stubs
 from gitdatax.errors import FatalError
 from gitdatax.output import PREFIX
 from gitdatax.store import ObjectStore, SPOOL_IN_MEMORY
 
-CAPABILITIES = ("clean", "smudge")
+if TYPE_CHECKING:  # concurrent.futures imports logging: not on the hot path's start-up
+    from concurrent.futures import Future
+
+CAPABILITIES = ("clean", "smudge", "delay")
 
 # A hook for the remotes: given (pathname, stub) for an object missing locally, try to bring it
 # into the store and return True when it is there now.
 Fetcher = Callable[[str, stubs.Stub], bool]
+# The same, in the background, for git's `delay` capability: the future finishes (or raises with
+# the reason) once the object is in the store or cannot be.
+LaterFetcher = Callable[[str, stubs.Stub], "Future[None]"]
+DELAYED = object()  # smudge_output's answer when the file will come later (status=delayed)
 
 
 def skip_smudge() -> bool:
@@ -38,12 +45,18 @@ class FilterProcess:
         stdout: BinaryIO,
         stderr: BinaryIO | None = None,
         fetch_missing: Fetcher | None = None,
+        fetch_later: LaterFetcher | None = None,
     ) -> None:
         self.store = store
         self.stdin = stdin
         self.stdout = stdout
         self.stderr = stderr or sys.stderr.buffer
         self.fetch_missing = fetch_missing
+        self.fetch_later = fetch_later
+        # pathname -> (stub, stub bytes, download) for smudges answered with status=delayed
+        self._delayed: dict[str, tuple[stubs.Stub, bytes, Future[None]]] = {}
+        self._listed: set[str] = set()  # delayed paths already handed back to git
+        self._marked_pending = False
         self.skip_smudge = skip_smudge()
         self._index_blobs: dict[str, str] | None = None
         self._cat_file: git.CatFile | None = None
@@ -62,7 +75,9 @@ class FilterProcess:
         pktline.write_text_list(self.stdout, ["git-filter-server", "version=2"])
         self.stdout.flush()
         offered = {line.partition("=")[2] for line in pktline.read_text_list(self.stdin)}
-        pktline.write_text_list(self.stdout, [f"capability={c}" for c in CAPABILITIES if c in offered])
+        # Delay only when something can fetch in the background; git then sends can-delay=1.
+        ours = [c for c in CAPABILITIES if c != "delay" or self.fetch_later is not None]
+        pktline.write_text_list(self.stdout, [f"capability={c}" for c in ours if c in offered])
         self.stdout.flush()
 
     def serve(self) -> None:
@@ -73,12 +88,16 @@ class FilterProcess:
             except EOFError:
                 return  # git closed the pipe: the command is done
             command = request.get("command")
+            if command == "list_available_blobs":  # no content section follows this one
+                self.list_available_blobs()
+                self.stdout.flush()
+                continue
             pathname = request.get("pathname", "")
             content = pktline.iter_content(self.stdin)
             if command == "clean":
                 self.clean(pathname, content)
             elif command == "smudge":
-                self.smudge(pathname, content)
+                self.smudge(pathname, content, can_delay=request.get("can-delay") == "1")
             else:
                 _drain(content)
                 pktline.write_text_list(self.stdout, ["status=error"])
@@ -147,35 +166,84 @@ class FilterProcess:
 
     # -- smudge ------------------------------------------------------------------------------
 
-    def smudge_output(self, pathname: str, content: Iterator[bytes]) -> Iterator[bytes]:
+    def smudge_output(self, pathname: str, content: Iterator[bytes], can_delay: bool = False) -> Iterator[bytes]:
         """What the work tree gets for `content`: verified data for a stub, else the bytes as
-        they are (content committed before its path was tracked)."""
+        they are (content committed before its path was tracked). DELAYED when the object is
+        being downloaded and git will ask again (only when git said it can wait)."""
         head, rest, ended = _peek(content, stubs.MAX_STUB_SIZE + 1)
         if not ended:
             return _spooled(head, rest)
         stub = stubs.parse(head)
         if stub is None or self.skip_smudge:
             return iter([head] if head else [])
-        return self.smudged_content(pathname, stub, head)
+        return self.smudged_content(pathname, stub, head, can_delay)
 
-    def smudge(self, pathname: str, content: Iterator[bytes]) -> None:
-        self._respond(self.smudge_output(pathname, content))
+    def smudge(self, pathname: str, content: Iterator[bytes], can_delay: bool = False) -> None:
+        if pathname in self._listed:  # git asks again, with empty content, for a delayed file
+            _drain(content)
+            self._respond(self._delayed_result(pathname))
+            return
+        output = self.smudge_output(pathname, content, can_delay)
+        if output is DELAYED:
+            pktline.write_text_list(self.stdout, ["status=delayed"])
+            return
+        self._respond(output)
 
-    def smudged_content(self, pathname: str, stub: stubs.Stub, stub_bytes: bytes) -> Iterator[bytes]:
+    def smudged_content(self, pathname: str, stub: stubs.Stub, stub_bytes: bytes,
+                        can_delay: bool = False) -> Iterator[bytes]:
         """The verified content of `stub`, or the stub itself (with a message) when there is none."""
         try:
-            if not self.store.has(stub.oid) and not (
-                self.fetch_missing is not None and self.fetch_missing(pathname, stub)
-            ):
-                self.say(
-                    f"{pathname}: object {stub.oid} is not in the local store; "
-                    "the stub was checked out (run `git datax pull` to fill it in)"
-                )
-                return iter([stub_bytes])
+            if not self.store.has(stub.oid):
+                if can_delay and self.fetch_later is not None and pathname not in self._delayed:
+                    self._delayed[pathname] = (stub, stub_bytes, self.fetch_later(pathname, stub))
+                    return DELAYED  # type: ignore[return-value]
+                if not (self.fetch_missing is not None and self.fetch_missing(pathname, stub)):
+                    self._stub_written()
+                    self.say(
+                        f"{pathname}: object {stub.oid} is not in the local store; "
+                        "the stub was checked out (run `git datax pull` to fill it in)"
+                    )
+                    return iter([stub_bytes])
             return self.store.read_verified(stub)
         except Exception as exc:
+            self._stub_written()
             self.say(f"{pathname}: {_describe(exc)}; the stub was checked out instead")
             return iter([stub_bytes])
+
+    # -- delay (gitattributes(5), "Delay") ------------------------------------------------------
+
+    def list_available_blobs(self) -> None:
+        """Answer git's list_available_blobs: the delayed paths whose download has finished
+        (well or not), blocking until there is at least one; an empty list once all are given."""
+        waiting = {p: d[2] for p, d in self._delayed.items() if p not in self._listed}
+        ready = [p for p, f in waiting.items() if f.done()]
+        if waiting and not ready:
+            from concurrent.futures import FIRST_COMPLETED, wait
+
+            wait(set(waiting.values()), return_when=FIRST_COMPLETED)
+            ready = [p for p, f in waiting.items() if f.done()]
+        self._listed.update(ready)
+        pktline.write_text_list(self.stdout, [f"pathname={p}" for p in ready])
+        pktline.write_text_list(self.stdout, ["status=success"])
+
+    def _delayed_result(self, pathname: str) -> Iterator[bytes]:
+        stub, stub_bytes, future = self._delayed.pop(pathname)
+        self._listed.discard(pathname)
+        error = future.exception()
+        if error is not None:
+            self._stub_written()
+            self.say(f"{pathname}: cannot fetch object {stub.oid}: {_describe(error)}; "  # type: ignore[arg-type]
+                     "the stub was checked out instead")
+            return iter([stub_bytes])
+        return self.smudged_content(pathname, stub, stub_bytes)
+
+    def _stub_written(self) -> None:
+        """Leave the mark that tells the post-checkout hook a stub is waiting to be filled in."""
+        if not self._marked_pending:
+            from gitdatax.sync import mark_pending
+
+            mark_pending(self.store)
+            self._marked_pending = True
 
 
 def _peek(content: Iterator[bytes], limit: int) -> tuple[bytes, Iterator[bytes], bool]:

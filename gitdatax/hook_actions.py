@@ -17,7 +17,18 @@ def pre_commit(args: list[str], stdin: bytes) -> int:
         for line in problems:
             output.info(f"  {line}")
         return 1
-    return 0
+    from gitdatax.data_hooks import pre_commit_upload
+
+    return pre_commit_upload()
+
+
+def _data_hook(name: str) -> HookAction:
+    def action(args: list[str], stdin: bytes) -> int:
+        from gitdatax import data_hooks
+
+        return getattr(data_hooks, name)(args, stdin)  # type: ignore[no-any-return]
+
+    return action
 
 
 def pre_receive(args: list[str], stdin: bytes) -> int:
@@ -29,4 +40,8 @@ def pre_receive(args: list[str], stdin: bytes) -> int:
 ACTIONS: dict[str, HookAction] = {
     "pre-commit": pre_commit,
     "pre-receive": pre_receive,
+    "pre-push": _data_hook("pre_push"),
+    "post-checkout": _data_hook("post_checkout_like"),
+    "post-merge": _data_hook("post_checkout_like"),
+    "post-rewrite": _data_hook("post_checkout_like"),
 }

@@ -27,6 +27,10 @@ COMMANDS = [
     ("remote", "remote"),
     ("gc", "gc"),
     ("migrate", "migrate"),
+    ("push", "push"),
+    ("fetch", "fetch"),
+    ("pull", "pull"),
+    ("checkout", "checkout"),
 ]
 # Called by git, not by people: hidden from --help.
 HIDDEN_COMMANDS = [

@@ -233,6 +233,22 @@ def resolve(name: str | None, cwd: str | os.PathLike[str] | None = None) -> Conf
     raise FatalError(f"no remote named {name!r} ({hint}; see `git datax remote list`)")
 
 
+def for_git_remote(git_remote: str, git_url: str, cwd: str | os.PathLike[str] | None = None) -> ConfiguredRemote:
+    """Where `git push GIT_REMOTE` must put the data: the configured default when there is one
+    (the team's store, whatever Git server the code goes to), else a datax remote of the same
+    name, else the store that goes with that Git remote's URL (as git-lfs does)."""
+    table = load(cwd)
+    if table.default is not None:
+        return table.remotes[table.default]
+    if git_remote in table.remotes:
+        return table.remotes[git_remote]
+    if table.remotes:
+        raise FatalError(f"no default remote among {', '.join(table.remotes)}: "
+                         "run `git datax remote set-default NAME`")
+    url = table.entries.get(f"remote.{git_remote}.url") or git_url
+    return derive_from_git_remote(url, table.entries, git_remote, cwd)
+
+
 def configured_default(cwd: str | os.PathLike[str] | None = None) -> ConfiguredRemote | None:
     """The default remote only when one is explicitly configured (not derived from origin):
     what pre-commit uploads to."""

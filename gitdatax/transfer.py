@@ -48,7 +48,7 @@ def remote_has(remote: Any, stubs: list[Stub]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(stubs), HAS_BATCH):
         batch = stubs[start:start + HAS_BATCH]
-        found |= _with_retries(lambda: remote.has_many(batch))
+        found |= with_retries(lambda: remote.has_many(batch))
     return found
 
 
@@ -104,7 +104,7 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: Transf
     done = 0
 
     def one(stub: Stub) -> None:
-        _with_retries(lambda: move(stub))
+        with_retries(lambda: move(stub))
 
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo))), thread_name_prefix="datax-transfer")
     try:
@@ -129,7 +129,7 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: Transf
     pool.shutdown(wait=True)
 
 
-def _with_retries(call: Callable[[], Any]) -> Any:
+def with_retries(call: Callable[[], Any]) -> Any:
     """Run `call`, retrying a RemoteError marked transient with exponential backoff."""
     from gitdatax.remotes.base import RemoteError
 

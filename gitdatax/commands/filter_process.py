@@ -13,6 +13,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from gitdatax import pktline
     from gitdatax.errors import FatalError
+    from gitdatax.fetcher import RemoteFetcher
     from gitdatax.filter_process import FilterProcess
     from gitdatax.hooks import ensure_installed
     from gitdatax.store import ObjectStore
@@ -25,13 +26,16 @@ def run(args: argparse.Namespace) -> int:
         _grow_pipe(fd)
     stdin = open(0, "rb", buffering=1 << 20, closefd=False)
     stdout = open(1, "wb", buffering=1 << 20, closefd=False)
-    process = FilterProcess(store, stdin, stdout)
+    # Objects missing locally come from the default remote, opened only when one is missing.
+    fetcher = RemoteFetcher(store)
+    process = FilterProcess(store, stdin, stdout, fetch_missing=fetcher, fetch_later=fetcher.submit)
     try:
         process.serve()
     except pktline.ProtocolError as exc:
         raise FatalError(f"filter protocol error: {exc}") from None
     finally:
         process.close()
+        fetcher.close()
     return 0
 
 

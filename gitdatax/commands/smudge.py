@@ -11,12 +11,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gitdatax.fetcher import RemoteFetcher
     from gitdatax.filter_process import FilterProcess
     from gitdatax.store import ObjectStore
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    process = FilterProcess(ObjectStore.for_repo(), stdin, stdout)
+    store = ObjectStore.for_repo()
+    fetcher = RemoteFetcher(store)
+    process = FilterProcess(store, stdin, stdout, fetch_missing=fetcher)
     for chunk in process.smudge_output(args.path, iter(lambda: stdin.read(1 << 20), b"")):
         stdout.write(chunk)
     stdout.flush()
+    fetcher.close()
     return 0

@@ -28,11 +28,10 @@ class DirectoryRemote:
         self.url = url
         self.root = path_from_url(url)
         self.layout = ObjectStore(self.root)  # same layout: reuse its path rules (oid checks)
-        if not self.root.is_dir():
-            if options and options.get("create"):
-                self.root.mkdir(parents=True, exist_ok=True)
-            else:
-                raise RemoteError(f"remote {url}: no such directory {self.root}")
+        # With `create` (a store that goes with a Git repository), the directory is made by the
+        # first upload; a download or a look-up never creates it.
+        if not self.root.is_dir() and not (options and options.get("create")):
+            raise RemoteError(f"remote {url}: no such directory {self.root}")
 
     def has_many(self, stubs: Iterable[Stub]) -> set[str]:
         return {s.oid for s in stubs if self.layout.object_path(s.oid).is_file()}

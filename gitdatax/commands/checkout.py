@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Sequence
+
+HELP = "fill in the work tree files that are still stubs, from the local store (offline)"
+DESCRIPTION = """Replace every work tree file that holds a stub with its data from the local store,
+without the network (`git datax pull` also downloads). Files whose object is not in the local
+store stay stubs and are listed; exit status 1 then. --include and --exclude limit it to some
+paths (see `git datax fetch --help`)."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from gitdatax.commands.fetch import add_pattern_arguments
+
+    add_pattern_arguments(parser)
+    parser.add_argument("-q", "--quiet", action="store_true", help="say nothing when all is well")
+
+
+def fill_and_report(top: Path, include: Sequence[str], exclude: Sequence[str], quiet: bool) -> int:
+    from gitdatax import output, sync
+    from gitdatax.store import ObjectStore
+
+    report = sync.fill_in(top, ObjectStore.for_repo(), fetch=False, include=include, exclude=exclude)
+    if report.filled and not quiet:
+        output.info(f"gitdatax: {len(report.filled)} file(s) filled in")
+    if report.missing:
+        output.error(f"{len(report.missing)} file(s) are still stubs: their objects are not in the local store "
+                     "(`git datax pull` downloads them)")
+        for item in report.missing[:20]:
+            output.info(f"  {item.path}: object {item.stub.oid}")
+        return 1
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax import git, sync
+
+    return fill_and_report(git.toplevel(), sync.split_patterns(args.include), sync.split_patterns(args.exclude),
+                           args.quiet)

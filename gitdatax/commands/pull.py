@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import argparse
+
+HELP = "download the data HEAD needs and fill in the files that are still stubs"
+DESCRIPTION = """`git datax fetch` for HEAD and the index, then replace every work tree file that
+holds a stub with its data (through git, so `git status` stays clean). Use it after a clone or
+checkout made with GIT_DATAX_SKIP_SMUDGE=1, after an offline checkout, or to restore a deleted
+local store. --include and --exclude limit it to some paths (see `git datax fetch --help`)."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from gitdatax.commands.fetch import add_pattern_arguments
+
+    parser.add_argument("remote", nargs="?", metavar="REMOTE", help="a remote name or URL")
+    add_pattern_arguments(parser)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax import git, sync
+    from gitdatax.commands.checkout import fill_and_report
+    from gitdatax.commands.fetch import fetch, wanted
+
+    include, exclude = sync.split_patterns(args.include), sync.split_patterns(args.exclude)
+    code = fetch(args.remote, sync.select(wanted(False), include, exclude), args.quiet)
+    fill_code = fill_and_report(git.toplevel(), include, exclude, args.quiet)
+    return code or fill_code

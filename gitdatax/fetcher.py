@@ -1,0 +1,90 @@
+"""Downloads for the filter process: objects a checkout needs that the local store lacks.
+
+The remote (the default one, see remote_config) is opened on the first missing object only, so a
+checkout that finds everything locally never reads remote settings or imports a backend. Git
+offers `delay` during clone and checkout: then downloads run in a thread pool while git carries on
+(`submit`); elsewhere (merge, reset, checkout-index) one object is fetched at a time (`__call__`).
+"""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from gitdatax.errors import FatalError
+from gitdatax.store import ObjectStore
+from gitdatax.stub import Stub
+
+if TYPE_CHECKING:  # concurrent.futures imports logging: keep it off the filter's start-up
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+
+class RemoteFetcher:
+    def __init__(self, store: ObjectStore, remote_name: str | None = None) -> None:
+        self.store = store
+        self.remote_name = remote_name
+        self._remote: Any = None
+        self._error: str | None = None
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight: dict[str, Future[None]] = {}
+
+    def remote(self) -> Any:
+        """The opened remote, or None when there is none (the reason is in `error`)."""
+        with self._lock:
+            if self._remote is None and self._error is None:
+                from gitdatax.remote_config import open_configured
+
+                try:
+                    self._remote = open_configured(self.remote_name)
+                except FatalError as exc:
+                    self._error = str(exc)
+            return self._remote
+
+    @property
+    def error(self) -> str | None:
+        return self._error
+
+    def _download(self, stub: Stub) -> None:
+        from gitdatax.transfer import with_retries
+
+        remote = self.remote()
+        if remote is None:
+            raise FatalError(f"object {stub.oid} is not in the local store and there is no remote "
+                             f"to fetch it from ({self._error})")
+        if not self.store.has(stub.oid):
+            with_retries(lambda: remote.download(stub, self.store))
+
+    def __call__(self, pathname: str, stub: Stub) -> bool:
+        """Fetch now (the filter's `fetch_missing`). True when the object is in the store; raises
+        with the reason when it cannot be fetched, so the filter can name file and oid."""
+        self._download(stub)
+        return self.store.has(stub.oid)
+
+    def submit(self, pathname: str, stub: Stub) -> Future[None]:
+        """Start fetching in the background (the filter's `fetch_later`); one download per oid
+        however many paths share it. The future raises with the reason when it fails."""
+        with self._lock:
+            if stub.oid in self._inflight:
+                return self._inflight[stub.oid]
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                from gitdatax.config import concurrency
+
+                try:
+                    jobs = concurrency()
+                except FatalError:
+                    jobs = 8
+                self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="datax-fetch")
+            future = self._pool.submit(self._download, stub)
+            self._inflight[stub.oid] = future
+            return future
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._remote is not None:
+            try:
+                self._remote.close()
+            except Exception:  # noqa: BLE001 - closing must not fail the checkout
+                pass

@@ -1,0 +1,258 @@
+"""What the data of some commits is, and bringing the work tree in line with the store.
+
+- `stubs_in_history`: the stubs newly reachable from some commits (what a push must upload),
+  found with one `git rev-list --objects` and one `git cat-file --batch`, never a process per
+  commit or per file.
+- `worktree_stubs` / `fill_worktree`: files that hold a stub instead of their data, and filling
+  them in through `git checkout-index -u`, which smudges through our filter and refreshes the
+  index entry, so `git status` stays clean without re-hashing the data.
+- The "pending" mark: the filter process leaves it when it had to write a stub instead of data,
+  so that the post-checkout hook costs nothing at all after a complete checkout.
+"""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+from typing import Iterable, NamedTuple, Sequence
+
+from gitdatax import git, stub as stubs
+from gitdatax.store import ObjectStore
+
+PENDING_MARK = "pending-stubs"
+ZERO_SHA = "0" * 40
+
+
+class PathStub(NamedTuple):
+    path: str
+    stub: stubs.Stub
+
+
+# -- reading stubs out of git ----------------------------------------------------------------
+
+
+def read_small_blobs(shas: Iterable[str], cwd: str | os.PathLike[str] | None = None) -> dict[str, bytes]:
+    """The content of every blob among `shas` of at most MAX_STUB_SIZE bytes: one
+    `cat-file --batch-check` to learn types and sizes, one `cat-file --batch` to read them."""
+    wanted = list(dict.fromkeys(shas))
+    if not wanted:
+        return {}
+    check = git.run(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], cwd=cwd,
+                    input="".join(f"{s}\n" for s in wanted).encode()).stdout.decode().splitlines()
+    small = []
+    for line in check:
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == "blob" and 0 < int(parts[2]) <= stubs.MAX_STUB_SIZE:
+            small.append(parts[0])
+    if not small:
+        return {}
+    out = git.run(["cat-file", "--batch"], cwd=cwd, input="".join(f"{s}\n" for s in small).encode()).stdout
+    blobs: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(out):
+        end = out.index(b"\n", pos)
+        sha, _, size = out[pos:end].decode().split()
+        start = end + 1
+        blobs[sha] = out[start:start + int(size)]
+        pos = start + int(size) + 1
+    return blobs
+
+
+def stubs_in_history(tips: Sequence[str], exclude: Sequence[str] = (), *, all_refs: bool = False,
+                     exclude_remote: str | None = None,
+                     cwd: str | os.PathLike[str] | None = None) -> list[PathStub]:
+    """Every (path, stub) among the blobs reachable from `tips` (or all refs) but not from
+    `exclude` nor the remote-tracking refs of `exclude_remote`."""
+    # --ignore-missing: a pre-push names the remote's old tip, which we may never have fetched.
+    args = ["rev-list", "--objects", "--ignore-missing", "--filter=blob:limit=%d" % (stubs.MAX_STUB_SIZE + 1)]
+    args += ["--all"] if all_refs else list(tips)
+    nots = list(exclude) + ([f"--remotes={exclude_remote}"] if exclude_remote else [])
+    if nots:
+        args += ["--not", *nots]
+    if not all_refs and not tips:
+        return []
+    out = git.run(args, cwd=cwd).stdout
+    named: list[tuple[str, str]] = []
+    for line in out.split(b"\n"):
+        sha, sep, path = line.partition(b" ")
+        if sep and path:  # commits have no name; trees and blobs do
+            named.append((sha.decode(), path.decode("utf-8", "surrogateescape")))
+    blobs = read_small_blobs((sha for sha, _ in named), cwd)
+    found = []
+    for sha, path in named:
+        data = blobs.get(sha)
+        stub = stubs.parse(data) if data is not None else None
+        if stub is not None:
+            found.append(PathStub(path, stub))
+    return found
+
+
+def tree_stubs(rev: str, cwd: str | os.PathLike[str] | None = None) -> list[PathStub]:
+    from gitdatax import tracked
+
+    return [PathStub(p, s) for p, s in tracked.tree_stubs(rev, cwd=cwd)]
+
+
+def has_head(cwd: str | os.PathLike[str] | None = None) -> bool:
+    return git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], cwd=cwd, check=False).returncode == 0
+
+
+def commit_introducing(blob: str, tips: Sequence[str], exclude: Sequence[str] = (),
+                       cwd: str | os.PathLike[str] | None = None) -> str | None:
+    """The newest commit among tips (not exclude) that adds or changes `blob`; for messages."""
+    args = ["log", "-n1", "--ignore-missing", "--format=%H", f"--find-object={blob}", *tips]
+    if exclude:
+        args += ["--not", *exclude]
+    proc = git.run(args, cwd=cwd, check=False)
+    sha = proc.stdout.decode().strip()
+    return sha or None
+
+
+def git_blob_sha(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def select(items: Iterable[PathStub], include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[PathStub]:
+    """Keep paths matching any include pattern (all when none) and no exclude pattern."""
+    return [i for i in items if (not include or _matches(i.path, include)) and not _matches(i.path, exclude)]
+
+
+def split_patterns(values: Sequence[str] | None) -> list[str]:
+    """`-I 'data/*,models/*' -I x` -> ['data/*', 'models/*', 'x'] (comma lists, as git-lfs)."""
+    return [p.strip() for v in values or () for p in v.split(",") if p.strip()]
+
+
+def _matches(path: str, patterns: Sequence[str]) -> bool:
+    for pattern in patterns:
+        bare = pattern.strip("/")
+        if fnmatch.fnmatchcase(path, bare) or path.startswith(bare + "/"):
+            return True
+        if "/" not in bare and fnmatch.fnmatchcase(os.path.basename(path), bare):
+            return True
+    return False
+
+
+# -- the work tree ---------------------------------------------------------------------------
+
+
+def worktree_stubs(top: Path) -> list[PathStub]:
+    """Index entries whose work tree file holds exactly the stub the index holds: the files to
+    fill in. One `git ls-files` and a stat per file; only stub-sized files are read."""
+    found = []
+    for entry in git.index_entries(cwd=top):
+        if entry.stage != 0 or entry.mode not in ("100644", "100755"):
+            continue
+        full = top / entry.path
+        try:
+            st = os.lstat(full)
+            if not 0 < st.st_size <= stubs.MAX_STUB_SIZE or not os.path.isfile(full) or os.path.islink(full):
+                continue
+            with open(full, "rb") as f:
+                data = f.read(stubs.MAX_STUB_SIZE + 1)
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        stub = stubs.parse(data)
+        if stub is not None and git_blob_sha(data) == entry.blob:
+            found.append(PathStub(entry.path, stub))
+    return found
+
+
+def fill_worktree(top: Path, paths: Sequence[str]) -> None:
+    """Replace the stubs at `paths` with their data from the local store, through git so that
+    the index's stat data is refreshed and `git status` stays clean."""
+    if not paths:
+        return
+    # checkout-index skips a file whose stat data matches the index, even with --force, and a
+    # stub checked out by git does: remove the stubs first (git writes them back if it must).
+    for path in paths:
+        try:
+            os.unlink(top / path)
+        except FileNotFoundError:
+            pass
+    env = {k: v for k, v in os.environ.items() if k != "GIT_DATAX_SKIP_SMUDGE"}
+    payload = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+    # Our filter, run by checkout-index, says on stderr what it could not fill; let that through.
+    proc = subprocess.run(["git", "checkout-index", "--force", "--index", "-z", "--stdin"],
+                          cwd=top, input=payload, env=env, stdout=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise git.GitError(["git", "checkout-index", "--force", "--index", "-z", "--stdin"],
+                           proc.returncode, "")
+
+
+# -- the pending mark ------------------------------------------------------------------------
+
+
+def pending_mark(store: ObjectStore) -> Path:
+    return store.root / PENDING_MARK
+
+
+def mark_pending(store: ObjectStore) -> None:
+    try:
+        store.root.mkdir(parents=True, exist_ok=True)
+        pending_mark(store).touch()
+    except OSError:
+        pass  # only an optimisation for the hooks; the next `git datax pull` still finds stubs
+
+
+def clear_pending(store: ObjectStore) -> None:
+    try:
+        pending_mark(store).unlink()
+    except FileNotFoundError:
+        pass
+
+
+# -- filling in, with or without the network -------------------------------------------------
+
+
+class FillReport(NamedTuple):
+    filled: list[PathStub]
+    missing: list[PathStub]  # still stubs: the object is in no store we could reach
+    fetch_failures: dict[str, str]  # oid -> why the download failed
+    remote_error: str | None  # the remote could not be opened at all
+
+
+def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fetch: bool = True,
+            include: Sequence[str] = (), exclude: Sequence[str] = (), quiet: bool = False,
+            jobs: int | None = None) -> FillReport:
+    """Fill in every work tree stub (matching the patterns): objects the store lacks are first
+    downloaded in one parallel batch (when `fetch`), then the files are checked out through git."""
+    from gitdatax.errors import FatalError
+
+    items = select(worktree_stubs(top), include, exclude)
+    absent = [i for i in items if not store.has(i.stub.oid)]
+    failures: dict[str, str] = {}
+    remote_error = None
+    if absent and fetch:
+        from gitdatax import remote_config, transfer
+
+        try:
+            remote = remote_config.open_configured(remote_name, cwd=top)
+        except FatalError as exc:
+            remote_error = str(exc)
+        else:
+            try:
+                result = transfer.download_missing(remote, store, [i.stub for i in absent], jobs=jobs, quiet=quiet)
+                failures = result.failed
+            finally:
+                remote.close()
+    ready = [i for i in items if store.has(i.stub.oid)]
+    missing = [i for i in items if not store.has(i.stub.oid)]
+    if not include and not exclude:
+        clear_pending(store)  # the filter marks it again for any file it cannot fill in now
+    fill_worktree(top, [i.path for i in ready])
+    if missing:
+        mark_pending(store)
+    return FillReport(ready, missing, failures, remote_error)
+
+
+def failure_lines(items: Sequence[PathStub], failed: dict[str, str], limit: int = 20) -> list[str]:
+    """`  path: why` for each failed object (by every path that uses it), at most `limit`."""
+    lines = []
+    for item in items:
+        if item.stub.oid in failed:
+            lines.append(f"  {item.path}: {failed[item.stub.oid]}")
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"  ... and {len(lines) - limit} more"]
+    return lines
