@@ -128,26 +128,15 @@ def post_checkout_like(args: list[str], stdin: bytes) -> int:
     if top is None:
         return 0
     try:
-        report = sync.fill_in(top, store)
+        report = sync.fill_in(top, store, only_absent=True)
     except FatalError as exc:
         output.warn(f"cannot fill in the data files: {exc}")
         return 0
-    _warn_missing(report)
+    # The filter has already named each file it could not fill in; add one line at most.
+    if report.filled:
+        output.info(f"gitdatax: fetched and filled in {len(report.filled)} file(s) the checkout left as stubs")
+    if report.missing and report.remote_error is None:
+        first = next(iter(report.fetch_failures.values()), "not on the remote")
+        output.warn(f"{len(report.missing)} file(s) are still stubs ({first}); "
+                    "`git datax pull` tries again, `git datax status` lists them")
     return 0
-
-
-def _warn_missing(report: "object") -> None:
-    from gitdatax.sync import FillReport
-
-    assert isinstance(report, FillReport)
-    if not report.missing:
-        return
-    reason = report.remote_error
-    output.warn(f"{len(report.missing)} file(s) are still stubs: their data is in no store we could reach"
-                + (f" ({reason})" if reason else ""))
-    for item in report.missing[:20]:
-        why = report.fetch_failures.get(item.stub.oid, "not in the local store")
-        output.info(f"  {item.path}: {why}")
-    if len(report.missing) > 20:
-        output.info(f"  ... and {len(report.missing) - 20} more (`git datax status`)")
-    output.info("  run `git datax pull` when the remote is reachable")

@@ -44,25 +44,29 @@ class RemoteFetcher:
     def error(self) -> str | None:
         return self._error
 
-    def _download(self, stub: Stub) -> None:
+    def _download(self, stub: Stub, remote: Any) -> None:
         from gitdatax.transfer import with_retries
 
-        remote = self.remote()
-        if remote is None:
-            raise FatalError(f"object {stub.oid} is not in the local store and there is no remote "
-                             f"to fetch it from ({self._error})")
         if not self.store.has(stub.oid):
             with_retries(lambda: remote.download(stub, self.store))
 
     def __call__(self, pathname: str, stub: Stub) -> bool:
-        """Fetch now (the filter's `fetch_missing`). True when the object is in the store; raises
-        with the reason when it cannot be fetched, so the filter can name file and oid."""
-        self._download(stub)
+        """Fetch now (the filter's `fetch_missing`). True when the object is in the store, False
+        when there is no remote; raises with the reason when the download fails, so the filter
+        can name file and oid."""
+        remote = self.remote()
+        if remote is None:
+            return False
+        self._download(stub, remote)
         return self.store.has(stub.oid)
 
-    def submit(self, pathname: str, stub: Stub) -> Future[None]:
+    def submit(self, pathname: str, stub: Stub) -> Future[None] | None:
         """Start fetching in the background (the filter's `fetch_later`); one download per oid
-        however many paths share it. The future raises with the reason when it fails."""
+        however many paths share it. The future raises with the reason when it fails. None when
+        there is no remote to fetch from."""
+        remote = self.remote()
+        if remote is None:
+            return None
         with self._lock:
             if stub.oid in self._inflight:
                 return self._inflight[stub.oid]
@@ -76,7 +80,7 @@ class RemoteFetcher:
                 except FatalError:
                     jobs = 8
                 self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="datax-fetch")
-            future = self._pool.submit(self._download, stub)
+            future = self._pool.submit(self._download, stub, remote)
             self._inflight[stub.oid] = future
             return future
 

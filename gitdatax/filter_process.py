@@ -28,8 +28,8 @@ CAPABILITIES = ("clean", "smudge", "delay")
 # into the store and return True when it is there now.
 Fetcher = Callable[[str, stubs.Stub], bool]
 # The same, in the background, for git's `delay` capability: the future finishes (or raises with
-# the reason) once the object is in the store or cannot be.
-LaterFetcher = Callable[[str, stubs.Stub], "Future[None]"]
+# the reason) once the object is in the store or cannot be; None when there is nowhere to fetch from.
+LaterFetcher = Callable[[str, stubs.Stub], "Future[None] | None"]  # None: cannot fetch at all
 DELAYED = object()  # smudge_output's answer when the file will come later (status=delayed)
 
 
@@ -195,8 +195,10 @@ class FilterProcess:
         try:
             if not self.store.has(stub.oid):
                 if can_delay and self.fetch_later is not None and pathname not in self._delayed:
-                    self._delayed[pathname] = (stub, stub_bytes, self.fetch_later(pathname, stub))
-                    return DELAYED  # type: ignore[return-value]
+                    download = self.fetch_later(pathname, stub)
+                    if download is not None:
+                        self._delayed[pathname] = (stub, stub_bytes, download)
+                        return DELAYED  # type: ignore[return-value]
                 if not (self.fetch_missing is not None and self.fetch_missing(pathname, stub)):
                     self._stub_written()
                     self.say(

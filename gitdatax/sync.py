@@ -215,13 +215,17 @@ class FillReport(NamedTuple):
 
 def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fetch: bool = True,
             include: Sequence[str] = (), exclude: Sequence[str] = (), quiet: bool = False,
-            jobs: int | None = None) -> FillReport:
+            jobs: int | None = None, only_absent: bool = False) -> FillReport:
     """Fill in every work tree stub (matching the patterns): objects the store lacks are first
-    downloaded in one parallel batch (when `fetch`), then the files are checked out through git."""
+    downloaded in one parallel batch (when `fetch`), then the files are checked out through git.
+    `only_absent` leaves alone stubs whose object is already local (the filter just failed to
+    use it, e.g. it is corrupt, and has said so: trying again would only say it twice)."""
     from gitdatax.errors import FatalError
 
     items = select(worktree_stubs(top), include, exclude)
     absent = [i for i in items if not store.has(i.stub.oid)]
+    if only_absent:
+        items = absent
     failures: dict[str, str] = {}
     remote_error = None
     if absent and fetch:

@@ -53,7 +53,7 @@ class FilterClient:
 @pytest.fixture
 def client(repo: Path):  # type: ignore[no-untyped-def]
     c = FilterClient(repo)
-    assert c.handshake() == ["capability=clean", "capability=smudge"]
+    assert c.handshake() == ["capability=clean", "capability=smudge", "capability=delay"]
     yield c
     if c.proc.poll() is None:
         c.proc.kill()
