@@ -25,12 +25,12 @@ COMMANDS = [
     ("serve", "serve"),
     ("fsck", "fsck"),
     ("remote", "remote"),
-    ("gc", "gc"),
-    ("migrate", "migrate"),
     ("push", "push"),
     ("fetch", "fetch"),
     ("pull", "pull"),
     ("checkout", "checkout"),
+    ("gc", "gc"),
+    ("migrate", "migrate"),
 ]
 # Called by git, not by people: hidden from --help.
 HIDDEN_COMMANDS = [
