@@ -109,3 +109,21 @@ def test_env_outside_a_repository_still_reports_versions(tmp_path: Path) -> None
     assert proc.returncode == 0
     assert proc.stdout.splitlines()[0].startswith("gitdatax ")
     assert re.split(r"\s{2,}", proc.stdout.splitlines()[-1]) == ["repository", "(not in a repository)"]
+
+
+def test_env_shows_remotes_without_credentials(data_repo: Path, tmp_path: Path) -> None:
+    def remotes_row() -> str:
+        proc = datax("env")
+        assert proc.returncode == 0, proc.stderr
+        return dict(re.split(r"\s{2,}", line, maxsplit=1) for line in proc.stdout.splitlines())["remotes"]
+
+    assert remotes_row() == (
+        "(no remote store configured and no git remote origin to derive one from: "
+        "run `git datax remote add NAME URL`)"
+    )
+    git("remote", "add", "origin", "https://alice:s3cret@git.example.com/team/proj.git")
+    assert remotes_row() == "https://alice@git.example.com/team/proj.git/info/lfs (derived from git remote origin)"
+    assert "s3cret" not in datax("env").stdout
+    assert datax("remote", "add", "nas", str(tmp_path / "nas"), "--default").returncode == 0
+    assert datax("remote", "add", "cloud", "s3://bucket/prefix").returncode == 0
+    assert remotes_row() == f"cloud s3://bucket/prefix, nas {tmp_path / 'nas'} (default)"

@@ -48,7 +48,27 @@ def run(args: argparse.Namespace) -> int:
             hooks_dir = git.hooks_dir()
             absent = hooks.missing(hooks_dir)
             rows.append(("hooks", f"{hooks_dir} ({'all installed' if not absent else 'missing: ' + ', '.join(absent)})"))
+            rows.append(("remotes", _remotes()))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
     return 0
+
+
+def _remotes() -> str:
+    """The configured remote stores (credentials hidden), or the one derived from origin, or why
+    there is none: a problem here is worth showing, not worth failing `env` for."""
+    from gitdatax.errors import FatalError
+    from gitdatax.remote_config import display_url, load, resolve
+
+    try:
+        table = load()
+        if table.remotes:
+            return ", ".join(
+                f"{name} {display_url(r.url)}{' (default)' if name == table.default else ''}"
+                for name, r in table.remotes.items()
+            )
+        derived = resolve(None)
+        return f"{display_url(derived.url)} (derived from git remote origin)"
+    except FatalError as exc:
+        return f"({exc})"
