@@ -14,8 +14,9 @@ from typing import Iterator
 import pytest
 
 from giftless_server import giftless
-from helpers import git, random_bytes
+from helpers import datax, git, object_path, random_bytes, write
 from lfs_fault_server import FaultServer
+from synchelpers import FILES, assert_files, fresh_home
 
 from gitdatax.remotes import RemoteError, RemoteObjectMissing, open_remote
 from gitdatax.remotes.lfs_http import LfsHttpRemote, lfs_endpoint
@@ -306,3 +307,40 @@ def test_unknown_repository_on_a_real_server_names_the_remote(fault: FaultServer
         LfsHttpRemote(url, FAST).upload(stub, store)
     assert str(info.value).startswith(f"remote {url}: batch upload: not found (HTTP 404)")
     assert "\n" not in str(info.value)
+
+
+# -- end to end: git push, plain git clone in a fresh HOME, git datax pull -----------------------
+
+
+def test_push_clone_pull_through_giftless(giftless_url: str, tmp_path: Path) -> None:
+    url = f"{giftless_url}/team/e2e"
+    server = tmp_path / "server.git"
+    git("init", "-q", "--bare", str(server))
+    work = tmp_path / "work"
+    git("clone", "-q", str(server), str(work))
+    assert datax("install", "--local", cwd=work).returncode == 0
+    assert datax("track", "*.csv", "*.bin", cwd=work).returncode == 0
+    write(work / ".datax.toml", f'[remote.lfs]\nurl = "{url}"\ndefault = true\n'.encode())
+    for path, data in FILES.items():
+        write(work / path, data)
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "data v1", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    stubs = [Stub(hashlib.sha256(d).hexdigest(), len(d)) for d in FILES.values()]
+    remote = open_remote(url)
+    assert remote.has_many(stubs) == {s.oid for s in stubs}  # pre-push put them on the LFS server
+    remote.close()
+    assert not (server / "datax").exists()  # and not in the Git server's store
+
+    env = fresh_home(tmp_path, "teammate")
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(server), str(clone), env=env)
+    assert_files(clone, env=env)
+
+    shutil.rmtree(clone / ".git" / "datax")
+    pulled = datax("pull", cwd=clone, env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    for stub in stubs:
+        assert object_path(clone, stub.oid).is_file()
+        assert ObjectStore(clone / ".git" / "datax").verify(stub.oid) is None
+    assert_files(clone, env=env)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Iterator
@@ -11,8 +12,9 @@ from typing import Iterator
 import pytest
 
 from giftless_server import free_port
-from helpers import git, random_bytes
+from helpers import datax, git, object_path, random_bytes, write
 from sshd_server import Sshd, sshd
+from synchelpers import FILES, assert_files, fresh_home
 
 from gitdatax import frames
 from gitdatax.remotes import RemoteError, RemoteObjectMissing, open_remote
@@ -295,3 +297,38 @@ def test_parallel_transfers_and_concurrent_puts_of_one_object(ssh_env: Sshd, tmp
     served = ObjectStore(bare / "datax")
     assert served.verify(shared.oid) is None
     assert files_under(bare / "datax" / "tmp") == []
+
+
+# -- end to end: git push over ssh, plain git clone over ssh in a fresh HOME, git datax pull ------
+
+
+def test_push_clone_pull_over_ssh(ssh_env: Sshd, tmp_path: Path) -> None:
+    server = tmp_path / "server.git"
+    git("init", "-q", "--bare", str(server))
+    origin = f"ssh://{ssh_env.user}@127.0.0.1:{ssh_env.port}{server}"
+    work = tmp_path / "work"
+    git("init", "-q", str(work))
+    git("remote", "add", "origin", origin, cwd=work)
+    assert datax("install", "--local", cwd=work).returncode == 0
+    assert datax("track", "*.csv", "*.bin", cwd=work).returncode == 0
+    for path, data in FILES.items():
+        write(work / path, data)
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "data v1", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)  # git itself goes through the same sshd
+    stubs = [Stub(hashlib.sha256(d).hexdigest(), len(d)) for d in FILES.values()]
+    served = ObjectStore(server / "datax")  # the default for an ssh origin: <bare>/datax over ssh
+    for stub in stubs:
+        assert served.verify(stub.oid) is None
+
+    env = fresh_home(tmp_path, "teammate")
+    clone = tmp_path / "clone"
+    git("clone", "-q", origin, str(clone), env=env)
+    assert_files(clone, env=env)
+
+    shutil.rmtree(clone / ".git" / "datax")
+    pulled = datax("pull", cwd=clone, env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    for stub in stubs:
+        assert object_path(clone, stub.oid).is_file()
+    assert_files(clone, env=env)
