@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
+import signal
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,8 +60,10 @@ ForceCommand PATH={bindir}:$PATH; eval "$SSH_ORIGINAL_COMMAND"
     assert check.returncode == 0, f"sshd -t: {check.stderr}"
     log = root / "sshd.log"
     with open(log, "wb") as out:
+        # Its own process group, so that stopping it also ends sessions still open (a test that
+        # failed half-way may leave one).
         proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for_port(port, proc, log)
         command = (f"ssh -i {root / 'user_key'} -o IdentitiesOnly=yes -o BatchMode=yes "
@@ -68,3 +71,7 @@ ForceCommand PATH={bindir}:$PATH; eval "$SSH_ORIGINAL_COMMAND"
         yield Sshd(port, getpass.getuser(), command)
     finally:
         stop(proc)
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass

@@ -205,7 +205,8 @@ def test_server_ends_cleanly_on_garbage(tmp_path: Path) -> None:
 
 
 HOSTILE_SERVER = r'''
-import struct, sys
+import signal, struct, sys
+signal.alarm(20)  # ends by itself even if the test process is killed mid-flood
 mode = sys.argv[1]
 out, inp = sys.stdout.buffer, sys.stdin.buffer
 def send(kind, payload=b""):
