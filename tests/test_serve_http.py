@@ -5,6 +5,8 @@ import http.client
 import socket
 from pathlib import Path
 
+import pytest
+
 from datax_serve import DataxServe, serve, wait_for  # noqa: F401 - the fixture
 from helpers import datax, git, git_bytes, random_bytes, sha256, write
 from gitdatax import tracked
@@ -55,15 +57,23 @@ def test_gitdatax_pushes_to_serve_and_a_clone_gets_all_data(repo: Path, tmp_path
     assert '"PUT /info/lfs/objects/' in server.log and '"GET /info/lfs/objects/' in server.log
 
 
-def test_git_lfs_pushes_and_a_second_git_lfs_clone_fetches_bit_for_bit(tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]
-    server = serve()
+@pytest.mark.parametrize("with_auth", [False, True], ids=["anonymous", "auth-file"])
+def test_git_lfs_pushes_and_a_second_git_lfs_clone_fetches_bit_for_bit(tmp_path: Path, serve, with_auth: bool) -> None:  # type: ignore[no-untyped-def]
+    if with_auth:
+        users = tmp_path / "users"
+        assert datax("serve", "--auth-file", str(users), "--add-user", "ann", input=b"s3cret\n").returncode == 0
+        server = serve(None, "--auth-file", str(users))
+        lfs_url = server.url.replace("http://", "http://ann:s3cret@")
+    else:
+        server = serve()
+        lfs_url = server.url
     git("lfs", "install", "--skip-repo")  # the isolated HOME's global config: filter.lfs.*
     bare = tmp_path / "lfs-origin.git"
     git("init", "-q", "--bare", str(bare))
     first = tmp_path / "lfs-first"
     git("init", "-q", str(first))
     git("lfs", "install", "--local", cwd=first)  # pre-push hook that uploads
-    git("config", "lfs.url", server.url, cwd=first)
+    git("config", "lfs.url", lfs_url, cwd=first)
     git("lfs", "track", "*.bin", cwd=first)
     content = {"model.bin": random_bytes(700_000, seed=5), "sub/weights.bin": random_bytes(12_345, seed=6)}
     for path, data in content.items():
@@ -77,10 +87,12 @@ def test_git_lfs_pushes_and_a_second_git_lfs_clone_fetches_bit_for_bit(tmp_path:
     oids = {sha256(first / p) for p in content}
     assert set(served_store(server).iter_oids()) == oids
     assert all(served_store(server).verify(oid) is None for oid in oids)
-    assert '"POST /objects/batch" 200' in server.log and '"POST /objects/verify" 200' in server.log
+    user = "ann" if with_auth else "-"
+    assert f'{user} "POST /objects/batch" 200' in server.log and f'{user} "POST /objects/verify" 200' in server.log
+    assert "s3cret" not in server.log
 
     second = tmp_path / "lfs-second"
-    clone = git("clone", "-q", "-c", f"lfs.url={server.url}", str(bare), str(second), check=False)
+    clone = git("clone", "-q", "-c", f"lfs.url={lfs_url}", str(bare), str(second), check=False)
     assert clone.returncode == 0, clone.stderr
     for path, data in content.items():
         assert (second / path).read_bytes() == data
@@ -90,7 +102,7 @@ def test_git_lfs_pushes_and_a_second_git_lfs_clone_fetches_bit_for_bit(tmp_path:
     git("-c", "filter.lfs.process=", "-c", "filter.lfs.smudge=cat", "-c", "filter.lfs.required=false",
         "clone", "-q", str(bare), str(plain))
     store = ObjectStore.for_repo(plain)
-    remote = open_remote(server.url + "/info/lfs")
+    remote = open_remote(lfs_url + "/info/lfs")
     try:
         for path, data in content.items():
             stub = parse_lfs_pointer((plain / path).read_bytes())
