@@ -103,13 +103,12 @@ def test_giftless_parallel_transfers(giftless_url: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("git-lfs") is None, reason="git-lfs is installed by ./install.sh --dev")
-def test_git_lfs_fetches_what_gitdatax_uploaded(giftless_url: str, tmp_path: Path) -> None:
+def test_git_lfs_and_gitdatax_exchange_objects_through_giftless(giftless_url: str, tmp_path: Path) -> None:
     data = random_bytes(300_000, seed=7)
     store, (stub,) = store_with(tmp_path, "s", data)
     endpoint = f"{giftless_url}/team/interop.git/info/lfs"
     remote = open_remote(endpoint)
     remote.upload(stub, store)
-    remote.close()
     # A repository whose commit holds the Git LFS pointer; git-lfs fetches it from the same server.
     repo = tmp_path / "lfsrepo"
     git("init", "-q", str(repo))
@@ -123,6 +122,17 @@ def test_git_lfs_fetches_what_gitdatax_uploaded(giftless_url: str, tmp_path: Pat
     lfs_object = repo / ".git" / "lfs" / "objects" / stub.oid[:2] / stub.oid[2:4] / stub.oid
     assert lfs_object.stat().st_size == stub.size
     assert hashlib.sha256(lfs_object.read_bytes()).hexdigest() == stub.oid
+    # The other way: git-lfs uploads an object, gitdatax downloads and verifies it.
+    theirs = random_bytes(120_000, seed=8)
+    their_stub = Stub(hashlib.sha256(theirs).hexdigest(), len(theirs))
+    git("remote", "add", "origin", str(tmp_path / "unused.git"), cwd=repo)
+    cleaned = subprocess.run(["git", "lfs", "clean", "other.bin"], cwd=repo, input=theirs, capture_output=True)
+    assert cleaned.returncode == 0 and cleaned.stdout == their_stub.to_lfs_pointer()
+    git("lfs", "push", "--object-id", "origin", their_stub.oid, cwd=repo)
+    fresh = ObjectStore(tmp_path / "fresh")
+    remote.download(their_stub, fresh)
+    remote.close()
+    assert b"".join(fresh.read_verified(their_stub)) == theirs
 
 
 # -- faults -----------------------------------------------------------------------------------
