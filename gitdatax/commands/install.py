@@ -7,7 +7,12 @@ HELP = "set up the datax filter and merge driver in git config, and the hooks in
 DESCRIPTION = """Write the filter.datax.* and merge.datax.* settings git needs into the chosen git
 config (--global by default), and, inside a repository, install gitdatax's hooks. Existing hooks
 are kept: each is renamed to NAME.pre-datax and still runs first. Run once per machine; a
-plain `git clone` then brings data with the code."""
+plain `git clone` then brings data with the code.
+
+On a Git server, `git datax install --server [--store URL] [PATH]` in (or naming) the bare
+repository people push to installs only the pre-receive hook, which refuses a push whose stubs
+name objects missing from the server's store, and records that store as datax.serverstore
+(default <bare repo>/datax). No filter config is written there."""
 
 FILTER_CONFIG = {
     "filter.datax.process": "git-datax filter-process",

@@ -5,7 +5,9 @@ import argparse
 HELP = "remove gitdatax's git config and hooks (only what gitdatax wrote)"
 DESCRIPTION = """Remove the filter.datax.* and merge.datax.* settings from the chosen git config
 (--global by default) and, inside a repository, the hooks gitdatax wrote, putting back any hook
-they had replaced. Your data stays in .git/datax; files already checked out keep their content."""
+they had replaced. Your data stays in .git/datax; files already checked out keep their content.
+With --server [PATH]: remove the pre-receive hook and the datax.serverstore settings from a bare
+repository; the store's data stays."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
