@@ -51,7 +51,7 @@ def pointer_oid(data: bytes) -> str:
     return data.split(b"oid sha256:")[1].split()[0].decode()
 
 
-def test_from_lfs_rewrite_history(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_from_lfs_rewrite_history_then_push_and_clone(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     repo, digests = make_lfs_repo(make_repo)
     old = git("rev-list", "--reverse", "HEAD", cwd=repo).stdout.split()
     old_pointers = {(i, p): git_bytes("show", f"{c}:{p}", cwd=repo)
@@ -79,6 +79,20 @@ def test_from_lfs_rewrite_history(make_repo) -> None:  # type: ignore[no-untyped
     assert git("status", "--porcelain", cwd=repo).stdout == ""
     assert (repo / ".git/lfs/objects").is_dir()  # kept: the backup refs still point at LFS pointers
     assert datax("fsck", "--all", cwd=repo).returncode == 0
+
+    # Pushes to a gitdatax remote (the store of a bare origin) and clones with the data.
+    bare = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(bare))
+    git("remote", "add", "origin", str(bare), cwd=repo)
+    push = git("push", "-q", "origin", "main", cwd=repo)
+    assert push.returncode == 0
+    assert any((bare / "datax" / "objects").rglob("*"))
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(bare), str(clone))
+    assert work_tree_digests(clone) == digests[-1]
+    assert git("status", "--porcelain", cwd=clone).stdout == ""
+    git("checkout", "-q", "HEAD~2", cwd=clone)
+    assert work_tree_digests(clone) == digests[0]
 
 
 def test_from_lfs_in_place_stages_the_conversion(make_repo) -> None:  # type: ignore[no-untyped-def]

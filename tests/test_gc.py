@@ -1,0 +1,128 @@
+"""`git datax gc`: frees exactly what is old, pushed and safe on the remote; never anything else."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from helpers import datax, git, object_path, random_bytes, sha256, store_dir, write
+
+
+def _stub_oid(repo: Path, rev: str, path: str) -> str:
+    return git("show", f"{rev}:{path}", cwd=repo).stdout.split("oid sha256:")[1].split()[0]
+
+
+def _store(repo: Path) -> set[str]:
+    return {p.name for p in (store_dir(repo) / "objects").glob("*/*/*")}
+
+
+def _digests(repo: Path) -> dict[str, str]:
+    return {p: sha256(repo / p) for p in ("data.bin", "model.bin", "const.bin")}
+
+
+def _track_with_origin(repo: Path, tmp_path: Path) -> Path:
+    assert datax("track", "*.bin").returncode == 0
+    git("add", ".gitattributes")
+    git("commit", "-qm", "track")
+    bare = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(bare))
+    git("remote", "add", "origin", str(bare))
+    return bare
+
+
+def _commit(repo: Path, i: int, model_seed: int) -> None:
+    write(repo / "data.bin", random_bytes(100_000 + i, seed=i))
+    # Over the store's in-memory limit: compressed while streaming, no content size in the frame.
+    write(repo / "model.bin", random_bytes((4 << 20) + 100_000, seed=1000 + model_seed))
+    write(repo / "const.bin", random_bytes(60_000, seed=99))
+    git("add", "-A")
+    git("commit", "-qm", f"c{i}")
+
+
+def test_gc_deletes_exactly_the_old_pushed_objects(repo: Path, tmp_path: Path) -> None:
+    bare = _track_with_origin(repo, tmp_path)
+    digests, oids = [], []
+    for i in range(1, 6):  # five pushed commits; the model changes at 1 and 3
+        _commit(repo, i, model_seed=1 if i < 3 else 3)
+        digests.append(_digests(repo))
+        oids.append({p: _stub_oid(repo, "HEAD", p) for p in digests[-1]})
+    assert git("push", "-q", "origin", "main").returncode == 0
+    pushed = git("rev-list", "main").stdout.split()
+    _commit(repo, 6, model_seed=3)  # not pushed
+    digests.append(_digests(repo))
+    oids.append({p: _stub_oid(repo, "HEAD", p) for p in digests[-1]})
+    write(repo / "data.bin", random_bytes(70_000, seed=7))
+    assert git("stash", "-q").returncode == 0
+    stashed = _stub_oid(repo, "stash@{0}", "data.bin")
+    before = _store(repo)
+    # Objects only the five pushed commits use: data 1-5 and the first model.
+    old = {o["data.bin"] for o in oids[:5]} | {oids[0]["model.bin"]}
+    assert len(old) == 6 and before == old | {oids[5]["data.bin"], oids[2]["model.bin"], oids[0]["const.bin"], stashed}
+
+    proc = datax("gc", "--keep-days", "0", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    listed = [line.split() for line in proc.stdout.splitlines() if line.startswith("would delete")]
+    assert {fields[2] for fields in listed} == old
+    assert [fields[-1] for fields in listed if fields[2] == oids[0]["model.bin"]] == ["model.bin"]
+    assert proc.stdout.splitlines()[-1].startswith("gc: would delete 6 object(s), freeing ")
+    assert _store(repo) == before
+
+    proc = datax("gc")  # default --keep-days 7: every commit here is recent
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "gc: deleted 0 object(s), freed 0 B"
+    assert _store(repo) == before
+
+    # Without a reachable remote: nothing deleted, one line saying why.
+    assert datax("remote", "add", "--local", "--default", "gone", str(tmp_path / "gone")).returncode == 0
+    proc = datax("gc", "--keep-days", "0")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("git-datax: error: gc deleted nothing: remote ") and "no such directory" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and _store(repo) == before
+    assert datax("remote", "remove", "--local", "gone").returncode == 0
+
+    proc = datax("gc", "--keep-days", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].startswith("gc: 10 object(s) in the store")
+    assert "4 needed (index, stash), 6 not needed" in proc.stdout, proc.stdout
+    assert proc.stdout.splitlines()[-1].startswith("gc: deleted 6 object(s), freed ")
+    assert _store(repo) == before - old
+
+    # Every commit still checks out with its bytes; the deleted ones after a pull.
+    for i, commit in enumerate(reversed(pushed[:5])):
+        git("checkout", "-q", commit)
+        assert datax("pull").returncode == 0
+        assert _digests(repo) == digests[i], i
+        assert git("status", "--porcelain").stdout == ""
+    git("checkout", "-q", "main")
+    assert _digests(repo) == digests[5]
+    assert git("stash", "pop", "-q").returncode == 0
+    assert (repo / "data.bin").read_bytes() == random_bytes(70_000, seed=7)
+    assert bare.is_dir()
+
+
+def test_gc_keeps_branch_tips_other_worktrees_and_what_the_remote_lacks(repo: Path, tmp_path: Path) -> None:
+    bare = _track_with_origin(repo, tmp_path)
+    for i in range(1, 5):
+        _commit(repo, i, model_seed=0)
+    git("push", "-q", "origin", "main")
+    git("branch", "keep", "main~3")  # c1: a local branch tip
+    git("worktree", "add", "-q", "--detach", str(tmp_path / "wt"), "main~2")  # c2: another worktree's HEAD
+    only_c3 = _stub_oid(repo, "main~1", "data.bin")
+    on_remote = bare / "datax" / "objects" / only_c3[:2] / only_c3[2:4] / only_c3
+    assert on_remote.is_file()
+    aside = tmp_path / "aside"
+    shutil.move(on_remote, aside)
+
+    before = _store(repo)
+    proc = datax("gc", "--keep-days", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert f"gc: keeping 1 unneeded object(s) that the remote {bare / 'datax'} does not have" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "gc: deleted 0 object(s), freed 0 B"
+    assert _store(repo) == before
+
+    shutil.move(aside, on_remote)
+    proc = datax("gc", "--keep-days", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith("gc: deleted 1 object(s)")
+    assert _store(repo) == before - {only_c3}
+    assert not object_path(repo, only_c3).exists()
+    assert (tmp_path / "wt" / "data.bin").read_bytes() == random_bytes(100_002, seed=2)
