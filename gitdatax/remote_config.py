@@ -19,8 +19,9 @@ with none configured the default follows `origin` (DESIGN.md, Remotes):
     /srv/git/proj.git (bare)         /srv/git/proj.git/datax    (directory store, created on demand)
     /home/me/proj (non-bare)         /home/me/proj/.git/datax   (that repository's own store)
     https://host/org/proj(.git)      https://host/org/proj.git/info/lfs   (git-lfs's convention)
-    ssh://host/srv/proj.git          ssh://host/srv/proj.git/datax   (the ssh backend runs
-    host:proj.git                    host:proj.git/datax              `git-datax serve --stdio` there)
+    ssh://host/srv/proj.git          ssh://host/srv/proj.git   (the ssh backend runs `git-datax
+    host:proj.git                    host:proj.git              serve --stdio PATH` there, which
+                                                                serves <bare>/datax or .git/datax)
 
 As with git-lfs, `remote.origin.lfsurl` or `lfs.url` in git config, when set, name the remote
 outright (an LFS server) whatever origin's URL is: that is how a GitHub or GitLab repository
@@ -191,8 +192,8 @@ def derive_from_git_remote(git_url: str, entries: dict[str, str], git_remote: st
         # A bare repository that exists gets its store created on the first push.
         options = {"create": True} if (path / "objects").is_dir() and (path / "HEAD").is_file() else {}
         return ConfiguredRemote(git_remote, str(path / "datax"), options, git_remote)
-    if scheme == "ssh":
-        return ConfiguredRemote(git_remote, git_url.rstrip("/") + "/datax", {}, git_remote)
+    if scheme == "ssh":  # the server end resolves a repository path to its store itself
+        return ConfiguredRemote(git_remote, git_url, {}, git_remote)
     raise FatalError(
         f"cannot derive a data remote from git remote {git_remote} ({display_url(git_url)}): "
         "configure one with `git datax remote add NAME URL`"

@@ -41,6 +41,11 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
+        # moto keeps its state per Python process, not per server: start from nothing.
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST"),
+                               timeout=10).close()
         s3 = S3Server(f"http://127.0.0.1:{port}", "datax-test")
         s3.client().create_bucket(Bucket=s3.bucket)
         yield s3

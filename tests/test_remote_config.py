@@ -82,8 +82,8 @@ def test_default_derived_from_origin(repo: Path, tmp_path: Path) -> None:
     cases = {
         "https://git.example.com/org/proj": "https://git.example.com/org/proj.git/info/lfs",
         "https://git.example.com/org/proj.git/": "https://git.example.com/org/proj.git/info/lfs",
-        "ssh://git@host:2222/srv/proj.git": "ssh://git@host:2222/srv/proj.git/datax",
-        "git@host:proj.git": "git@host:proj.git/datax",
+        "ssh://git@host:2222/srv/proj.git": "ssh://git@host:2222/srv/proj.git",
+        "git@host:proj.git": "git@host:proj.git",
     }
     for url, expected in cases.items():
         git("remote", "set-url", "origin", url)

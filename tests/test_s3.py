@@ -91,7 +91,8 @@ def test_credentials_never_appear_in_errors(s3: S3Server, tmp_path: Path, monkey
     assert str(info.value) == f"remote {s3.url()}: AWS profile 'nope' not found"
 
 
-def test_hostile_objects_are_refused_and_nothing_is_published(s3: S3Server, tmp_path: Path) -> None:
+def test_hostile_objects_are_refused_and_nothing_is_published(s3: S3Server, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     store = ObjectStore(tmp_path / "a")
     small = store.put_bytes(b"small" * 100)
     other_obj = store.put_bytes(b"other" * 100)
@@ -115,3 +116,11 @@ def test_hostile_objects_are_refused_and_nothing_is_published(s3: S3Server, tmp_
     # An oid from outside (bad hex, a path) never becomes a key or a path.
     with pytest.raises(Exception, match="invalid object id"):
         remote.key("../../etc/passwd")
+    # A listing with keys that are not ours (traversal, uppercase, another oid) answers only
+    # for the oids asked about.
+    for junk in ("team/objects/ab/cd/../../../../escape", f"team/objects/{small.oid[:2]}/x/{small.oid.upper()}",
+                 "team/objects/00/00/" + "0" * 64):
+        client.put_object(Bucket=s3.bucket, Key=junk, Body=b"junk")
+    monkeypatch.setattr(s3_backend, "HEAD_LIMIT", 0)
+    assert remote.has_many([small, other_obj]) == {small.oid, other_obj.oid}
+    assert not (tmp_path / "escape").exists()

@@ -28,8 +28,9 @@ def run(args: argparse.Namespace) -> int:
         result = transfer.upload_missing(remote, ObjectStore.for_repo(), [i.stub for i in items], quiet=args.quiet)
     finally:
         remote.close()
-    output.info(f"gitdatax: {len(result.moved)} object(s) uploaded ({output.human_size(result.bytes_moved)}) "
-                f"to {remote.url}, {len(result.present)} already there")
+    if result.moved or not result.failed:
+        output.info(f"gitdatax: {len(result.moved)} object(s) uploaded ({output.human_size(result.bytes_moved)}) "
+                    f"to {remote.url}, {len(result.present)} already there")
     if result.failed:
         output.error(f"{len(result.failed)} object(s) could not be uploaded to {remote.url}:")
         for line in sync.failure_lines(items, result.failed):
