@@ -170,6 +170,21 @@ def _anchor_path(url: str, cwd: str | os.PathLike[str] | None) -> str:
 # -- deriving from a Git remote --------------------------------------------------------------
 
 
+def _server_store(bare: Path) -> tuple[str, dict[str, str]] | None:
+    """The store URL and options a bare repository's `datax.serverstore*` settings name."""
+    from gitdatax.server_install import STORE_KEY, store_options
+
+    from gitdatax.remotes import scheme_of
+
+    url = git.run(["config", "--file", str(bare / "config"), "--get", STORE_KEY], check=False).stdout.decode().strip()
+    if not url:
+        return None
+    options: dict = dict(store_options(bare))
+    if scheme_of(url) == "file":
+        options["create"] = True  # as for <bare>/datax: made on the first push
+    return url, options
+
+
 def derive_from_git_remote(git_url: str, entries: dict[str, str], git_remote: str = "origin",
                            cwd: str | os.PathLike[str] | None = None) -> ConfiguredRemote:
     """The datax remote that goes with a Git remote URL (see the module docstring)."""
@@ -177,7 +192,7 @@ def derive_from_git_remote(git_url: str, entries: dict[str, str], git_remote: st
     from gitdatax.remotes import scheme_of
 
     if lfs_url:  # git-lfs's own settings name the endpoint outright, whatever the Git URL
-        return ConfiguredRemote(git_remote, lfs_url, {}, git_remote)
+        return ConfiguredRemote(git_remote, lfs_url, {"exact_endpoint": True}, git_remote)
     scheme = scheme_of(git_url)
     if scheme in ("http", "https"):
         base = git_url.rstrip("/")
@@ -189,9 +204,13 @@ def derive_from_git_remote(git_url: str, entries: dict[str, str], git_remote: st
             path = ((git.repo_paths(cwd).toplevel or Path(cwd or os.getcwd())) / path).resolve()
         if (path / ".git").is_dir():
             return ConfiguredRemote(git_remote, str(path / ".git" / "datax"), {"create": True}, git_remote)
+        is_bare = (path / "objects").is_dir() and (path / "HEAD").is_file()
+        if is_bare:  # a server set up with `install --server --store URL` names its store
+            server_store = _server_store(path)
+            if server_store is not None:
+                return ConfiguredRemote(git_remote, server_store[0], server_store[1], git_remote)
         # A bare repository that exists gets its store created on the first push.
-        options = {"create": True} if (path / "objects").is_dir() and (path / "HEAD").is_file() else {}
-        return ConfiguredRemote(git_remote, str(path / "datax"), options, git_remote)
+        return ConfiguredRemote(git_remote, str(path / "datax"), {"create": True} if is_bare else {}, git_remote)
     if scheme == "ssh":  # the server end resolves a repository path to its store itself
         return ConfiguredRemote(git_remote, git_url, {}, git_remote)
     raise FatalError(

@@ -91,6 +91,28 @@ def test_default_derived_from_origin(repo: Path, tmp_path: Path) -> None:
     git("config", "remote.origin.lfsurl", "https://lfs.example.com/proj")
     assert remote_config.resolve(None).url == "https://lfs.example.com/proj"
     assert remote_config.resolve("origin").url == "https://lfs.example.com/proj"
+    assert remote_config.resolve(None).options == {"exact_endpoint": True}  # lfs.url is used as given
+
+
+def test_default_follows_the_store_a_server_names(repo: Path, tmp_path: Path) -> None:
+    """A bare repository set up with `install --server --store URL` checks pushes against that
+    store, so a client whose origin is that repository must upload there too."""
+    bare = tmp_path / "server.git"
+    git("init", "-q", "--bare", str(bare))
+    git("remote", "add", "origin", str(bare))
+    git("config", "--file", str(bare / "config"), "datax.serverstore", "s3://team-bucket/proj")
+    git("config", "--file", str(bare / "config"), "datax.serverstore.endpoint-url", "http://127.0.0.1:9")
+    derived = remote_config.resolve(None)
+    assert (derived.url, derived.options) == ("s3://team-bucket/proj", {"endpoint_url": "http://127.0.0.1:9"})
+
+
+def test_lfs_endpoint_of_a_server_root_is_the_root() -> None:
+    from gitdatax.remotes.lfs_http import lfs_endpoint
+
+    assert lfs_endpoint("http://127.0.0.1:8080") == "http://127.0.0.1:8080"
+    assert lfs_endpoint("http://127.0.0.1:8080/") == "http://127.0.0.1:8080"
+    assert lfs_endpoint("https://h/org/proj") == "https://h/org/proj.git/info/lfs"
+    assert lfs_endpoint("https://h/custom/lfs", exact=True) == "https://h/custom/lfs"
 
 
 def test_nothing_configured_and_unknown_names_are_one_clear_line(repo: Path) -> None:

@@ -36,10 +36,12 @@ BATCH_SIZE = 100  # objects per batch request, as git-lfs sends them
 EXPIRY_MARGIN = 5.0  # seconds: an action this close to expiring is requested again
 
 
-def lfs_endpoint(url: str) -> str:
+def lfs_endpoint(url: str, exact: bool = False) -> str:
+    """The batch API endpoint for `url`: the URL itself when it is one (git-lfs's `lfs.url`, a
+    path ending in /info/lfs, or a server root), else `<repo>.git/info/lfs` as git-lfs derives."""
     path = urlsplit(url).path.rstrip("/")
     base = url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
-    if path.endswith("/info/lfs"):
+    if exact or not path or path.endswith("/info/lfs"):
         return base
     if path.endswith(".git"):
         return base + "/info/lfs"
@@ -74,7 +76,7 @@ class LfsHttpRemote:
     def __init__(self, url: str, options: dict | None = None) -> None:
         options = options or {}
         self.url = credentials.redact(url)
-        self.endpoint = lfs_endpoint(self.url)
+        self.endpoint = lfs_endpoint(self.url, exact=bool(options.get("exact_endpoint")))
         self.http = HttpSession(
             self.url, self.endpoint, credentials.userinfo(url), retries=int(options.get("retries", 3)),
             backoff=float(options.get("backoff", 0.5)), timeout=float(options.get("timeout", 60)))
