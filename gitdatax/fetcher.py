@@ -32,12 +32,21 @@ class RemoteFetcher:
         """The opened remote, or None when there is none (the reason is in `error`)."""
         with self._lock:
             if self._remote is None and self._error is None:
-                from gitdatax.remote_config import open_configured
+                from gitdatax.remote_config import resolve
+                from gitdatax.remotes import open_remote
 
                 try:
-                    self._remote = open_configured(self.remote_name)
-                except FatalError as exc:
+                    configured = resolve(self.remote_name)
+                except FatalError as exc:  # nothing configured: each file's message says enough
                     self._error = str(exc)
+                    return None
+                try:
+                    self._remote = open_remote(configured.url, configured.options)
+                except FatalError as exc:  # a remote that is there but unusable: say why, once
+                    self._error = str(exc)
+                    from gitdatax import output
+
+                    output.warn(f"cannot fetch missing objects: {exc}")
             return self._remote
 
     @property

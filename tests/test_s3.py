@@ -124,3 +124,79 @@ def test_hostile_objects_are_refused_and_nothing_is_published(s3: S3Server, tmp_
     monkeypatch.setattr(s3_backend, "HEAD_LIMIT", 0)
     assert remote.has_many([small, other_obj]) == {small.oid, other_obj.oid}
     assert not (tmp_path / "escape").exists()
+
+
+class DroppingProxy:
+    """A TCP proxy on loopback in front of the S3 server that cuts the first `drops` responses
+    longer than `after` bytes in the middle, as a flaky network does."""
+
+    def __init__(self, upstream_port: int, drops: int, after: int = 256 << 10) -> None:
+        import socket
+        import threading
+
+        self.upstream_port, self.drops, self.after = upstream_port, drops, after
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self.stopped:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            threading.Thread(target=self._pipe, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, True), daemon=True).start()
+
+    def _pipe(self, src, dst, is_response: bool) -> None:  # type: ignore[no-untyped-def]
+        sent = 0
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+                sent += len(data)
+                if is_response and sent > self.after:
+                    with self.lock:
+                        cut = self.drops > 0
+                        self.drops -= cut
+                    if cut:
+                        break
+        except OSError:
+            pass
+        import socket
+
+        for s in (src, dst):  # shutdown first: it wakes the thread blocked on the other direction
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self) -> None:
+        self.stopped = True
+        self.listener.close()
+
+
+def test_a_connection_dropped_mid_download_is_restarted_and_verified(s3: S3Server, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transfer, "BACKOFF", 0.01)
+    store = ObjectStore(tmp_path / "a")
+    data = random_bytes(2 << 20, seed=31)
+    stub = store.put_bytes(data)
+    _remote(s3).upload(stub, store)
+    proxy = DroppingProxy(int(s3.endpoint.rsplit(":", 1)[1]), drops=2)
+    try:
+        remote = open_remote(s3.url(), {"endpoint_url": f"http://127.0.0.1:{proxy.port}"})
+        fresh = ObjectStore(tmp_path / "b")
+        result = transfer.download_missing(remote, fresh, [stub], quiet=True)
+    finally:
+        proxy.close()
+    assert proxy.drops == 0  # both cuts happened
+    assert result.ok and result.moved == [stub]
+    assert b"".join(fresh.iter_content(stub)) == data
+    assert os.listdir(fresh.tmp_dir) == []

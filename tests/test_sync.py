@@ -270,3 +270,19 @@ def test_clone_downloads_through_the_filters_delay(tmp_path: Path) -> None:
     for path in FILES:
         assert f"clone< pathname={path}" in packets
     assert_files(dest)
+
+
+def test_a_configured_remote_that_is_gone_is_named_once_during_clone(tmp_path: Path) -> None:
+    server, work = make_team_repo(tmp_path)
+    nas = tmp_path / "nas"
+    nas.mkdir()
+    assert datax("remote", "add", "nas", str(nas), "--default", cwd=work).returncode == 0
+    git("add", ".datax.toml", cwd=work)
+    git("commit", "-qm", "team store on the NAS", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+    shutil.rmtree(nas)  # the NAS is not mounted on the teammate's machine
+    proc = clone(server, tmp_path / "teammate", {})
+    assert proc.returncode == 0
+    line = f"git-datax: warning: cannot fetch missing objects: remote {nas}: no such directory {nas}\n"
+    assert proc.stderr.count(line) == 1
+    assert proc.stderr.count("is not in the local store; the stub was checked out") == len(FILES)

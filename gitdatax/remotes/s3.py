@@ -99,8 +99,14 @@ class S3Remote:
                                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or the remote's `profile` option)")
         if isinstance(exc, bx.EndpointConnectionError):
             return RemoteError(f"remote {self.url}: cannot connect to {self.endpoint_url or 'S3'}", transient=True)
+        import http.client
+
+        import urllib3.exceptions
+
+        # A body cut mid-stream surfaces from urllib3 itself, not wrapped by botocore.
         if isinstance(exc, (bx.ConnectionError, bx.HTTPClientError, bx.IncompleteReadError,
-                            bx.ResponseStreamingError, bx.ReadTimeoutError)):
+                            bx.ResponseStreamingError, bx.ReadTimeoutError, urllib3.exceptions.HTTPError,
+                            http.client.HTTPException)):
             return RemoteError(f"remote {self.url}: connection failed while trying to {what} "
                                f"({type(exc).__name__})", transient=True)
         if isinstance(exc, boto3.exceptions.S3UploadFailedError):
