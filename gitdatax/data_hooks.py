@@ -6,8 +6,12 @@ and the post-* hooks do no work at all unless the filter left the pending mark.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from gitdatax import output
+
+if TYPE_CHECKING:
+    from gitdatax.stub import Stub
 
 ZERO_SHA = "0" * 40
 
@@ -54,7 +58,7 @@ def pre_commit_upload() -> int:
     return 0
 
 
-def _staged_stubs() -> list:  # type: ignore[type-arg]
+def _staged_stubs() -> list[Stub]:
     from gitdatax import checks, stub as stubs
     from gitdatax.sync import read_small_blobs
 

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gitdatax.sync import PathStub
 
 HELP = "download the data of HEAD (or of all refs with --all) into the local store; the work tree is untouched"
 DESCRIPTION = """Download from REMOTE (default: the default remote) every object that the files of
@@ -25,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def wanted(all_refs: bool) -> list:  # type: ignore[type-arg]
+def wanted(all_refs: bool) -> list[PathStub]:
     """The (path, stub) pairs to fetch: HEAD's tree and the index, or all history."""
     from gitdatax import sync, tracked
 
@@ -37,7 +41,7 @@ def wanted(all_refs: bool) -> list:  # type: ignore[type-arg]
     return items
 
 
-def fetch(remote_name: str | None, items: list, quiet: bool) -> int:  # type: ignore[type-arg]
+def fetch(remote_name: str | None, items: list[PathStub], quiet: bool) -> int:
     from gitdatax import output, remote_config, sync, transfer
     from gitdatax.store import ObjectStore
 
