@@ -53,11 +53,22 @@ def make_env(home: Path, shim_dir: Path | None) -> dict[str, str]:
     return env
 
 
+def real_git_datax() -> str:
+    """The git-datax script itself. A pyenv shim in front of it costs ~80 ms a start (bash and
+    `pyenv exec`), more than the work of most hooks; `git datax install` bypasses it too."""
+    found = shutil.which("git-datax")
+    if found is None:
+        raise SystemExit("git-datax is not on PATH: run ./install.sh first")
+    if "/shims/" in found and shutil.which("pyenv"):
+        direct = subprocess.run(["pyenv", "which", "git-datax"], capture_output=True, text=True).stdout.strip()
+        if direct:
+            return direct
+    return found
+
+
 def write_rss_shim(shim_dir: Path, log: Path) -> None:
     """`git-datax` on PATH that records each real run's peak RSS (KiB) in `log`."""
-    real = shutil.which("git-datax")
-    if real is None:
-        raise SystemExit("git-datax is not on PATH: run ./install.sh first")
+    real = real_git_datax()
     shim_dir.mkdir(parents=True, exist_ok=True)
     shim = shim_dir / "git-datax"
     shim.write_text(f'#!/bin/sh\nexec /usr/bin/time -a -o "{log}" -f "%M %C" "{real}" "$@"\n')

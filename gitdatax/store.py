@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import threading
 import os
 import shutil
 import tempfile
@@ -53,6 +54,9 @@ class ObjectStore:
         self._tmp_ready = False
         self._small_compressor: zstandard.ZstdCompressor | None = None
         self._dctx: zstandard.ZstdDecompressor | None = None
+        # Objects this process re-hashed in full (downloads): a smudge right after need not
+        # check them again.
+        self._verified: set[str] = set()
 
     @classmethod
     def for_repo(cls, cwd: str | os.PathLike[str] | None = None) -> "ObjectStore":
@@ -107,10 +111,7 @@ class ObjectStore:
     def _write_small_object(self, oid: str, compressed: bytes) -> None:
         """Publish an object whose compressed bytes are in memory: created read-only under a
         name unique to this process, then renamed into place."""
-        if not self._tmp_ready:
-            self.tmp_dir.mkdir(parents=True, exist_ok=True)
-            self._tmp_ready = True
-        tmp = str(self.tmp_dir / f"{oid}.{os.getpid()}.{next(_counter)}.obj")
+        tmp = self._unique_tmp(oid)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -254,11 +255,59 @@ class ObjectStore:
         try:
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(source, out, CHUNK)
-            with open(tmp, "rb") as f:
-                _check_content(stub, _decompressed_chunks(f, stub))
-            self._publish(tmp, stub.oid)
+            self._verify_and_publish(tmp, stub)
         except BaseException:
             _unlink_quietly(tmp)
+            raise
+
+    def import_object_file(self, path: Path, stub: Stub) -> None:
+        """Publish an object file of another store on this machine: hard-linked when the file
+        system allows (objects are read-only and named by their content, as git's own local
+        clones link theirs), else copied; re-hashed before it is published either way."""
+        tmp = self._unique_tmp(stub.oid)
+        try:
+            os.link(path, tmp)
+        except OSError:
+            with open(path, "rb") as source:
+                self.import_object(source, stub)
+            return
+        try:
+            self._verify_and_publish(tmp, stub)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+
+    def _verify_and_publish(self, tmp: str, stub: Stub) -> None:
+        with open(tmp, "rb") as f:
+            _check_content(stub, _decompressed_chunks(f, stub))
+        self._publish(tmp, stub.oid)
+        self._verified.add(stub.oid)
+
+    def _unique_tmp(self, oid: str) -> str:
+        if not self._tmp_ready:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            self._tmp_ready = True
+        return str(self.tmp_dir / f"{oid}.{os.getpid()}.{threading.get_ident()}.{next(_counter)}.obj")
+
+    def link_or_copy_object_to(self, oid: str, target: Path, tmp_dir: Path) -> None:
+        """Place this store's object file at `target` in another store of the same layout,
+        atomically: linked when possible, else copied."""
+        source = self.object_path(oid)
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_dir / f"{oid}.{os.getpid()}.{threading.get_ident()}.{next(_counter)}.obj"
+        try:
+            try:
+                os.link(source, tmp)
+            except FileNotFoundError:
+                raise ObjectMissing(oid) from None
+            except OSError:
+                with open(source, "rb") as src, open(tmp, "xb") as out:
+                    shutil.copyfileobj(src, out, CHUNK)
+                os.chmod(tmp, 0o444)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)  # two uploaders of one object: the last rename wins, same bytes
+        except BaseException:
+            _unlink_quietly(str(tmp))
             raise
 
     def import_raw(self, chunks: Iterable[bytes], stub: Stub) -> None:
@@ -320,7 +369,8 @@ class ObjectStore:
         a first decompression that keeps nothing, then streamed by a second: cheaper than a
         spool file, and memory stays bounded."""
         if stub.size > SPOOL_IN_MEMORY:
-            self.check_content(stub)
+            if stub.oid not in self._verified:
+                self.check_content(stub)
             return self.iter_content(stub)
         with self.open_compressed(stub.oid) as f:
             compressed = f.read()

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import unquote, urlparse
 
 from gitdatax.errors import ObjectMissing
 from gitdatax.remotes.base import RemoteError
-from gitdatax.store import CHUNK, ObjectStore
+from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub
 
 
@@ -37,35 +35,22 @@ class DirectoryRemote:
         return {s.oid for s in stubs if self.layout.object_path(s.oid).is_file()}
 
     def download(self, stub: Stub, store: ObjectStore) -> None:
+        path = self.layout.object_path(stub.oid)
+        if not path.is_file():
+            raise ObjectMissing(stub.oid)
         try:
-            source = open(self.layout.object_path(stub.oid), "rb")
+            store.import_object_file(path, stub)
         except FileNotFoundError:
             raise ObjectMissing(stub.oid) from None
         except OSError as exc:
             raise RemoteError(f"remote {self.url}: cannot read object {stub.oid}: {exc.strerror}", transient=True) from None
-        with source:
-            store.import_object(source, stub)
 
     def upload(self, stub: Stub, store: ObjectStore) -> None:
         final = self.layout.object_path(stub.oid)
         if final.is_file():
             return
-        tmp_dir = self.root / "tmp"
         try:
-            tmp_dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=tmp_dir, suffix=".obj")
-            try:
-                with store.open_compressed(stub.oid) as src, os.fdopen(fd, "wb") as out:
-                    shutil.copyfileobj(src, out, CHUNK)
-                os.chmod(tmp, 0o444)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, final)  # two uploaders of one object: the last rename wins, same bytes
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
-                raise
+            store.link_or_copy_object_to(stub.oid, final, self.root / "tmp")
         except OSError as exc:
             raise RemoteError(f"remote {self.url}: cannot write object {stub.oid}: {exc.strerror}") from None
 

@@ -1,0 +1,47 @@
+"""The directory remote: objects on the same file system are hard-linked (as git links objects
+for a local clone), yet every download is still re-hashed before it is published."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gitdatax.errors import CorruptObject
+from gitdatax.remotes.local import DirectoryRemote
+from gitdatax.store import ObjectStore
+
+
+def test_upload_and_download_link_the_read_only_object_file(tmp_path: Path) -> None:
+    local = ObjectStore(tmp_path / "local")
+    stub = local.put_bytes(os.urandom(100_000))
+    remote = DirectoryRemote(str(tmp_path / "nas"), {"create": True})
+    remote.upload(stub, local)
+    sent = remote.layout.object_path(stub.oid)
+    assert sent.stat().st_ino == local.object_path(stub.oid).stat().st_ino
+    assert sent.stat().st_mode & 0o777 == 0o444
+    assert remote.has_many([stub]) == {stub.oid}
+    fresh = ObjectStore(tmp_path / "fresh")
+    remote.download(stub, fresh)
+    assert fresh.object_path(stub.oid).stat().st_ino == sent.stat().st_ino
+    assert b"".join(fresh.read_verified(stub)) == b"".join(local.read_verified(stub))
+    assert list((tmp_path / "nas" / "tmp").iterdir()) == []
+    assert list(fresh.tmp_dir.iterdir()) == []
+
+
+def test_a_corrupt_remote_object_is_refused_even_when_linked(tmp_path: Path) -> None:
+    local = ObjectStore(tmp_path / "local")
+    good = local.put_bytes(b"good data " * 5000)
+    other = local.put_bytes(b"other data " * 5000)
+    remote = DirectoryRemote(str(tmp_path / "nas"), {"create": True})
+    remote.upload(other, local)
+    # The remote holds, under good's oid, a valid object of other content: a lie only a
+    # re-hash finds.
+    target = remote.layout.object_path(good.oid)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.link(remote.layout.object_path(other.oid), target)
+    fresh = ObjectStore(tmp_path / "fresh")
+    with pytest.raises(CorruptObject, match=good.oid):
+        remote.download(good, fresh)
+    assert not fresh.has(good.oid)
+    assert list(fresh.tmp_dir.iterdir()) == []
