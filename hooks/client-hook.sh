@@ -6,4 +6,12 @@ if ! command -v git-datax >/dev/null 2>&1; then
     echo "gitdatax: install it (./install.sh), or delete '$0' to stop using gitdatax here." >&2
     exit @MISSING_EXIT@
 fi
+case "@HOOK@" in post-checkout|post-merge|post-rewrite)
+    # Fast path (they run on every checkout): nothing to fill in unless the filter left a stub
+    # behind (its pending-stubs mark), and no hook of yours to chain: then no Python at all.
+    if [ ! -e "$0.pre-datax" ] && dir=$(git rev-parse --git-common-dir 2>/dev/null) &&
+        [ ! -e "$dir/datax/pending-stubs" ]; then
+        exit 0
+    fi ;;
+esac
 exec git-datax hook @HOOK@ "$@"

@@ -286,3 +286,16 @@ def test_a_configured_remote_that_is_gone_is_named_once_during_clone(tmp_path: P
     line = f"git-datax: warning: cannot fetch missing objects: remote {nas}: no such directory {nas}\n"
     assert proc.stderr.count(line) == 1
     assert proc.stderr.count("is not in the local store; the stub was checked out") == len(FILES)
+
+
+def test_post_checkout_fast_path_still_runs_the_users_own_hook(tmp_path: Path) -> None:
+    server, work = make_team_repo(tmp_path)
+    hooks = work / ".git/hooks"
+    (hooks / "post-checkout").unlink()
+    mine = hooks / "post-checkout"
+    mine.write_text(f"#!/bin/sh\necho \"$@\" >> '{tmp_path / 'ran'}'\n")
+    mine.chmod(0o755)
+    assert datax("install", "--local", cwd=work).returncode == 0  # keeps mine as post-checkout.pre-datax
+    git("checkout", "-q", "-b", "topic", cwd=work)
+    assert (tmp_path / "ran").read_text().endswith(" 1\n")
+    assert not (work / ".git/datax/pending-stubs").exists()
