@@ -17,7 +17,7 @@ class StagedFile(NamedTuple):
 def staged_files() -> list[StagedFile]:
     """Regular files added or changed in the index relative to HEAD (or to nothing)."""
     base = "HEAD" if git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False).returncode == 0 else git.EMPTY_TREE
-    raw = git.run(["diff", "--cached", "--raw", "-z", "--no-renames", "--diff-filter=ACMRT", base]).stdout
+    raw = git.run(["diff", "--cached", "--raw", "--no-abbrev", "-z", "--no-renames", "--diff-filter=ACMRT", base]).stdout
     fields = raw.split(b"\0")
     entries: list[tuple[str, str]] = []
     for i in range(0, len(fields) - 1, 2):
@@ -33,28 +33,22 @@ def staged_files() -> list[StagedFile]:
     return [StagedFile(path, blob, int(size)) for (path, blob), size in zip(entries, check)]
 
 
-def pre_commit_problems() -> list[str]:
-    """One line per file the commit must not take, with what to do about it."""
+def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
+    """(one line per file the commit must not take, with what to do about it; the staged stubs)."""
     files = staged_files()
     if not files:
-        return []
+        return [], []
     filters = git.check_attr("filter", (f.path for f in files), cached=True)
     limit = config.max_git_size()
+    small = git.read_small_blobs(f.blob for f in files if 0 < f.size <= stubs.MAX_STUB_SIZE)
+    staged = {blob: stub for blob, data in small.items() if (stub := stubs.parse(data)) is not None}
     problems = []
-    tracked_small = [f for f in files if filters.get(f.path) == "datax" and 0 < f.size <= stubs.MAX_STUB_SIZE]
-    stub_blobs = set()
-    if tracked_small:
-        with git.CatFile() as cat:
-            for f in tracked_small:
-                got = cat.read_small(f.blob, stubs.MAX_STUB_SIZE)
-                if got and got[1] is not None and stubs.parse(got[1]) is not None:
-                    stub_blobs.add(f.blob)
     for f in files:
         quoted = shlex.quote(f.path)
         # `git add --renormalize`, not `git add`: the file's stat still matches the index entry,
         # so a plain `git add` would keep the raw blob staged without running the filter.
         if filters.get(f.path) == "datax":
-            if f.size > 0 and f.blob not in stub_blobs:
+            if f.size > 0 and f.blob not in staged:
                 problems.append(
                     f"{f.path}: staged as raw content, but .gitattributes says gitdatax tracks it "
                     f"(the datax filter was not installed when it was added): run `git datax install` "
@@ -66,4 +60,9 @@ def pre_commit_problems() -> list[str]:
                 f"run `git datax track {quoted}`, then `git add .gitattributes` and "
                 f"`git add --renormalize -- {quoted}`"
             )
-    return problems
+    return problems, list(staged.values())
+
+
+def pre_commit_problems() -> list[str]:
+    """One line per file the commit must not take, with what to do about it."""
+    return inspect_staged()[0]

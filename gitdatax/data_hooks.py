@@ -24,7 +24,7 @@ def skip_push() -> bool:
     return _env_flag("GIT_DATAX_SKIP_PUSH")
 
 
-def pre_commit_upload() -> int:
+def pre_commit_upload(stubs: list[Stub]) -> int:
     """Upload the staged objects to the configured default remote. Never refuses the commit:
     offline is normal here, and pre-push tries again."""
     if skip_push():
@@ -36,7 +36,6 @@ def pre_commit_upload() -> int:
         configured = remote_config.configured_default()
         if configured is None:
             return 0  # nothing configured (a default derived from origin waits for the push)
-        stubs = _staged_stubs()
         if not stubs:
             return 0
         from gitdatax import transfer
@@ -56,15 +55,6 @@ def pre_commit_upload() -> int:
         output.warn(f"{len(result.failed)} object(s) not uploaded to {configured.name} yet ({first}); "
                     "`git push` will upload them")
     return 0
-
-
-def _staged_stubs() -> list[Stub]:
-    from gitdatax import checks, stub as stubs
-    from gitdatax.sync import read_small_blobs
-
-    blobs = read_small_blobs(f.blob for f in checks.staged_files())
-    found = [stubs.parse(data) for data in blobs.values()]
-    return [s for s in found if s is not None]
 
 
 def pre_push(args: list[str], stdin: bytes) -> int:

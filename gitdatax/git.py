@@ -13,6 +13,7 @@ from typing import Iterable, Iterator, NamedTuple, Sequence
 from gitdatax.errors import GitError, NotARepository
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+MAX_SMALL = 1023  # stub.MAX_STUB_SIZE; git.py sits below stub.py and does not import it
 
 
 def run(
@@ -139,6 +140,33 @@ def index_entries(*, cwd: str | os.PathLike[str] | None = None) -> list[IndexEnt
         mode, blob, stage = meta.decode().split()
         entries.append(IndexEntry(mode, blob, int(stage), path.decode("utf-8", "surrogateescape")))
     return entries
+
+
+def read_small_blobs(shas: Iterable[str], cwd: str | os.PathLike[str] | None = None) -> dict[str, bytes]:
+    """The content of every blob among `shas` of at most 1023 bytes (a stub's limit): one
+    `cat-file --batch-check` to learn types and sizes, one `cat-file --batch` to read them."""
+    wanted = list(dict.fromkeys(shas))
+    if not wanted:
+        return {}
+    check = run(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], cwd=cwd,
+                    input="".join(f"{s}\n" for s in wanted).encode()).stdout.decode().splitlines()
+    small = []
+    for line in check:
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == "blob" and 0 < int(parts[2]) <= MAX_SMALL:
+            small.append(parts[0])
+    if not small:
+        return {}
+    out = run(["cat-file", "--batch"], cwd=cwd, input="".join(f"{s}\n" for s in small).encode()).stdout
+    blobs: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(out):
+        end = out.index(b"\n", pos)
+        sha, _, size = out[pos:end].decode().split()
+        start = end + 1
+        blobs[sha] = out[start:start + int(size)]
+        pos = start + int(size) + 1
+    return blobs
 
 
 class CatFile:

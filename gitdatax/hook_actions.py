@@ -9,9 +9,9 @@ HookAction = Callable[[list[str], bytes], int]
 
 
 def pre_commit(args: list[str], stdin: bytes) -> int:
-    from gitdatax.checks import pre_commit_problems
+    from gitdatax.checks import inspect_staged
 
-    problems = pre_commit_problems()
+    problems, staged = inspect_staged()
     if problems:
         output.error(f"commit refused: {len(problems)} file(s) would put raw data into Git")
         for line in problems:
@@ -19,7 +19,7 @@ def pre_commit(args: list[str], stdin: bytes) -> int:
         return 1
     from gitdatax.data_hooks import pre_commit_upload
 
-    return pre_commit_upload()
+    return pre_commit_upload(staged)
 
 
 def _data_hook(name: str) -> HookAction:

@@ -33,33 +33,6 @@ class PathStub(NamedTuple):
 # -- reading stubs out of git ----------------------------------------------------------------
 
 
-def read_small_blobs(shas: Iterable[str], cwd: str | os.PathLike[str] | None = None) -> dict[str, bytes]:
-    """The content of every blob among `shas` of at most MAX_STUB_SIZE bytes: one
-    `cat-file --batch-check` to learn types and sizes, one `cat-file --batch` to read them."""
-    wanted = list(dict.fromkeys(shas))
-    if not wanted:
-        return {}
-    check = git.run(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], cwd=cwd,
-                    input="".join(f"{s}\n" for s in wanted).encode()).stdout.decode().splitlines()
-    small = []
-    for line in check:
-        parts = line.split()
-        if len(parts) == 3 and parts[1] == "blob" and 0 < int(parts[2]) <= stubs.MAX_STUB_SIZE:
-            small.append(parts[0])
-    if not small:
-        return {}
-    out = git.run(["cat-file", "--batch"], cwd=cwd, input="".join(f"{s}\n" for s in small).encode()).stdout
-    blobs: dict[str, bytes] = {}
-    pos = 0
-    while pos < len(out):
-        end = out.index(b"\n", pos)
-        sha, _, size = out[pos:end].decode().split()
-        start = end + 1
-        blobs[sha] = out[start:start + int(size)]
-        pos = start + int(size) + 1
-    return blobs
-
-
 def stubs_in_history(tips: Sequence[str], exclude: Sequence[str] = (), *, all_refs: bool = False,
                      exclude_remote: str | None = None,
                      cwd: str | os.PathLike[str] | None = None) -> list[PathStub]:
@@ -79,7 +52,7 @@ def stubs_in_history(tips: Sequence[str], exclude: Sequence[str] = (), *, all_re
         sha, sep, path = line.partition(b" ")
         if sep and path:  # commits have no name; trees and blobs do
             named.append((sha.decode(), path.decode("utf-8", "surrogateescape")))
-    blobs = read_small_blobs((sha for sha, _ in named), cwd)
+    blobs = git.read_small_blobs((sha for sha, _ in named), cwd)
     found = []
     for sha, path in named:
         data = blobs.get(sha)

@@ -20,13 +20,9 @@ def index_files(cwd: str | os.PathLike[str] | None = None) -> list[TrackedFile]:
     entries = [e for e in git.index_entries(cwd=cwd) if e.stage == 0 and e.mode in ("100644", "100755")]
     filters = git.check_attr("filter", (e.path for e in entries), cwd=cwd)
     tracked = [e for e in entries if filters.get(e.path) == "datax"]
-    result = []
-    with git.CatFile(cwd=cwd) as cat:
-        for e in tracked:
-            got = cat.read_small(e.blob, stubs.MAX_STUB_SIZE)
-            data = got[1] if got else None
-            result.append(TrackedFile(e.path, e.blob, e.mode, stubs.parse(data) if data is not None else None))
-    return result
+    small = git.read_small_blobs((e.blob for e in tracked), cwd)
+    return [TrackedFile(e.path, e.blob, e.mode, stubs.parse(small[e.blob]) if e.blob in small else None)
+            for e in tracked]
 
 
 def tree_stubs(rev: str, cwd: str | os.PathLike[str] | None = None) -> list[tuple[str, stubs.Stub]]:
@@ -45,13 +41,12 @@ def tree_stubs(rev: str, cwd: str | os.PathLike[str] | None = None) -> list[tupl
 
 
 def _parse_blobs(candidates: Iterable[tuple[str, str]], cwd: str | os.PathLike[str] | None) -> Iterable[tuple[str, stubs.Stub]]:
-    with git.CatFile(cwd=cwd) as cat:
-        for path, blob in candidates:
-            got = cat.read_small(blob, stubs.MAX_STUB_SIZE)
-            if got and got[1] is not None:
-                stub = stubs.parse(got[1])
-                if stub is not None:
-                    yield path, stub
+    candidates = list(candidates)
+    small = git.read_small_blobs((blob for _, blob in candidates), cwd)
+    for path, blob in candidates:
+        stub = stubs.parse(small[blob]) if blob in small else None
+        if stub is not None:
+            yield path, stub
 
 
 def worktree_stub(top: Path, path: str) -> stubs.Stub | None:

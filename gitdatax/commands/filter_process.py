@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 HELP = "serve Git's long-running filter protocol (called by git)"
 
