@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,9 @@ TARGETS = {  # step -> the ratio DESIGN.md asks for (gitdatax / Git LFS)
 
 
 def sh(cmd: str, cwd: Path, env: dict[str, str]) -> float:
+    # Each timed step starts with no dirty pages left by the step before: on a small VM the
+    # write-back of one tool's output otherwise lands in the other tool's next step.
+    os.sync()
     start = time.perf_counter()
     proc = subprocess.run(cmd, shell=True, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
@@ -131,6 +135,8 @@ def main() -> int:
     parser.add_argument("--n-small", type=int, default=2000)
     parser.add_argument("--skip-2gib", action="store_true")
     parser.add_argument("--only", choices=["datax", "lfs"], help="run one tool only")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per tool, alternating tools; the median of each step is shown (default 3)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="gitdatax-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -145,21 +151,26 @@ def main() -> int:
     if "lfs" in tools and shutil.which("git-lfs") is None:
         print("git-lfs is not installed: gitdatax only", file=sys.stderr)
         tools.remove("lfs")
-    results: dict[str, tuple[dict[str, float], int]] = {}
-    for tool in tools:
-        home = work / f"home-{tool}"
-        shutil.rmtree(home, ignore_errors=True)
-        home.mkdir()
-        env = make_env(home, work / "shim" if tool == "datax" else None)
-        if tool == "datax":
-            write_rss_shim(work / "shim", rss_log)
-            sh("git datax install --global >/dev/null", home, env)
-        else:
-            sh("git lfs install --skip-repo >/dev/null", home, env)
-        shutil.rmtree(work / tool, ignore_errors=True)
-        sh("sync", work, env)
-        results[tool] = run_tool(tool, data, work / tool, env)
-    print(f"\nstandard workload: {args.big_mib} MiB model, {args.big_mib} MiB CSV, {args.n_small} x 32 KiB clips, two versions")
+    runs: dict[str, list[tuple[dict[str, float], int]]] = {t: [] for t in tools}
+    for round_ in range(args.repeat):
+        for tool in tools:
+            home = work / f"home-{tool}"
+            shutil.rmtree(home, ignore_errors=True)
+            home.mkdir()
+            env = make_env(home, work / "shim" if tool == "datax" else None)
+            if tool == "datax":
+                write_rss_shim(work / "shim", rss_log)
+                sh("git datax install --global >/dev/null", home, env)
+            else:
+                sh("git lfs install --skip-repo >/dev/null", home, env)
+            shutil.rmtree(work / tool, ignore_errors=True)
+            runs[tool].append(run_tool(tool, data, work / tool, env))
+            print(f"  round {round_ + 1}/{args.repeat} {tool}: " + ", ".join(
+                f"{k} {v:.2f}" for k, v in runs[tool][-1][0].items()), file=sys.stderr)
+    results = {tool: ({step: statistics.median(r[0][step] for r in rs) for step in rs[0][0]}, rs[-1][1])
+               for tool, rs in runs.items() if rs}
+    print(f"\nstandard workload: {args.big_mib} MiB model, {args.big_mib} MiB CSV, {args.n_small} x 32 KiB clips, "
+          f"two versions; median of {args.repeat} alternating runs per tool")
     header = f"{'step':<24}{'gitdatax s':>12}{'Git LFS s':>12}{'ratio':>8}{'target':>8}"
     print(header)
     print("-" * len(header))

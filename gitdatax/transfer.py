@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -93,6 +92,8 @@ def download_missing(remote: Any, store: ObjectStore, stubs: Iterable[Stub], *, 
 
 def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: TransferResult,
                   jobs: int | None, quiet: bool, desc: str, *, missing: str) -> None:
+    """Move every stub with `jobs` worker threads that each take the next stub from a shared
+    queue (a future per object costs more than linking a local object does)."""
     if not todo:
         return
     if jobs is None:
@@ -100,18 +101,23 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: Transf
 
         jobs = concurrency()
     lock = threading.Lock()
+    queue = iter(todo)
+    stop = threading.Event()
     bar = output.progress(sum(s.size for s in todo), desc, quiet=quiet)
     done = 0
 
-    def one(stub: Stub) -> None:
-        with_retries(lambda: move(stub))
-
-    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo))), thread_name_prefix="datax-transfer")
-    try:
-        futures = {pool.submit(one, stub): stub for stub in todo}
-        for future in as_completed(futures):
-            stub = futures[future]
-            error = future.exception()
+    def worker() -> None:
+        nonlocal done
+        while not stop.is_set():
+            with lock:
+                stub = next(queue, None)
+            if stub is None:
+                return
+            try:
+                with_retries(lambda: move(stub))
+                error: BaseException | None = None
+            except Exception as exc:  # recorded per object: a transfer never stops half-way
+                error = exc
             with lock:
                 done += 1
                 if error is None:
@@ -121,12 +127,20 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: Transf
                     result.failed[stub.oid] = _describe(error, missing)
                 bar.update(stub.size)
                 bar.set_postfix_str(f"{done}/{len(todo)} files")
+
+    threads = [threading.Thread(target=worker, name=f"datax-transfer-{i}", daemon=True)
+               for i in range(max(1, min(jobs, len(todo))))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)  # a timeout keeps Ctrl-C deliverable to the main thread
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: stop queued work at once
+        stop.set()  # Ctrl-C: workers finish the object in hand and take no more
         raise
     finally:
         bar.close()
-    pool.shutdown(wait=True)
 
 
 def with_retries(call: Callable[[], Any]) -> Any:
