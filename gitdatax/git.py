@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple, Sequence
 
@@ -26,9 +27,20 @@ def run(
 ) -> subprocess.CompletedProcess[bytes]:
     """Run `git ARGS`; raise GitError when it fails and check is set."""
     cmd = ["git", *args]
-    proc = subprocess.run(
-        cmd, cwd=cwd, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-    )
+    # Only stdout is a pipe: input and stderr go through unnamed temporary files. With two or
+    # three pipes, subprocess shuttles the data in a poll() loop of 4-32 KiB steps, which cost
+    # a quarter of a second for a pre-push that reads 4000 stubs.
+    with tempfile.TemporaryFile() as errors:
+        if input is None:
+            proc = subprocess.run(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=errors, env=env)
+        else:
+            with tempfile.TemporaryFile() as given:
+                given.write(input)
+                given.seek(0)
+                proc = subprocess.run(cmd, cwd=cwd, stdin=given, stdout=subprocess.PIPE, stderr=errors, env=env)
+        errors.seek(0)
+        proc.stderr = errors.read()
     if check and proc.returncode != 0:
         raise GitError(cmd, proc.returncode, proc.stderr.decode(errors="replace"))
     return proc
@@ -142,29 +154,42 @@ def index_entries(*, cwd: str | os.PathLike[str] | None = None) -> list[IndexEnt
     return entries
 
 
-def read_small_blobs(shas: Iterable[str], cwd: str | os.PathLike[str] | None = None) -> dict[str, bytes]:
-    """The content of every blob among `shas` of at most 1023 bytes (a stub's limit): one
-    `cat-file --batch-check` to learn types and sizes, one `cat-file --batch` to read them."""
+def read_small_blobs(shas: Iterable[str], cwd: str | os.PathLike[str] | None = None, *,
+                     listed_small: bool = False) -> dict[str, bytes]:
+    """The content of every blob among `shas` of at most 1023 bytes (a stub's limit).
+
+    One `cat-file --batch-check` learns types and sizes, then one `cat-file --batch` reads the
+    small blobs. With `listed_small` (the ids come from `rev-list --filter=blob:limit=1024`, so
+    every blob among them is small) the check is skipped: one `--batch` reads everything and
+    drops what is not a blob, which halves the work when the objects are loose."""
     wanted = list(dict.fromkeys(shas))
     if not wanted:
         return {}
-    check = run(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], cwd=cwd,
+    if listed_small:
+        small = wanted
+    else:
+        check = run(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], cwd=cwd,
                     input="".join(f"{s}\n" for s in wanted).encode()).stdout.decode().splitlines()
-    small = []
-    for line in check:
-        parts = line.split()
-        if len(parts) == 3 and parts[1] == "blob" and 0 < int(parts[2]) <= MAX_SMALL:
-            small.append(parts[0])
-    if not small:
-        return {}
+        small = []
+        for line in check:
+            parts = line.split()
+            if len(parts) == 3 and parts[1] == "blob" and 0 < int(parts[2]) <= MAX_SMALL:
+                small.append(parts[0])
+        if not small:
+            return {}
     out = run(["cat-file", "--batch"], cwd=cwd, input="".join(f"{s}\n" for s in small).encode()).stdout
     blobs: dict[str, bytes] = {}
     pos = 0
     while pos < len(out):
         end = out.index(b"\n", pos)
-        sha, _, size = out[pos:end].decode().split()
+        header = out[pos:end].decode().split()
+        if len(header) != 3:  # "<id> missing": nothing follows
+            pos = end + 1
+            continue
+        sha, kind, size = header
         start = end + 1
-        blobs[sha] = out[start:start + int(size)]
+        if kind == "blob" and 0 < int(size) <= MAX_SMALL:
+            blobs[sha] = out[start:start + int(size)]
         pos = start + int(size) + 1
     return blobs
 

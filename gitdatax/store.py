@@ -47,6 +47,7 @@ class ObjectStore:
     def __init__(self, root: str | os.PathLike[str], level: int = DEFAULT_LEVEL) -> None:
         self.root = Path(root)
         self.objects_dir = self.root / "objects"
+        self._objects_str = str(self.objects_dir)
         self.tmp_dir = self.root / "tmp"
         self.bad_dir = self.root / "bad"
         self.level = level
@@ -68,12 +69,17 @@ class ObjectStore:
 
     def object_path(self, oid: str) -> Path:
         """Where object `oid` lives. Refuses anything but 64 lowercase hex: no path escapes."""
+        return Path(self._object_str(oid))
+
+    def _object_str(self, oid: str) -> str:
+        # Plain strings: this runs for every object of every push and checkout, and three
+        # pathlib joins cost more than the stat that follows.
         if not is_valid_oid(oid):
             raise InvalidOid(oid)
-        return self.objects_dir / oid[0:2] / oid[2:4] / oid
+        return f"{self._objects_str}/{oid[0:2]}/{oid[2:4]}/{oid}"
 
     def has(self, oid: str) -> bool:
-        return self.object_path(oid).is_file()
+        return os.path.isfile(self._object_str(oid))
 
     def iter_oids(self) -> Iterator[str]:
         if not self.objects_dir.is_dir():
@@ -290,21 +296,28 @@ class ObjectStore:
         return str(self.tmp_dir / f"{oid}.{os.getpid()}.{threading.get_ident()}.{next(_counter)}.obj")
 
     def link_or_copy_object_to(self, oid: str, target: Path, tmp_dir: Path) -> None:
-        """Place this store's object file at `target` in another store of the same layout,
-        atomically: linked when possible, else copied."""
-        source = self.object_path(oid)
+        """Place this store's object file at `target` in another store of the same layout.
+        A hard link is made straight in place (it appears whole or not at all, and the source is
+        complete and read-only); across file systems the file is copied to `tmp_dir` and renamed."""
+        source = self._object_str(oid)
+        self._make_parent(target)
+        try:
+            os.link(source, target)
+            return
+        except FileExistsError:
+            return  # already there (another uploader): same name, same bytes
+        except FileNotFoundError:
+            if not os.path.exists(source):
+                raise ObjectMissing(oid) from None
+            raise
+        except OSError:
+            pass  # another file system, or links not allowed: copy
         tmp_dir.mkdir(parents=True, exist_ok=True)
         tmp = tmp_dir / f"{oid}.{os.getpid()}.{threading.get_ident()}.{next(_counter)}.obj"
         try:
-            try:
-                os.link(source, tmp)
-            except FileNotFoundError:
-                raise ObjectMissing(oid) from None
-            except OSError:
-                with open(source, "rb") as src, open(tmp, "xb") as out:
-                    shutil.copyfileobj(src, out, CHUNK)
-                os.chmod(tmp, 0o444)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(source, "rb") as src, open(tmp, "xb") as out:
+                shutil.copyfileobj(src, out, CHUNK)
+            os.chmod(tmp, 0o444)
             os.replace(tmp, target)  # two uploaders of one object: the last rename wins, same bytes
         except BaseException:
             _unlink_quietly(str(tmp))

@@ -52,7 +52,7 @@ def stubs_in_history(tips: Sequence[str], exclude: Sequence[str] = (), *, all_re
         sha, sep, path = line.partition(b" ")
         if sep and path:  # commits have no name; trees and blobs do
             named.append((sha.decode(), path.decode("utf-8", "surrogateescape")))
-    blobs = git.read_small_blobs((sha for sha, _ in named), cwd)
+    blobs = git.read_small_blobs((sha for sha, _ in named), cwd, listed_small=True)
     found = []
     for sha, path in named:
         data = blobs.get(sha)

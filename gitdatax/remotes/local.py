@@ -46,11 +46,8 @@ class DirectoryRemote:
             raise RemoteError(f"remote {self.url}: cannot read object {stub.oid}: {exc.strerror}", transient=True) from None
 
     def upload(self, stub: Stub, store: ObjectStore) -> None:
-        final = self.layout.object_path(stub.oid)
-        if final.is_file():
-            return
         try:
-            store.link_or_copy_object_to(stub.oid, final, self.root / "tmp")
+            store.link_or_copy_object_to(stub.oid, self.layout.object_path(stub.oid), self.root / "tmp")
         except OSError as exc:
             raise RemoteError(f"remote {self.url}: cannot write object {stub.oid}: {exc.strerror}") from None
 
