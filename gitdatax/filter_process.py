@@ -11,6 +11,7 @@ import itertools
 import os
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
@@ -61,6 +62,8 @@ class FilterProcess:
         self._index_blobs: dict[str, str] | None = None
         self._cat_file: git.CatFile | None = None
         self._top: Path | None = None
+        self._check_pool: ThreadPoolExecutor | None = None
+        self._local_checks: set[str] = set()  # delayed paths waiting on a check, not a download
 
     def say(self, message: str) -> None:
         self.stderr.write(f"{PREFIX}: {message}\n".encode("utf-8", "replace"))
@@ -113,6 +116,8 @@ class FilterProcess:
     def close(self) -> None:
         if self._cat_file is not None:
             self._cat_file.close()
+        if self._check_pool is not None:
+            self._check_pool.shutdown(wait=False, cancel_futures=True)
 
     def _work_tree_path(self, pathname: str) -> Path:
         return (self._top or Path(".")) / pathname
@@ -206,6 +211,14 @@ class FilterProcess:
                         "the stub was checked out (run `git datax pull` to fill it in)"
                     )
                     return iter([stub_bytes])
+            if can_delay and stub.size > SPOOL_IN_MEMORY and pathname not in self._delayed \
+                    and not self.store.is_verified(stub.oid):
+                # Checking a big object takes a full decompression before the first byte may
+                # go to git; with `delay`, it runs on another core while git carries on.
+                check = self._checker().submit(self.store.check_content, stub)
+                self._delayed[pathname] = (stub, stub_bytes, check)
+                self._local_checks.add(pathname)
+                return DELAYED  # type: ignore[return-value]
             return self.store.read_verified(stub)
         except Exception as exc:
             self._stub_written()
@@ -234,10 +247,18 @@ class FilterProcess:
         error = future.exception()
         if error is not None:
             self._stub_written()
-            self.say(f"{pathname}: cannot fetch object {stub.oid}: {_describe(error)}; "  # type: ignore[arg-type]
-                     "the stub was checked out instead")
+            if pathname in self._local_checks:  # a local check, not a download, failed
+                self.say(f"{pathname}: {_describe(error)}; the stub was checked out instead")
+            else:
+                self.say(f"{pathname}: cannot fetch object {stub.oid}: {_describe(error)}; "  # type: ignore[arg-type]
+                         "the stub was checked out instead")
             return iter([stub_bytes])
         return self.smudged_content(pathname, stub, stub_bytes)
+
+    def _checker(self) -> ThreadPoolExecutor:
+        if self._check_pool is None:
+            self._check_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="datax-check")
+        return self._check_pool
 
     def _stub_written(self) -> None:
         """Leave the mark that tells the post-checkout hook a stub is waiting to be filled in."""

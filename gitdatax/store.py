@@ -414,6 +414,11 @@ class ObjectStore:
             raise CorruptObject(stub.oid, f"zstd: {exc}") from None
         if total != stub.size:
             raise CorruptObject(stub.oid, f"content is {total} bytes, expected {stub.size}")
+        self._verified.add(stub.oid)
+
+    def is_verified(self, oid: str) -> bool:
+        """Whether this process already checked the object in full (no need to again)."""
+        return oid in self._verified
 
     def verify(self, oid: str) -> str | None:
         """Re-hash one object fully. None when it is intact, else why it is not."""
