@@ -40,7 +40,8 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
         return [], []
     filters = git.check_attr("filter", (f.path for f in files), cached=True)
     limit = config.max_git_size()
-    small = git.read_small_blobs(f.blob for f in files if 0 < f.size <= stubs.MAX_STUB_SIZE)
+    # staged_files knows the sizes already: read the small blobs without asking git again
+    small = git.read_small_blobs((f.blob for f in files if 0 < f.size <= stubs.MAX_STUB_SIZE), listed_small=True)
     staged = {blob: stub for blob, data in small.items() if (stub := stubs.parse(data)) is not None}
     problems = []
     for f in files:

@@ -8,6 +8,7 @@ the renamed ones back.
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from importlib import resources
@@ -29,7 +30,16 @@ def _template(name: str) -> str:
 
 def render(hook: str, template: str = "client-hook.sh") -> str:
     text = _template(template).replace("@HOOK@", hook)
+    text = text.replace("@GIT_DATAX@", shlex.quote(_this_executable()))
     return text.replace("@MISSING_EXIT@", "1" if hook in _BLOCKING else "0")
+
+
+def _this_executable() -> str:
+    """The git-datax script running now, if that is what runs (else "git-datax", from PATH)."""
+    argv0 = os.path.realpath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if os.path.basename(argv0) == "git-datax" and os.access(argv0, os.X_OK):
+        return argv0
+    return "git-datax"
 
 
 def is_ours(path: Path) -> bool:
@@ -74,6 +84,20 @@ def missing(hooks_dir: Path, names: tuple[str, ...] = CLIENT_HOOKS) -> list[str]
     return [name for name in names if not is_ours(hooks_dir / name)]
 
 
+def stale(hooks_dir: Path, names: tuple[str, ...] = CLIENT_HOOKS) -> list[str]:
+    """Our hooks whose text differs from what this gitdatax writes (another version, or another
+    git-datax path): the filter refreshes them so hooks never run an old install."""
+    out = []
+    for name in names:
+        path = hooks_dir / name
+        try:
+            if is_ours(path) and path.read_text() != render(name):
+                out.append(name)
+        except OSError:
+            continue
+    return out
+
+
 def uninstall(hooks_dir: Path, names: tuple[str, ...] = CLIENT_HOOKS) -> list[str]:
     done = []
     for name in names:
@@ -108,7 +132,7 @@ def ensure_installed() -> None:
         if git.repo_paths().toplevel is None:
             return
         hooks_dir = git.hooks_dir()
-        names = tuple(missing(hooks_dir))
+        names = tuple(missing(hooks_dir)) + tuple(stale(hooks_dir))
         if names:
             install(hooks_dir, names)
     except Exception:  # noqa: BLE001 - best effort by design

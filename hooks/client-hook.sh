@@ -1,7 +1,11 @@
 #!/bin/sh
 # gitdatax-hook @HOOK@: written by `git datax install`; `git datax uninstall` removes it and puts
 # back the hook it found here (kept meanwhile as @HOOK@.pre-datax, and still run first).
-if ! command -v git-datax >/dev/null 2>&1; then
+# The git-datax that installed this hook, when it is still there: a version manager's shim in
+# front of it (pyenv's costs ~80 ms a start) would otherwise run on every commit and checkout.
+datax=@GIT_DATAX@
+[ -x "$datax" ] || datax=git-datax
+if ! command -v "$datax" >/dev/null 2>&1; then
     echo "gitdatax: git-datax is not on your PATH, so the @HOOK@ hook cannot run." >&2
     echo "gitdatax: install it (./install.sh), or delete '$0' to stop using gitdatax here." >&2
     exit @MISSING_EXIT@
@@ -14,4 +18,4 @@ case "@HOOK@" in post-checkout|post-merge|post-rewrite)
         exit 0
     fi ;;
 esac
-exec git-datax hook @HOOK@ "$@"
+exec "$datax" hook @HOOK@ "$@"

@@ -82,7 +82,7 @@ def test_install_writes_every_client_hook(make_repo) -> None:  # type: ignore[no
         assert path.stat().st_mode & stat.S_IXUSR
         text = path.read_text()
         assert text.startswith("#!/bin/sh\n# gitdatax-hook ")
-        assert f'exec git-datax hook {name} "$@"' in text
+        assert f'exec "$datax" hook {name} "$@"' in text and "datax=" in text
     again = datax("install", cwd=repo)
     assert again.stderr.splitlines()[1:] == [f"  hook {name}: updated" for name in HOOKS]
     assert not list((repo / ".git/hooks").glob("*.pre-datax"))
@@ -227,3 +227,22 @@ def test_every_command_has_help(command: str, tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert proc.stdout.startswith(f"usage: git datax {command}")
     assert proc.stderr == ""
+
+
+def test_hooks_call_the_installing_git_datax_and_the_filter_refreshes_stale_ones(repo: Path) -> None:
+    """Hooks run the git-datax that wrote them (not a version manager's shim found on PATH),
+    fall back to PATH when it is gone, and an out-of-date hook is rewritten by the filter."""
+    hook = repo / ".git/hooks/pre-commit"
+    text = hook.read_text()
+    line = next(l for l in text.splitlines() if l.startswith("datax="))
+    target = line.partition("=")[2].strip("'")
+    assert target == "git-datax" or (os.path.isabs(target) and os.access(target, os.X_OK))
+    hook.write_text(text.replace(line, "datax=/nonexistent/git-datax"))
+    write(repo / "a.txt", b"hello\n")
+    git("add", "a.txt")
+    git("commit", "-qm", "falls back to git-datax on PATH")
+    datax("track", "*.bin")
+    write(repo / "m.bin", b"model bytes")
+    git("add", "-A")  # runs the filter, which refreshes the stale hook
+    assert "datax=/nonexistent/git-datax" not in hook.read_text()
+    assert hook.read_text() == text
