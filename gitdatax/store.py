@@ -57,7 +57,8 @@ class ObjectStore:
         self._dctx: zstandard.ZstdDecompressor | None = None
         # Objects this process re-hashed in full (downloads): a smudge right after need not
         # check them again.
-        self._verified: set[str] = set()
+        # oid -> (inode, size, mtime) of the object file when it was last checked in full
+        self._verified: dict[str, tuple[int, int, int]] = {}
 
     @classmethod
     def for_repo(cls, cwd: str | os.PathLike[str] | None = None) -> "ObjectStore":
@@ -287,7 +288,7 @@ class ObjectStore:
         with open(tmp, "rb") as f:
             _check_content(stub, _decompressed_chunks(f, stub))
         self._publish(tmp, stub.oid)
-        self._verified.add(stub.oid)
+        self._remember_verified(stub.oid)
 
     def _unique_tmp(self, oid: str) -> str:
         if not self._tmp_ready:
@@ -382,7 +383,7 @@ class ObjectStore:
         a first decompression that keeps nothing, then streamed by a second: cheaper than a
         spool file, and memory stays bounded."""
         if stub.size > SPOOL_IN_MEMORY:
-            if stub.oid not in self._verified:
+            if not self.is_verified(stub.oid):
                 self.check_content(stub)
             return self.iter_content(stub)
         with self.open_compressed(stub.oid) as f:
@@ -414,11 +415,25 @@ class ObjectStore:
             raise CorruptObject(stub.oid, f"zstd: {exc}") from None
         if total != stub.size:
             raise CorruptObject(stub.oid, f"content is {total} bytes, expected {stub.size}")
-        self._verified.add(stub.oid)
+        self._remember_verified(stub.oid)
 
     def is_verified(self, oid: str) -> bool:
-        """Whether this process already checked the object in full (no need to again)."""
-        return oid in self._verified
+        """Whether this process already checked the object in full and its file has not changed
+        since (same inode, size and modification time): no need to check it again."""
+        seen = self._verified.get(oid)
+        return seen is not None and seen == self._file_identity(oid)
+
+    def _remember_verified(self, oid: str) -> None:
+        identity = self._file_identity(oid)
+        if identity is not None:
+            self._verified[oid] = identity
+
+    def _file_identity(self, oid: str) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self._object_str(oid))
+        except OSError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns
 
     def verify(self, oid: str) -> str | None:
         """Re-hash one object fully. None when it is intact, else why it is not."""
