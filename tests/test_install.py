@@ -246,3 +246,12 @@ def test_hooks_call_the_installing_git_datax_and_the_filter_refreshes_stale_ones
     git("add", "-A")  # runs the filter, which refreshes the stale hook
     assert "datax=/nonexistent/git-datax" not in hook.read_text()
     assert hook.read_text() == text
+
+
+def test_git_datax_help_shows_a_man_page(repo: Path) -> None:
+    """git turns `git datax --help` into `man git-datax`: install writes that page (from the
+    same argparse help as `-h`), so the user gets help instead of "No manual entry"."""
+    proc = git("datax", "--help", env={"MANPAGER": "cat", "PAGER": "cat", "MANWIDTH": "100"})
+    assert "GIT-DATAX(1)" in proc.stdout
+    assert "COMMANDS" in proc.stdout and "track" in proc.stdout and "git datax push" in proc.stdout
+    assert "No manual entry" not in proc.stderr

@@ -70,9 +70,20 @@ def run(args: argparse.Namespace) -> int:
     if in_work_tree and not args.skip_hooks:
         for line in hooks.install(git.hooks_dir()):
             output.info(f"  hook {line}")
+    if args.scope in ("global", "system"):
+        _install_man_page()
     if shutil.which("git-datax") is None:
         output.warn("git-datax is not on your PATH: git will not find the filter until it is")
     return 0
+
+
+def _install_man_page() -> None:
+    """`git datax --help` is `man git-datax` to git: give man a page to show."""
+    from gitdatax import manpage, output
+    from gitdatax.main import build_parser
+
+    if manpage.install(build_parser()) is None:
+        output.warn("no writable man folder: `git datax --help` will not work; use `git datax -h`")
 
 
 def _install_server(args: argparse.Namespace) -> int:

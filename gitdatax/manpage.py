@@ -1,0 +1,63 @@
+"""A man page for `git datax --help`: git turns `git datax --help` into `man git-datax`, so
+without one the user gets "No manual entry". The page is written from argparse's own help, so it
+can never disagree with `git datax COMMAND -h`."""
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import date
+from pathlib import Path
+
+from gitdatax import __version__
+
+
+def render(parser: argparse.ArgumentParser) -> str:
+    def roff(text: str) -> str:
+        lines = []
+        for line in text.rstrip().splitlines():
+            line = line.replace("\\", "\\\\").replace("-", "\\-")
+            lines.append("\\&" + line if line.startswith((".", "'")) else line)
+        return "\n".join(lines)
+
+    out = [
+        f'.TH GIT\\-DATAX 1 "{date.today().isoformat()}" "gitdatax {__version__}" "Git Manual"',
+        ".SH NAME",
+        "git\\-datax \\- version data sets and models with plain Git",
+        ".SH SYNOPSIS",
+        ".nf",
+        roff(parser.format_help()),
+        ".fi",
+    ]
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    visible = {c.dest for c in subparsers._choices_actions}
+    out.append(".SH COMMANDS")
+    for name, sub in subparsers.choices.items():
+        if name not in visible:
+            continue
+        out += [f".SS {roff(name)}", ".nf", roff(sub.format_help()), ".fi"]
+    return "\n".join(out) + "\n"
+
+
+def candidate_dirs() -> list[Path]:
+    """Where man finds pages without extra configuration: the system's local tree when it is
+    writable (root), else the user's ~/.local/share/man (man-db adds it for ~/.local/bin on PATH)."""
+    dirs = [Path("/usr/local/share/man/man1")]
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    dirs.append(data_home / "man" / "man1")
+    return dirs
+
+
+def install(parser: argparse.ArgumentParser) -> Path | None:
+    """Write git-datax.1 to the first writable candidate; None when none is."""
+    text = render(parser)
+    for folder in candidate_dirs():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / "git-datax.1"
+            tmp = folder / ".git-datax.1.tmp"
+            tmp.write_text(text)
+            os.replace(tmp, target)
+            return target
+        except OSError:
+            continue
+    return None
