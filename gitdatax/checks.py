@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import shlex
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
-from gitdatax import config, git, stub as stubs
+from gitdatax import config, git, stub as stubs, stub_journal
 from gitdatax.output import human_size
 
 
@@ -14,8 +14,9 @@ class StagedFile(NamedTuple):
     size: int
 
 
-def staged_files() -> list[StagedFile]:
-    """Regular files added or changed in the index relative to HEAD (or to nothing)."""
+def staged_files(known: Callable[[str], bool] | None = None) -> list[StagedFile]:
+    """Regular files added or changed in the index relative to HEAD (or to nothing). Blobs that
+    `known` accepts are not looked up: their size is reported as -1."""
     base = "HEAD" if git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False).returncode == 0 else git.EMPTY_TREE
     raw = git.run(["diff", "--cached", "--raw", "--no-abbrev", "-z", "--no-renames", "--diff-filter=ACMRT", base]).stdout
     fields = raw.split(b"\0")
@@ -25,24 +26,38 @@ def staged_files() -> list[StagedFile]:
         if len(meta) < 4 or meta[1] not in ("100644", "100755"):
             continue  # symlinks and submodules carry no data
         entries.append((fields[i + 1].decode("utf-8", "surrogateescape"), meta[3]))
-    if not entries:
-        return []
-    check = git.run(
-        ["cat-file", "--batch-check=%(objectsize)"], input="".join(f"{blob}\n" for _, blob in entries).encode()
-    ).stdout.split()
-    return [StagedFile(path, blob, int(size)) for (path, blob), size in zip(entries, check)]
+    unknown = [blob for _, blob in entries if known is None or not known(blob)]
+    sizes: dict[str, int] = {}
+    if unknown:
+        check = git.run(
+            ["cat-file", "--batch-check=%(objectsize)"], input="".join(f"{blob}\n" for blob in unknown).encode()
+        ).stdout.split()
+        sizes = {blob: int(size) for blob, size in zip(unknown, check)}
+    return [StagedFile(path, blob, sizes.get(blob, -1)) for path, blob in entries]
 
 
 def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
-    """(one line per file the commit must not take, with what to do about it; the staged stubs)."""
-    files = staged_files()
+    """(one line per file the commit must not take, with what to do about it; the stubs staged
+    for tracked paths: stub text in a path gitdatax does not track is plain content)."""
+    # Stubs the filter wrote need no reading back (stub_journal proves each one by its blob id).
+    journal = stub_journal.load(git.repo_paths().common_dir / "datax")
+    staged: dict[str, stubs.Stub] = {}
+
+    def known(blob: str) -> bool:
+        stub = journal.get(blob)
+        if stub is not None:
+            staged[blob] = stub
+        return stub is not None
+
+    files = staged_files(known)
     if not files:
         return [], []
     filters = git.check_attr("filter", (f.path for f in files), cached=True)
     limit = config.max_git_size()
     # staged_files knows the sizes already: read the small blobs without asking git again
-    small = git.read_small_blobs((f.blob for f in files if 0 < f.size <= stubs.MAX_STUB_SIZE), listed_small=True)
-    staged = {blob: stub for blob, data in small.items() if (stub := stubs.parse(data)) is not None}
+    small = git.read_small_blobs((f.blob for f in files if filters.get(f.path) == "datax"
+                                  and 0 < f.size <= stubs.MAX_STUB_SIZE), listed_small=True)
+    staged.update({blob: stub for blob, data in small.items() if (stub := stubs.parse(data)) is not None})
     problems = []
     for f in files:
         quoted = shlex.quote(f.path)

@@ -19,6 +19,7 @@ from gitdatax import git, pktline, stub as stubs
 from gitdatax.errors import FatalError
 from gitdatax.output import PREFIX
 from gitdatax.store import ObjectStore, SPOOL_IN_MEMORY
+from gitdatax.stub_journal import JournalWriter
 
 if TYPE_CHECKING:  # concurrent.futures imports logging: not on the hot path's start-up
     from concurrent.futures import Future
@@ -63,6 +64,7 @@ class FilterProcess:
         self._cat_file: git.CatFile | None = None
         self._top: Path | None = None
         self._check_pool: ThreadPoolExecutor | None = None
+        self.journal = JournalWriter(store.root)
         self._local_checks: set[str] = set()  # delayed paths waiting on a check, not a download
 
     def say(self, message: str) -> None:
@@ -114,6 +116,7 @@ class FilterProcess:
     # -- clean -------------------------------------------------------------------------------
 
     def close(self) -> None:
+        self.journal.flush()
         if self._cat_file is not None:
             self._cat_file.close()
         if self._check_pool is not None:
@@ -162,6 +165,10 @@ class FilterProcess:
     def clean(self, pathname: str, content: Iterator[bytes]) -> None:
         try:
             output = self.clean_output(content, pathname)
+            if len(output) == 1:
+                stub = stubs.parse(output[0])
+                if stub is not None:
+                    self.journal.record(stub)
         except Exception as exc:  # one file fails, the process carries on
             _drain(content)
             self.say(f"cannot store {pathname}: {_describe(exc)}")

@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
-from gitdatax import git, stub as stubs
+from gitdatax import git, stub as stubs, stub_journal
 from gitdatax.store import ObjectStore
 
 PENDING_MARK = "pending-stubs"
@@ -52,11 +52,16 @@ def stubs_in_history(tips: Sequence[str], exclude: Sequence[str] = (), *, all_re
         sha, sep, path = line.partition(b" ")
         if sep and path:  # commits have no name; trees and blobs do
             named.append((sha.decode(), path.decode("utf-8", "surrogateescape")))
-    blobs = git.read_small_blobs((sha for sha, _ in named), cwd, listed_small=True)
+    # Stubs the filter wrote are known by their blob id (stub_journal); read only the rest.
+    journal = stub_journal.load(git.repo_paths(cwd).common_dir / "datax")
+    known = {sha: stub for sha, _ in named if (stub := journal.get(sha)) is not None}
+    blobs = git.read_small_blobs((sha for sha, _ in named if sha not in known), cwd, listed_small=True)
     found = []
     for sha, path in named:
-        data = blobs.get(sha)
-        stub = stubs.parse(data) if data is not None else None
+        stub = known.get(sha)
+        if stub is None:
+            data = blobs.get(sha)
+            stub = stubs.parse(data) if data is not None else None
         if stub is not None:
             found.append(PathStub(path, stub))
     return found
