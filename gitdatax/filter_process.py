@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
 from gitdatax import git, pktline, stub as stubs
-from gitdatax.errors import FatalError
+from gitdatax.errors import FatalError, ObjectMissing
 from gitdatax.output import PREFIX
 from gitdatax.store import ObjectStore, SPOOL_IN_MEMORY
 from gitdatax.stub_journal import JournalWriter
@@ -109,7 +109,7 @@ class FilterProcess:
             self.stdout.flush()
 
     def _respond(self, chunks: Iterator[bytes] | list[bytes]) -> None:
-        pktline.write_text_list(self.stdout, ["status=success"])
+        self.stdout.write(_SUCCESS)
         pktline.write_content(self.stdout, iter(chunks))
         pktline.write_flush(self.stdout)  # empty list: the status stays "success"
 
@@ -205,6 +205,11 @@ class FilterProcess:
                         can_delay: bool = False) -> Iterator[bytes]:
         """The verified content of `stub`, or the stub itself (with a message) when there is none."""
         try:
+            if stub.size <= SPOOL_IN_MEMORY:  # the common case: read it, no look-up first
+                try:
+                    return self.store.read_verified(stub)
+                except ObjectMissing:
+                    pass
             if not self.store.has(stub.oid):
                 if can_delay and self.fetch_later is not None and pathname not in self._delayed:
                     download = self.fetch_later(pathname, stub)
@@ -274,6 +279,9 @@ class FilterProcess:
 
             mark_pending(self.store)
             self._marked_pending = True
+
+
+_SUCCESS = b"%04xstatus=success\n0000" % (len(b"status=success\n") + 4)  # the status list, framed
 
 
 def _peek(content: Iterator[bytes], limit: int) -> tuple[bytes, Iterator[bytes], bool]:
