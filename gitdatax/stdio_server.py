@@ -17,7 +17,7 @@ from typing import BinaryIO
 from gitdatax import frames
 from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.frames import COMMAND, DATA, ERROR, ProtocolError
-from gitdatax.store import CHUNK, ObjectStore
+from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
 

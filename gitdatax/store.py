@@ -1,8 +1,12 @@
 """The local content-addressed store: zstandard-compressed objects under <git-common-dir>/datax.
 
-    objects/<oid[0:2]>/<oid[2:4]>/<oid>   zstd frame with content size and checksum, read-only
+    objects/<oid[0:2]>/<oid[2:4]>/<oid>   zstd frame with checksum (and the content size when
+                                          known before compressing), read-only
     tmp/                                  objects being written; published with os.replace
     bad/                                  objects that failed verification (fsck quarantine)
+
+Objects arriving from or leaving for other stores are store_exchange.py's; reading one object
+file is objectfile.py's.
 
 The interface stays narrow (put a stream -> Stub, has oid, open oid -> verified stream) so that
 content-defined chunking can later land here without touching stubs, filters or commands.
@@ -10,10 +14,8 @@ content-defined chunking can later land here without touching stubs, filters or 
 from __future__ import annotations
 
 import hashlib
-import itertools
-import threading
 import os
-import shutil
+import threading
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator
@@ -21,6 +23,8 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 import zstandard
 
 from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ObjectMissing
+from gitdatax.objectfile import CHUNK, COUNTER, decompressed_chunks, unlink_quietly
+from gitdatax.store_exchange import ExchangeMixin
 from gitdatax.stub import Stub, is_valid_oid
 
 # Level 1: on the standard workload it compresses the CSV to 32% at ~420 MB/s, where level 3
@@ -28,14 +32,11 @@ from gitdatax.stub import Stub, is_valid_oid
 # every level (zstd stores raw blocks). See benchmarks/compression_levels.py.
 DEFAULT_LEVEL = 1
 # Content up to this size is hashed in memory before anything is written; larger content is
-# spooled raw to tmp/ while hashing, and compressed only if the object is new. That makes the
-# common re-clean (git status after checkout) cost a hash, not a compression.
+# compressed while it streams, or only hashed when it is probably stored already (see put()).
 IN_MEMORY_LIMIT = 4 << 20
 # Smudge output up to this size is verified in memory; larger output is verified by a first
 # decompression pass, so that a corrupt object never sends a byte to git.
 SPOOL_IN_MEMORY = 16 << 20
-CHUNK = 1 << 20
-_counter = itertools.count()
 
 
 class ContentChanged(FatalError):
@@ -43,7 +44,7 @@ class ContentChanged(FatalError):
         super().__init__(f"the file changed while it was being stored (git read {oid}); run the command again")
 
 
-class ObjectStore:
+class ObjectStore(ExchangeMixin):
     def __init__(self, root: str | os.PathLike[str], level: int = DEFAULT_LEVEL) -> None:
         self.root = Path(root)
         self.objects_dir = self.root / "objects"
@@ -115,6 +116,12 @@ class ObjectStore:
             parent.mkdir(parents=True, exist_ok=True)
             self._made_dirs.add(parent)
 
+    def _unique_tmp(self, oid: str) -> str:
+        if not self._tmp_ready:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            self._tmp_ready = True
+        return str(self.tmp_dir / f"{oid}.{os.getpid()}.{threading.get_ident()}.{next(COUNTER)}.obj")
+
     def _write_small_object(self, oid: str, compressed: bytes) -> None:
         """Publish an object whose compressed bytes are in memory: created read-only under a
         name unique to this process, then renamed into place."""
@@ -127,7 +134,7 @@ class ObjectStore:
             self._make_parent(final)
             os.replace(tmp, final)
         except BaseException:
-            _unlink_quietly(tmp)
+            unlink_quietly(tmp)
             raise
 
     # -- writing -----------------------------------------------------------------------------
@@ -210,12 +217,12 @@ class ObjectStore:
             if expect is not None and stub != expect:
                 raise ContentChanged(expect.oid)
             if self.has(stub.oid):
-                _unlink_quietly(tmp)
+                unlink_quietly(tmp)
             else:
                 self._publish(tmp, stub.oid)
             return stub
         except BaseException:
-            _unlink_quietly(tmp)
+            unlink_quietly(tmp)
             raise
 
     def _put_spooled(self, head: bytes, rest: Iterator[bytes]) -> Stub:
@@ -235,7 +242,7 @@ class ObjectStore:
                 self._compress_file(raw_tmp, stub)
             return stub
         finally:
-            _unlink_quietly(raw_tmp)
+            unlink_quietly(raw_tmp)
 
     def _compress_file(self, raw_path: str, stub: Stub) -> None:
         fd, tmp = self._new_tmp(".obj")
@@ -245,122 +252,12 @@ class ObjectStore:
                 self._compressor(threads=2).copy_stream(src, out, size=stub.size, read_size=CHUNK)
             self._publish(tmp, stub.oid)
         except BaseException:
-            _unlink_quietly(tmp)
+            unlink_quietly(tmp)
             raise
 
     def put_file(self, path: str | os.PathLike[str]) -> Stub:
         with open(path, "rb") as f:
             return self.put(iter(lambda: f.read(CHUNK), b""))
-
-    def import_object(self, source: BinaryIO, stub: Stub) -> None:
-        """Publish an object file (already compressed, e.g. from a remote) after re-hashing it.
-
-        The bytes are decompressed and their SHA-256 and size checked against the stub before the
-        object appears in the store; anything else raises CorruptObject and publishes nothing.
-        """
-        fd, tmp = self._new_tmp(".obj")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(source, out, CHUNK)
-            self._verify_and_publish(tmp, stub)
-        except BaseException:
-            _unlink_quietly(tmp)
-            raise
-
-    def import_object_file(self, path: Path, stub: Stub) -> None:
-        """Publish an object file of another store on this machine: hard-linked when the file
-        system allows (objects are read-only and named by their content, as git's own local
-        clones link theirs), else copied; re-hashed before it is published either way."""
-        tmp = self._unique_tmp(stub.oid)
-        try:
-            os.link(path, tmp)
-        except OSError:
-            with open(path, "rb") as source:
-                self.import_object(source, stub)
-            return
-        try:
-            self._verify_and_publish(tmp, stub)
-        except BaseException:
-            _unlink_quietly(tmp)
-            raise
-
-    def _verify_and_publish(self, tmp: str, stub: Stub) -> None:
-        with open(tmp, "rb") as f:
-            _check_content(stub, _decompressed_chunks(f, stub))
-        self._publish(tmp, stub.oid)
-        self._remember_verified(stub.oid)
-
-    def _unique_tmp(self, oid: str) -> str:
-        if not self._tmp_ready:
-            self.tmp_dir.mkdir(parents=True, exist_ok=True)
-            self._tmp_ready = True
-        return str(self.tmp_dir / f"{oid}.{os.getpid()}.{threading.get_ident()}.{next(_counter)}.obj")
-
-    def link_or_copy_object_to(self, oid: str, target: Path, tmp_dir: Path) -> None:
-        """Place this store's object file at `target` in another store of the same layout.
-        A hard link is made straight in place (it appears whole or not at all, and the source is
-        complete and read-only); across file systems the file is copied to `tmp_dir` and renamed."""
-        source = self._object_str(oid)
-        self._make_parent(target)
-        try:
-            os.link(source, target)
-            return
-        except FileExistsError:
-            return  # already there (another uploader): same name, same bytes
-        except FileNotFoundError:
-            if not os.path.exists(source):
-                raise ObjectMissing(oid) from None
-            raise
-        except OSError:
-            pass  # another file system, or links not allowed: copy
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        tmp = tmp_dir / f"{oid}.{os.getpid()}.{threading.get_ident()}.{next(_counter)}.obj"
-        try:
-            with open(source, "rb") as src, open(tmp, "xb") as out:
-                shutil.copyfileobj(src, out, CHUNK)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, target)  # two uploaders of one object: the last rename wins, same bytes
-        except BaseException:
-            _unlink_quietly(str(tmp))
-            raise
-
-    def import_raw(self, chunks: Iterable[bytes], stub: Stub) -> None:
-        """Publish raw content (e.g. from a Git LFS server) only if it hashes to `stub`."""
-        if stub.size <= IN_MEMORY_LIMIT:
-            self._import_small(chunks, stub)
-            return
-        fd, raw_tmp = self._new_tmp(".raw")
-        try:
-            hasher = hashlib.sha256()
-            size = 0
-            with os.fdopen(fd, "wb") as raw:
-                for chunk in chunks:
-                    size += len(chunk)
-                    if size > stub.size:
-                        raise CorruptObject(stub.oid, f"more than the expected {stub.size} bytes")
-                    hasher.update(chunk)
-                    raw.write(chunk)
-            if size != stub.size or hasher.hexdigest() != stub.oid:
-                raise CorruptObject(stub.oid, "downloaded bytes do not match the oid and size")
-            if not self.has(stub.oid):
-                self._compress_file(raw_tmp, stub)
-        finally:
-            _unlink_quietly(raw_tmp)
-
-    def _import_small(self, chunks: Iterable[bytes], stub: Stub) -> None:
-        # Small content (most objects a server receives) is checked in memory and written once,
-        # compressed, instead of spooled raw and compressed in a second pass with zstd threads;
-        # that cut the server's CPU time in tests/test_serve_load.py by about a quarter. A fresh
-        # compressor each time: `git datax serve` runs this in many threads at once.
-        buffered = bytearray()
-        for chunk in chunks:
-            buffered += chunk
-            if len(buffered) > stub.size:
-                raise CorruptObject(stub.oid, f"more than the expected {stub.size} bytes")
-        if len(buffered) != stub.size or hashlib.sha256(buffered).hexdigest() != stub.oid:
-            raise CorruptObject(stub.oid, "downloaded bytes do not match the oid and size")
-        if not self.has(stub.oid):
-            self._write_small_object(stub.oid, self._compressor().compress(bytes(buffered)))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -375,7 +272,7 @@ class ObjectStore:
         """Stream the content. Checks the zstd checksum and the size; corruption raises at the
         point it is found, possibly after some chunks were yielded (see read_verified)."""
         with self.open_compressed(stub.oid) as f:
-            yield from _decompressed_chunks(f, stub)
+            yield from decompressed_chunks(f, stub)
 
     def read_verified(self, stub: Stub) -> Iterator[bytes]:
         """The whole content, fully checked (zstd checksum and size) before the first byte is
@@ -465,33 +362,3 @@ class ObjectStore:
         except FileNotFoundError:
             return 0
         return size
-
-
-def _decompressed_chunks(f: BinaryIO, stub: Stub) -> Iterator[bytes]:
-    reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
-    total = 0
-    try:
-        while chunk := reader.read(CHUNK):
-            total += len(chunk)
-            if total > stub.size:
-                raise CorruptObject(stub.oid, f"content longer than the expected {stub.size} bytes")
-            yield chunk
-    except zstandard.ZstdError as exc:
-        raise CorruptObject(stub.oid, f"zstd: {exc}") from None
-    if total != stub.size:
-        raise CorruptObject(stub.oid, f"content is {total} bytes, expected {stub.size}")
-
-
-def _check_content(stub: Stub, chunks: Iterable[bytes]) -> None:
-    hasher = hashlib.sha256()
-    for chunk in chunks:
-        hasher.update(chunk)
-    if hasher.hexdigest() != stub.oid:
-        raise CorruptObject(stub.oid, "content does not hash to its oid")
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
