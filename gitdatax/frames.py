@@ -11,6 +11,8 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO
 
+from gitdatax.chunkreader import ChunkReader
+
 PROTOCOL = "gitdatax-stdio"
 VERSION = 1
 MAX_FRAME = 4 << 20
@@ -70,15 +72,21 @@ def compressed_bound(size: int) -> int:
     return max_compressed_size(size)
 
 
-class DataReader:
+class DataReader(ChunkReader):
     """A file-like view of the D frames of one stream, refusing more than `limit` bytes."""
 
     def __init__(self, stream: BinaryIO, limit: int) -> None:
+        super().__init__()
         self._stream = stream
         self._limit = limit
-        self._buffer = b""
         self.total = 0
         self.done = False
+
+    def _at_end(self) -> bool:
+        return self.done
+
+    def _next_chunk(self) -> bytes:
+        return self._next()
 
     def _next(self) -> bytes:
         kind, payload = read_frame(self._stream)
@@ -94,17 +102,6 @@ class DataReader:
         if self.total > self._limit:
             raise OverflowError(f"more than {self._limit} bytes")
         return payload
-
-    def read(self, n: int = -1) -> bytes:
-        while not self.done and (n < 0 or len(self._buffer) < n):
-            chunk = self._next()
-            if not chunk:
-                break
-            self._buffer += chunk
-        if n < 0:
-            n = len(self._buffer)
-        data, self._buffer = self._buffer[:n], self._buffer[n:]
-        return data
 
     def drain(self) -> None:
         """Skip to the end of the stream, to stay in step with the peer after refusing it."""

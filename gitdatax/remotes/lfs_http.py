@@ -25,6 +25,7 @@ import time
 from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
+from gitdatax.chunkreader import ChunkReader
 from gitdatax.errors import CorruptObject, InvalidOid
 from gitdatax.remotes import credentials
 from gitdatax.remotes.base import RemoteError, RemoteObjectMissing
@@ -48,28 +49,20 @@ def lfs_endpoint(url: str, exact: bool = False) -> str:
     return base + ".git/info/lfs"
 
 
-class _ContentReader:
+class _ContentReader(ChunkReader):
     """The decompressed content of one object as a file with a length, so that requests sends it
     with Content-Length (a generator body would be sent chunked) without holding it in memory."""
 
     def __init__(self, store: ObjectStore, stub: Stub) -> None:
+        super().__init__()
         self._chunks = store.iter_content(stub)
-        self._buffer = b""
         self._size = stub.size
 
     def __len__(self) -> int:
         return self._size
 
-    def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buffer) < n:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buffer += chunk
-        if n < 0:
-            n = len(self._buffer)
-        data, self._buffer = self._buffer[:n], self._buffer[n:]
-        return data
+    def _next_chunk(self) -> bytes:
+        return next(self._chunks, b"")
 
 
 class LfsHttpRemote:
