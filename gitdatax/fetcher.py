@@ -82,10 +82,10 @@ class RemoteFetcher:
             if self._pool is None:
                 from concurrent.futures import ThreadPoolExecutor
 
-                from gitdatax.config import concurrency
+                from gitdatax.transfer import jobs_for
 
                 try:
-                    jobs = concurrency()
+                    jobs = jobs_for(remote)
                 except FatalError:
                     jobs = 8
                 self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="datax-fetch")

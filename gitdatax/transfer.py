@@ -72,7 +72,7 @@ def upload_missing(remote: Any, store: ObjectStore, stubs: Iterable[Stub], *, jo
             result.failed[stub.oid] = f"object {stub.oid} is in neither the local store nor {remote.url}"
         else:
             todo.append(stub)
-    _run_parallel(todo, lambda s: remote.upload(s, store), result, jobs, quiet, f"uploading to {remote.url}",
+    _run_parallel(todo, lambda s: remote.upload(s, store), result, jobs_for(remote, jobs), quiet, f"uploading to {remote.url}",
                   missing="not in the local store")
     return result
 
@@ -85,9 +85,20 @@ def download_missing(remote: Any, store: ObjectStore, stubs: Iterable[Stub], *, 
     todo = []
     for stub in unique(stubs):
         (result.present if store.has(stub.oid) else todo).append(stub)
-    _run_parallel(todo, lambda s: remote.download(s, store), result, jobs, quiet,
+    _run_parallel(todo, lambda s: remote.download(s, store), result, jobs_for(remote, jobs), quiet,
                   f"downloading from {remote.url}", missing=f"not on {remote.url}")
     return result
+
+
+def jobs_for(remote: Any, jobs: int | None = None) -> int:
+    """How many transfers to run at once: datax.concurrency (or `jobs`), capped by what the
+    backend says helps (`max_parallel`: a directory store on this file system is CPU-bound)."""
+    if jobs is None:
+        from gitdatax.config import concurrency
+
+        jobs = concurrency()
+    cap = getattr(remote, "max_parallel", None)
+    return min(jobs, cap) if cap else jobs
 
 
 def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: TransferResult,

@@ -45,3 +45,17 @@ def test_a_corrupt_remote_object_is_refused_even_when_linked(tmp_path: Path) -> 
         remote.download(good, fresh)
     assert not fresh.has(good.oid)
     assert list(fresh.tmp_dir.iterdir()) == []
+
+
+def test_a_store_on_this_file_system_caps_the_transfer_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linking objects is CPU work: more threads than cores only contend for the GIL."""
+    from gitdatax.transfer import jobs_for
+
+    monkeypatch.chdir(tmp_path)
+    remote = DirectoryRemote(str(tmp_path / "nas" / "not-yet"), {"create": True})
+    assert remote.max_parallel == (os.cpu_count() or 2)
+    assert jobs_for(remote, 8) == min(8, os.cpu_count() or 2)
+    assert jobs_for(remote, 1) == 1
+    other = DirectoryRemote("/dev/shm" if os.stat("/dev/shm").st_dev != os.stat(tmp_path).st_dev else str(tmp_path))
+    if os.stat("/dev/shm").st_dev != os.stat(tmp_path).st_dev:
+        assert other.max_parallel is None and jobs_for(other, 8) == 8

@@ -30,6 +30,10 @@ class DirectoryRemote:
         # first upload; a download or a look-up never creates it.
         if not self.root.is_dir() and not (options and options.get("create")):
             raise RemoteError(f"remote {url}: no such directory {self.root}")
+        # On the file system of the repository itself, objects are hard-linked: the work is a few
+        # system calls per object, and more threads than cores only fight over the GIL (a clone
+        # of the standard workload: 1.66 s with 8, 1.41 s with 2). A NAS keeps the default.
+        self.max_parallel = (os.cpu_count() or 2) if _same_device(self.root, Path.cwd()) else None
 
     def has_many(self, stubs: Iterable[Stub]) -> set[str]:
         return {s.oid for s in stubs if self.layout.object_path(s.oid).is_file()}
@@ -53,3 +57,13 @@ class DirectoryRemote:
 
     def close(self) -> None:
         pass
+
+
+def _same_device(path: Path, other: Path) -> bool:
+    probe = path
+    while not probe.exists() and probe != probe.parent:  # a store made on first upload
+        probe = probe.parent
+    try:
+        return os.stat(probe).st_dev == os.stat(other).st_dev
+    except OSError:
+        return False
