@@ -4,8 +4,9 @@ from __future__ import annotations
 import shlex
 from typing import Callable, NamedTuple
 
-from gitdatax import config, git, stub as stubs, stub_journal
+from gitdatax import background_writer, config, git, stub as stubs, stub_journal
 from gitdatax.output import human_size
+from gitdatax.store import ObjectStore
 
 
 class StagedFile(NamedTuple):
@@ -40,7 +41,8 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
     """(one line per file the commit must not take, with what to do about it; the stubs staged
     for tracked paths: stub text in a path gitdatax does not track is plain content)."""
     # Stubs the filter wrote need no reading back (stub_journal proves each one by its blob id).
-    journal = stub_journal.load(git.repo_paths().common_dir / "datax")
+    common_dir = git.repo_paths().common_dir
+    journal = stub_journal.load(common_dir / "datax")
     staged: dict[str, stubs.Stub] = {}
 
     def known(blob: str) -> bool:
@@ -59,8 +61,19 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
                                   and 0 < f.size <= stubs.MAX_STUB_SIZE), listed_small=True)
     staged.update({blob: stub for blob, data in small.items() if (stub := stubs.parse(data)) is not None})
     problems = []
+    # Objects the filter answered for but could not write (background_writer.py): never commit a
+    # stub whose data exists nowhere.
+    unstored = background_writer.unstored_oids(common_dir / "datax")
+    store = ObjectStore(common_dir / "datax")
     for f in files:
         quoted = shlex.quote(f.path)
+        stub = staged.get(f.blob)
+        if stub is not None and stub.oid in unstored and not store.has(stub.oid):
+            problems.append(
+                f"{f.path}: its data was not stored when it was added (the store could not be "
+                f"written; `git add` said why): fix that and run `git add --renormalize -- {quoted}`"
+            )
+            continue
         # `git add --renormalize`, not `git add`: the file's stat still matches the index entry,
         # so a plain `git add` would keep the raw blob staged without running the filter.
         if filters.get(f.path) == "datax":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
 from gitdatax import git, pktline, stub as stubs
+from gitdatax.background_writer import BackgroundWriter
 from gitdatax.errors import FatalError, ObjectMissing
 from gitdatax.output import PREFIX
 from gitdatax.store import ObjectStore, SPOOL_IN_MEMORY
@@ -65,6 +66,7 @@ class FilterProcess:
         self._top: Path | None = None
         self._check_pool: ThreadPoolExecutor | None = None
         self.journal = JournalWriter(store.root)
+        self.writer = BackgroundWriter(store)
         self._local_checks: set[str] = set()  # delayed paths waiting on a check, not a download
 
     def say(self, message: str) -> None:
@@ -100,8 +102,13 @@ class FilterProcess:
             pathname = request.get("pathname", "")
             content = pktline.iter_content(self.stdin)
             if command == "clean":
-                self.clean(pathname, content)
+                if self._report_write_failures():
+                    _drain(content)  # an earlier file's object was not stored: fail this add
+                    pktline.write_text_list(self.stdout, ["status=error"])
+                else:
+                    self.clean(pathname, content)
             elif command == "smudge":
+                self.writer.wait()  # an object cleaned just before may be read back now
                 self.smudge(pathname, content, can_delay=request.get("can-delay") == "1")
             else:
                 _drain(content)
@@ -116,11 +123,23 @@ class FilterProcess:
     # -- clean -------------------------------------------------------------------------------
 
     def close(self) -> None:
+        self.writer.close()
+        self._report_write_failures()
         self.journal.flush()
         if self._cat_file is not None:
             self._cat_file.close()
         if self._check_pool is not None:
             self._check_pool.shutdown(wait=False, cancel_futures=True)
+
+    def _report_write_failures(self) -> bool:
+        """Say which objects the background writer could not store; True when there were any."""
+        failures = self.writer.take_failures()
+        for failure in failures:
+            self.say(
+                f"cannot store {failure.pathname}: {_describe_write_error(failure.error)}; git was given its stub, "
+                f"so commit is refused until you fix this and run `git add --renormalize -- {failure.pathname}`"
+            )
+        return bool(failures)
 
     def _work_tree_path(self, pathname: str) -> Path:
         return (self._top or Path(".")) / pathname
@@ -159,6 +178,7 @@ class FilterProcess:
             itertools.chain([head], rest),
             likely_present=lambda: self._probably_unchanged(pathname),
             reopen=lambda: open(self._work_tree_path(pathname), "rb"),
+            background=lambda oid, data: self.writer.submit(oid, data, pathname),
         )
         return [stub.encode()]
 
@@ -313,6 +333,12 @@ def _read_and_close(spool: BinaryIO) -> Iterator[bytes]:
     with spool:
         while chunk := spool.read(1 << 20):
             yield chunk
+
+
+def _describe_write_error(exc: BaseException) -> str:
+    if isinstance(exc, (FatalError, OSError)):
+        return str(exc)  # OSError says errno, reason and file name: enough to act on
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _describe(exc: Exception) -> str:

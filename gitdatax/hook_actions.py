@@ -13,7 +13,7 @@ def pre_commit(args: list[str], stdin: bytes) -> int:
 
     problems, staged = inspect_staged()
     if problems:
-        output.error(f"commit refused: {len(problems)} file(s) would put raw data into Git")
+        output.error(f"commit refused: {len(problems)} file(s) cannot be committed as staged")
         for line in problems:
             output.info(f"  {line}")
         return 1

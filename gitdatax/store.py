@@ -52,7 +52,8 @@ class ObjectStore(ExchangeMixin):
         self.tmp_dir = self.root / "tmp"
         self.bad_dir = self.root / "bad"
         self.level = level
-        self._made_dirs: set[Path] = set()
+        self._made_dirs: set[str] = set()
+        self._tmp_str = str(self.tmp_dir)
         self._tmp_ready = False
         self._small_compressor: zstandard.ZstdCompressor | None = None
         self._dctx: zstandard.ZstdDecompressor | None = None
@@ -108,29 +109,33 @@ class ObjectStore(ExchangeMixin):
         self._make_parent(final)
         os.replace(tmp_path, final)
 
-    def _make_parent(self, final: Path) -> None:
+    def _make_parent(self, final: Path | str) -> None:
         # Thousands of small objects per `git add`: remember the fan-out folders already made
         # instead of asking the file system (and raising FileExistsError) every time.
-        parent = final.parent
+        parent = os.path.dirname(final)
         if parent not in self._made_dirs:
-            parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(parent, exist_ok=True)
             self._made_dirs.add(parent)
 
     def _unique_tmp(self, oid: str) -> str:
         if not self._tmp_ready:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
             self._tmp_ready = True
-        return str(self.tmp_dir / f"{oid}.{os.getpid()}.{threading.get_ident()}.{next(COUNTER)}.obj")
+        return f"{self._tmp_str}/{oid}.{os.getpid()}.{threading.get_ident()}.{next(COUNTER)}.obj"
 
-    def _write_small_object(self, oid: str, compressed: bytes) -> None:
+    def write_small_object(self, oid: str, compressed: bytes) -> None:
         """Publish an object whose compressed bytes are in memory: created read-only under a
-        name unique to this process, then renamed into place."""
+        name unique to this process and thread, then renamed into place. Thread-safe."""
         tmp = self._unique_tmp(oid)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(compressed)
-            final = self.object_path(oid)
+            try:
+                view = memoryview(compressed)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+            final = self._object_str(oid)
             self._make_parent(final)
             os.replace(tmp, final)
         except BaseException:
@@ -144,12 +149,23 @@ class ObjectStore(ExchangeMixin):
             level=self.level, write_checksum=True, write_content_size=True, threads=threads
         )
 
-    def put_bytes(self, data: bytes) -> Stub:
+    def small_compressor(self) -> zstandard.ZstdCompressor:
+        """A context for small objects, reused for thousands of them (one per thread)."""
+        return self._compressor()
+
+    def put_bytes(self, data: bytes, background: Callable[[str, bytes], None] | None = None) -> Stub:
+        """Store content held in memory. With `background`, the object is handed to it (oid,
+        content) to be written later instead of now (see background_writer.py)."""
         stub = Stub(hashlib.sha256(data).hexdigest(), len(data))
         if not self.has(stub.oid):
-            if self._small_compressor is None:  # one context reused for thousands of small files
-                self._small_compressor = self._compressor()
-            self._write_small_object(stub.oid, self._small_compressor.compress(data))
+            if background is not None:
+                # The fan-out folder now, so that a broken store fails this file, not a later one
+                self._make_parent(self._object_str(stub.oid))
+                background(stub.oid, data)
+                return stub
+            if self._small_compressor is None:
+                self._small_compressor = self.small_compressor()
+            self.write_small_object(stub.oid, self._small_compressor.compress(data))
         return stub
 
     def put(
@@ -157,6 +173,7 @@ class ObjectStore(ExchangeMixin):
         chunks: Iterable[bytes],
         likely_present: Callable[[], bool] | None = None,
         reopen: Callable[[], BinaryIO] | None = None,
+        background: Callable[[str, bytes], None] | None = None,
     ) -> Stub:
         """Store a stream of content; return its stub. Memory stays bounded whatever the size.
 
@@ -176,7 +193,7 @@ class ObjectStore(ExchangeMixin):
                         return self._put_hash_first(bytes(buffered), iterator, reopen)
                     return self._put_spooled(bytes(buffered), iterator)
                 return self._put_streaming(bytes(buffered), iterator)
-        return self.put_bytes(bytes(buffered))
+        return self.put_bytes(bytes(buffered), background)
 
     def _put_hash_first(self, head: bytes, rest: Iterator[bytes], reopen: Callable[[], BinaryIO]) -> Stub:
         hasher = hashlib.sha256(head)

@@ -123,5 +123,5 @@ class ExchangeMixin:
         if len(buffered) != stub.size or hashlib.sha256(buffered).hexdigest() != stub.oid:
             raise CorruptObject(stub.oid, "downloaded bytes do not match the oid and size")
         if not self.has(stub.oid):
-            self._write_small_object(stub.oid, self._compressor().compress(bytes(buffered)))
+            self.write_small_object(stub.oid, self._compressor().compress(bytes(buffered)))
 

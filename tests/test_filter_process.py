@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Iterable
 
@@ -110,6 +111,49 @@ def test_one_file_that_cannot_be_stored_fails_alone(client: FilterClient, repo: 
     assert rc == 0
     assert err.startswith("git-datax: cannot store bad.bin: NotADirectoryError: ")
     assert err.count("\n") == 1
+
+
+def _wait_for(path: Path, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.01)
+
+
+def test_a_write_that_fails_after_the_answer_is_reported_and_fails_the_next_file(
+    client: FilterClient, repo: Path
+) -> None:
+    # Small objects are written after git has its stub (background_writer.py). A write that
+    # fails then (here: the store's tmp/ is a file) is reported with the path, recorded in
+    # <store>/unstored, and the next clean fails, so that the `git add` fails.
+    store = repo / ".git/datax"
+    store.mkdir(parents=True, exist_ok=True)
+    (store / "tmp").write_text("a file where a directory should be")
+    first = b"answered before its write failed"
+    assert client.request("clean", "first.bin", first) == (["status=success"], stub_bytes(first))
+    _wait_for(store / "unstored")
+    assert (store / "unstored").read_text() == f"{oid_of(first)} first.bin\n"
+    assert client.request("clean", "second.bin", b"innocent") == (["status=error"], None)
+    rc, err = client.close()
+    assert rc == 0
+    assert not object_path(repo, oid_of(first)).exists()
+    assert err.startswith("git-datax: cannot store first.bin: [Errno 17] File exists: ")
+    assert err.endswith(
+        "; git was given its stub, so commit is refused until you fix this and run "
+        "`git add --renormalize -- first.bin`\n"
+    )
+    assert err.count("\n") == 1
+
+
+def test_a_write_failing_on_the_last_file_is_reported_when_git_hangs_up(client: FilterClient, repo: Path) -> None:
+    (repo / ".git/datax").mkdir(parents=True, exist_ok=True)
+    (repo / ".git/datax/tmp").write_text("not a directory")
+    data = b"the last file git sends"
+    assert client.request("clean", "last.bin", data) == (["status=success"], stub_bytes(data))
+    rc, err = client.close()
+    assert rc == 0
+    assert err.startswith("git-datax: cannot store last.bin: [Errno 17] File exists: ")
+    assert (repo / ".git/datax/unstored").read_text() == f"{oid_of(data)} last.bin\n"
 
 
 def test_smudge_of_a_missing_object_answers_the_stub(client: FilterClient) -> None:
