@@ -86,23 +86,29 @@ class BackgroundWriter:
     def _work(self) -> None:
         compressor = self.store.small_compressor()  # zstd contexts are not shared across threads
         while True:
-            with self._changed:
+            with self._changed:  # everything queued so far, in one turn of the lock
                 while not self._jobs and not self._closing:
                     self._changed.wait()
                 if not self._jobs:
                     return
-                oid, content, pathname = self._jobs.popleft()
-            try:
-                self.store.write_small_object(oid, compressor.compress(content))
-            except BaseException as exc:  # reported by the filter's thread; the worker carries on
-                with self._changed:
-                    self._failures.append(Failure(oid, pathname, exc))
-                _record_unstored(self.store.root, oid, pathname)
-            finally:
-                with self._changed:
+                batch = list(self._jobs)
+                self._jobs.clear()
+            failures = []
+            for oid, content, pathname in batch:
+                try:
+                    if not self.store.has(oid):
+                        self.store.write_small_object(oid, compressor.compress(content))
+                except BaseException as exc:  # reported by the filter's thread; the worker carries on
+                    failures.append(Failure(oid, pathname, exc))
+            with self._changed:
+                self._failures.extend(failures)
+            for failure in failures:
+                _record_unstored(self.store.root, failure.oid, failure.pathname)
+            with self._changed:
+                for oid, content, _ in batch:
                     self._pending.discard(oid)
                     self._pending_bytes -= len(content)
-                    self._changed.notify_all()
+                self._changed.notify_all()
 
 
 def _record_unstored(store_root: Path, oid: str, pathname: str) -> None:
@@ -126,3 +132,14 @@ def unstored_oids(store_root: Path) -> set[str]:
         return set()
     return {line.split(" ", 1)[0] for line in text.splitlines() if line}
 
+
+
+def missing_unstored(store_root: Path) -> set[str]:
+    """The oids whose background write failed and that the store still lacks."""
+    oids = unstored_oids(store_root)
+    if not oids:
+        return set()
+    from gitdatax.store import ObjectStore
+
+    store = ObjectStore(store_root)
+    return {oid for oid in oids if not store.has(oid)}

@@ -6,7 +6,6 @@ from typing import Callable, NamedTuple
 
 from gitdatax import background_writer, config, git, stub as stubs, stub_journal
 from gitdatax.output import human_size
-from gitdatax.store import ObjectStore
 
 
 class StagedFile(NamedTuple):
@@ -55,7 +54,7 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
     if not files:
         return [], []
     filters = git.check_attr("filter", (f.path for f in files), cached=True)
-    limit = config.max_git_size()
+    limit: int | None = None  # read only when a file gitdatax does not track is staged
     # staged_files knows the sizes already: read the small blobs without asking git again
     small = git.read_small_blobs((f.blob for f in files if filters.get(f.path) == "datax"
                                   and 0 < f.size <= stubs.MAX_STUB_SIZE), listed_small=True)
@@ -63,12 +62,11 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
     problems = []
     # Objects the filter answered for but could not write (background_writer.py): never commit a
     # stub whose data exists nowhere.
-    unstored = background_writer.unstored_oids(common_dir / "datax")
-    store = ObjectStore(common_dir / "datax")
+    unstored = background_writer.missing_unstored(common_dir / "datax")
     for f in files:
         quoted = shlex.quote(f.path)
         stub = staged.get(f.blob)
-        if stub is not None and stub.oid in unstored and not store.has(stub.oid):
+        if stub is not None and stub.oid in unstored:
             problems.append(
                 f"{f.path}: its data was not stored when it was added (the store could not be "
                 f"written; `git add` said why): fix that and run `git add --renormalize -- {quoted}`"
@@ -83,7 +81,7 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
                     f"(the datax filter was not installed when it was added): run `git datax install` "
                     f"and then `git add --renormalize -- {quoted}`"
                 )
-        elif f.size > limit:
+        elif f.size > (limit := config.max_git_size() if limit is None else limit):
             problems.append(
                 f"{f.path}: {human_size(f.size)} is over datax.maxgitsize ({human_size(limit)}): "
                 f"run `git datax track {quoted}`, then `git add .gitattributes` and "

@@ -11,7 +11,6 @@ import itertools
 import os
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
@@ -23,7 +22,7 @@ from gitdatax.store import ObjectStore, SPOOL_IN_MEMORY
 from gitdatax.stub_journal import JournalWriter
 
 if TYPE_CHECKING:  # concurrent.futures imports logging: not on the hot path's start-up
-    from concurrent.futures import Future
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 CAPABILITIES = ("clean", "smudge", "delay")
 
@@ -76,6 +75,12 @@ class FilterProcess:
     # -- protocol ----------------------------------------------------------------------------
 
     def handshake(self) -> None:
+        try:
+            self._handshake()
+        except EOFError:  # git went away first (killed, or not git at all): not our bug
+            raise pktline.ProtocolError("the other side closed the pipe during the handshake") from None
+
+    def _handshake(self) -> None:
         welcome = pktline.read_text_list(self.stdin)
         if welcome[:1] != ["git-filter-client"] or "version=2" not in welcome[1:]:
             raise pktline.ProtocolError(f"unexpected filter handshake {welcome!r}")
@@ -172,6 +177,9 @@ class FilterProcess:
         head, rest, ended = _peek(content, stubs.MAX_STUB_SIZE + 1)
         if ended and (not head or stubs.parse(head) is not None):
             return [head] if head else []
+        if ended:  # the common case of a small file: no more buffering
+            background = (lambda oid, data: self.writer.submit(oid, data, pathname)) if pathname else None
+            return [self.store.put_bytes(head, background).encode()]
         if not pathname:
             return [self.store.put(itertools.chain([head], rest)).encode()]
         stub = self.store.put(
@@ -289,6 +297,8 @@ class FilterProcess:
 
     def _checker(self) -> ThreadPoolExecutor:
         if self._check_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._check_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="datax-check")
         return self._check_pool
 
@@ -305,8 +315,16 @@ _SUCCESS = b"%04xstatus=success\n0000" % (len(b"status=success\n") + 4)  # the s
 
 
 def _peek(content: Iterator[bytes], limit: int) -> tuple[bytes, Iterator[bytes], bool]:
-    """Read at least `limit` bytes (or to the end). Returns (head, rest, whether it ended)."""
-    head = bytearray()
+    """Read at least `limit` bytes (or to the end). Returns (head, rest, whether it ended).
+    A first packet of `limit` bytes or more (up to 64 KiB: most small files whole) is returned
+    as it is, without a copy."""
+    first = next(content, b"")
+    if len(first) >= limit:
+        second = next(content, None)
+        if second is None:
+            return first, iter(()), True
+        return first, itertools.chain([second], content), False
+    head = bytearray(first)
     for chunk in content:
         head += chunk
         if len(head) >= limit:

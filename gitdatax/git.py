@@ -54,24 +54,27 @@ class RepoPaths(NamedTuple):
     git_dir: Path
     common_dir: Path  # shared by all worktrees; the store lives here
     toplevel: Path | None  # None in a bare repository
+    hooks: Path  # where git looks for hooks, core.hooksPath honoured, as it was when first asked
 
 
 @functools.lru_cache(maxsize=8)
 def _repo_paths(cwd: str) -> RepoPaths:
+    # One git process for all of it: this runs at every start of the filter and of each hook.
+    # Outside a work tree (bare, or inside .git) --show-toplevel fails last, after the rest.
     proc = run(
-        ["rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir", "--is-bare-repository"],
+        ["rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir", "--is-bare-repository",
+         "--git-path", "hooks", "--show-toplevel"],
         cwd=cwd,
         check=False,
     )
-    if proc.returncode != 0:
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if len(lines) < 4:
         raise NotARepository()
-    git_dir, common_dir, bare = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    git_dir, common_dir, bare, hooks = lines[:4]
     toplevel = None
-    if bare != "true":
-        top = run(["rev-parse", "--show-toplevel"], cwd=cwd, check=False)
-        if top.returncode == 0 and top.stdout.strip():
-            toplevel = Path(top.stdout.decode("utf-8", "surrogateescape").rstrip("\n"))
-    return RepoPaths(Path(git_dir), Path(common_dir), toplevel)
+    if proc.returncode == 0 and bare != "true" and len(lines) > 4 and lines[4]:
+        toplevel = Path(lines[4])
+    return RepoPaths(Path(git_dir), Path(common_dir), toplevel, Path(hooks))
 
 
 def repo_paths(cwd: str | os.PathLike[str] | None = None) -> RepoPaths:

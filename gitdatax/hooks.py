@@ -129,9 +129,10 @@ def ensure_installed() -> None:
     from gitdatax import git
 
     try:
-        if git.repo_paths().toplevel is None:
+        paths = git.repo_paths()
+        if paths.toplevel is None:
             return
-        hooks_dir = git.hooks_dir()
+        hooks_dir = paths.hooks
         names = tuple(missing(hooks_dir)) + tuple(stale(hooks_dir))
         if names:
             install(hooks_dir, names)

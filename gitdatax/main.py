@@ -9,7 +9,6 @@ from types import ModuleType
 from typing import NoReturn, Sequence
 
 from gitdatax import __version__, output
-from gitdatax.crashlog import details, write_crash_log
 from gitdatax.errors import FatalError
 
 # (command, module in gitdatax.commands); the order is the order of `--help`.
@@ -96,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 141
     except Exception as exc:  # a bug: keep the details, show one line
+        from gitdatax.crashlog import details, write_crash_log  # traceback, datetime: off the start-up
+
         log = write_crash_log(sys.argv if argv is None else ["git-datax", *argv])
         output.error(f"internal error ({type(exc).__name__}: {exc}); {details(log)}")
         return 2

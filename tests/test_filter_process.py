@@ -115,8 +115,9 @@ def test_one_file_that_cannot_be_stored_fails_alone(client: FilterClient, repo: 
 
 
 def _wait_for(path: Path, timeout: float = 10.0) -> None:
+    """Until `path` exists and holds a whole line."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
+    while not (path.exists() and path.read_bytes().endswith(b"\n")):
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.01)
 
@@ -181,6 +182,15 @@ def test_broken_handshake_is_one_line_and_exit_1(repo: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.decode().startswith("git-datax: error: filter protocol error: unexpected filter handshake")
     assert proc.stderr.count(b"\n") == 1
+
+
+def test_a_pipe_closed_before_the_handshake_is_one_line_and_exit_1(repo: Path) -> None:
+    proc = subprocess.run(["git-datax", "filter-process"], input=b"", capture_output=True)
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        b"git-datax: error: filter protocol error: the other side closed the pipe during the handshake\n"
+    )
+    assert not (repo / ".git/datax/logs").exists()
 
 
 def test_one_shot_clean_and_smudge_without_the_process(data_repo: Path, tmp_path: Path) -> None:

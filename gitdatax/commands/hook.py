@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     from gitdatax.hook_actions import ACTIONS
 
     stdin = sys.stdin.buffer.read() if args.name in _STDIN_HOOKS else b""
-    code = hooks.run_chained(git.hooks_dir(), args.name, args.hook_args, stdin)
+    code = hooks.run_chained(git.repo_paths().hooks, args.name, args.hook_args, stdin)
     if code != 0:
         return code
     action = ACTIONS.get(args.name)
