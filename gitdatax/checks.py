@@ -4,7 +4,7 @@ from __future__ import annotations
 import shlex
 from typing import Callable, NamedTuple
 
-from gitdatax import background_writer, config, git, stub as stubs, stub_journal
+from gitdatax import background_writer, git, stub as stubs, stub_journal
 from gitdatax.output import human_size
 
 
@@ -17,8 +17,11 @@ class StagedFile(NamedTuple):
 def staged_files(known: Callable[[str], bool] | None = None) -> list[StagedFile]:
     """Regular files added or changed in the index relative to HEAD (or to nothing). Blobs that
     `known` accepts are not looked up: their size is reported as -1."""
-    base = "HEAD" if git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False).returncode == 0 else git.EMPTY_TREE
-    raw = git.run(["diff", "--cached", "--raw", "--no-abbrev", "-z", "--no-renames", "--diff-filter=ACMRT", base]).stdout
+    diff = ["diff", "--cached", "--raw", "--no-abbrev", "-z", "--no-renames", "--diff-filter=ACMRT"]
+    proc = git.run([*diff, "HEAD"], check=False)
+    if proc.returncode != 0:  # no commit yet (or HEAD is broken: then this says why)
+        proc = git.run([*diff, git.EMPTY_TREE])
+    raw = proc.stdout
     fields = raw.split(b"\0")
     entries: list[tuple[str, str]] = []
     for i in range(0, len(fields) - 1, 2):
@@ -53,10 +56,12 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
     files = staged_files(known)
     if not files:
         return [], []
-    filters = git.check_attr("filter", (f.path for f in files), cached=True)
+    # A blob the filter wrote is a stub: fine in any path. Only the others need attributes.
+    unknown = [f for f in files if f.blob not in staged]
+    filters = git.check_attr("filter", (f.path for f in unknown), cached=True) if unknown else {}
     limit: int | None = None  # read only when a file gitdatax does not track is staged
     # staged_files knows the sizes already: read the small blobs without asking git again
-    small = git.read_small_blobs((f.blob for f in files if filters.get(f.path) == "datax"
+    small = git.read_small_blobs((f.blob for f in unknown if filters.get(f.path) == "datax"
                                   and 0 < f.size <= stubs.MAX_STUB_SIZE), listed_small=True)
     staged.update({blob: stub for blob, data in small.items() if (stub := stubs.parse(data)) is not None})
     problems = []
@@ -72,6 +77,8 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
                 f"written; `git add` said why): fix that and run `git add --renormalize -- {quoted}`"
             )
             continue
+        if f.blob in staged:
+            continue  # a stub the filter wrote, or read above: never raw data, whatever the path
         # `git add --renormalize`, not `git add`: the file's stat still matches the index entry,
         # so a plain `git add` would keep the raw blob staged without running the filter.
         if filters.get(f.path) == "datax":
@@ -81,13 +88,19 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
                     f"(the datax filter was not installed when it was added): run `git datax install` "
                     f"and then `git add --renormalize -- {quoted}`"
                 )
-        elif f.size > (limit := config.max_git_size() if limit is None else limit):
+        elif f.size > (limit := _max_git_size() if limit is None else limit):
             problems.append(
                 f"{f.path}: {human_size(f.size)} is over datax.maxgitsize ({human_size(limit)}): "
                 f"run `git datax track {quoted}`, then `git add .gitattributes` and "
                 f"`git add --renormalize -- {quoted}`"
             )
     return problems, list(staged.values())
+
+
+def _max_git_size() -> int:
+    from gitdatax import config  # tomllib and the team file: only when an untracked file is staged
+
+    return config.max_git_size()
 
 
 def pre_commit_problems() -> list[str]:
