@@ -24,6 +24,7 @@ import zstandard
 
 from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ObjectMissing
 from gitdatax.objectfile import CHUNK, COUNTER, decompressed_chunks, unlink_quietly
+from gitdatax.parallel_hash import ParallelSha256
 from gitdatax.store_exchange import ExchangeMixin
 from gitdatax.stub import Stub, is_valid_oid
 
@@ -195,13 +196,16 @@ class ObjectStore(ExchangeMixin):
         return self.put_bytes(bytes(buffered), background)
 
     def _put_hash_first(self, head: bytes, rest: Iterator[bytes], reopen: Callable[[], BinaryIO]) -> Stub:
-        hasher = hashlib.sha256(head)
-        size = len(head)
-        del head
-        for chunk in rest:
-            hasher.update(chunk)
-            size += len(chunk)
-        stub = Stub(hasher.hexdigest(), size)
+        hasher = ParallelSha256(head)
+        try:
+            size = len(head)
+            del head
+            for block in _blocks(rest):
+                hasher.update(block)
+                size += len(block)
+            stub = Stub(hasher.hexdigest(), size)
+        finally:
+            hasher.close()
         if self.has(stub.oid):
             return stub
         with reopen() as source:
@@ -209,7 +213,7 @@ class ObjectStore(ExchangeMixin):
             return self._put_streaming(first, iter(lambda: source.read(CHUNK), b""), expect=stub)
 
     def _put_streaming(self, head: bytes, rest: Iterator[bytes], expect: Stub | None = None) -> Stub:
-        hasher = hashlib.sha256(head)
+        hasher = ParallelSha256(head)
         size = len(head)
         fd, tmp = self._new_tmp(".obj")
         try:
@@ -219,15 +223,10 @@ class ObjectStore(ExchangeMixin):
                 writer = self._compressor(threads=2).stream_writer(out, write_size=CHUNK, closefd=False)
                 writer.write(head)
                 del head
-                pending = bytearray()  # feed zstd in 1 MiB pieces: far fewer calls than 64 KiB packets
-                for chunk in rest:
-                    hasher.update(chunk)
-                    size += len(chunk)
-                    pending += chunk
-                    if len(pending) >= CHUNK:
-                        writer.write(pending)
-                        pending.clear()
-                writer.write(pending)
+                for block in _blocks(rest):  # 1 MiB pieces: far fewer calls than 64 KiB packets
+                    hasher.update(block)
+                    size += len(block)
+                    writer.write(block)
                 writer.flush(zstandard.FLUSH_FRAME)
             stub = Stub(hasher.hexdigest(), size)
             if expect is not None and stub != expect:
@@ -240,6 +239,8 @@ class ObjectStore(ExchangeMixin):
         except BaseException:
             unlink_quietly(tmp)
             raise
+        finally:
+            hasher.close()
 
     def _put_spooled(self, head: bytes, rest: Iterator[bytes]) -> Stub:
         hasher = hashlib.sha256(head)
@@ -378,3 +379,18 @@ class ObjectStore(ExchangeMixin):
         except FileNotFoundError:
             return 0
         return size
+
+
+def _blocks(chunks: Iterable[bytes], size: int = CHUNK) -> Iterator[bytes]:
+    """The same bytes as `chunks`, regrouped into immutable pieces of about `size` bytes."""
+    pending: list[bytes] = []
+    length = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        length += len(chunk)
+        if length >= size:
+            yield pending[0] if len(pending) == 1 else b"".join(pending)
+            pending.clear()
+            length = 0
+    if pending:
+        yield b"".join(pending)
