@@ -17,6 +17,8 @@ from gitdatax.stub import Stub
 if TYPE_CHECKING:  # concurrent.futures imports logging: keep it off the filter's start-up
     from concurrent.futures import Future, ThreadPoolExecutor
 
+CHEAP_FETCH_MAX = 4 << 20  # larger objects are worth a background fetch even from a local store
+
 
 class RemoteFetcher:
     def __init__(self, store: ObjectStore, remote_name: str | None = None) -> None:
@@ -68,6 +70,15 @@ class RemoteFetcher:
             return False
         self._download(stub, remote)
         return self.store.has(stub.oid)
+
+    def fetches_cheaply(self, stub: Stub) -> bool:
+        """Whether fetching this object now costs less than delaying it: a small object from a
+        store on this file system (a link and a re-hash), where the round trip through git's
+        `delay` (answer, list, ask again) would cost more than the fetch itself."""
+        if stub.size > CHEAP_FETCH_MAX:
+            return False
+        remote = self.remote()
+        return remote is not None and bool(getattr(remote, "cheap_fetches", False))
 
     def submit(self, pathname: str, stub: Stub) -> Future[None] | None:
         """Start fetching in the background (the filter's `fetch_later`); one download per oid

@@ -48,6 +48,7 @@ class FilterProcess:
         stderr: BinaryIO | None = None,
         fetch_missing: Fetcher | None = None,
         fetch_later: LaterFetcher | None = None,
+        fetch_now: Callable[[stubs.Stub], bool] | None = None,
     ) -> None:
         self.store = store
         self.stdin = stdin
@@ -55,6 +56,8 @@ class FilterProcess:
         self.stderr = stderr or sys.stderr.buffer
         self.fetch_missing = fetch_missing
         self.fetch_later = fetch_later
+        # Whether a missing object is cheaper to fetch at once than through `delay`
+        self.fetch_now = fetch_now or (lambda stub: False)
         # pathname -> (stub, stub bytes, download) for smudges answered with status=delayed
         self._delayed: dict[str, tuple[stubs.Stub, bytes, Future[None]]] = {}
         self._listed: set[str] = set()  # delayed paths already handed back to git
@@ -239,12 +242,20 @@ class FilterProcess:
                 except ObjectMissing:
                     pass
             if not self.store.has(stub.oid):
-                if can_delay and self.fetch_later is not None and pathname not in self._delayed:
+                if can_delay and self.fetch_later is not None and pathname not in self._delayed \
+                        and not self.fetch_now(stub):
                     download = self.fetch_later(pathname, stub)
                     if download is not None:
                         self._delayed[pathname] = (stub, stub_bytes, download)
                         return DELAYED  # type: ignore[return-value]
-                if not (self.fetch_missing is not None and self.fetch_missing(pathname, stub)):
+                try:
+                    fetched = self.fetch_missing is not None and self.fetch_missing(pathname, stub)
+                except Exception as exc:  # the same words as a failed background fetch
+                    self._stub_written()
+                    self.say(f"{pathname}: cannot fetch object {stub.oid}: {_describe(exc)}; "
+                             "the stub was checked out instead")
+                    return iter([stub_bytes])
+                if not fetched:
                     self._stub_written()
                     self.say(
                         f"{pathname}: object {stub.oid} is not in the local store; "

@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
     stdout = open(1, "wb", buffering=1 << 20, closefd=False)
     # Objects missing locally come from the default remote, opened only when one is missing.
     fetcher = RemoteFetcher(store)
-    process = FilterProcess(store, stdin, stdout, fetch_missing=fetcher, fetch_later=fetcher.submit)
+    process = FilterProcess(store, stdin, stdout, fetch_missing=fetcher, fetch_later=fetcher.submit,
+                            fetch_now=fetcher.fetches_cheaply)
     try:
         process.serve()
     except pktline.ProtocolError as exc:
