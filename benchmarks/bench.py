@@ -11,6 +11,8 @@ one 2 GiB stream and reports its peak RSS.
 
 "git alone" runs the add and checkout steps with benchmarks/null_filter.py, a filter that hashes
 and stores nothing: git's own share of each step, below which no filter-based tool can go.
+"+zstd" runs the add steps with the same filter also compressing as gitdatax does (level 1, two
+threads, output discarded): the floor of any tool whose store is compressed.
 """
 from __future__ import annotations
 
@@ -110,22 +112,26 @@ def run_tool(tool: str, data: Path, work: Path, env: dict[str, str]) -> tuple[di
     return times, du(store / "objects")
 
 
-def run_git_alone(data: Path, work: Path, env: dict[str, str]) -> dict[str, float]:
+def run_git_alone(data: Path, work: Path, env: dict[str, str], compress: bool = False) -> dict[str, float]:
     """The add and checkout steps with benchmarks/null_filter.py, which stores nothing: what git
-    itself spends on them, the floor of any filter-based tool (no hooks, no store)."""
+    itself spends on them, the floor of any filter-based tool (no hooks, no store). With
+    `compress`, the add steps only, the filter also compressing as gitdatax does: the floor of a
+    tool whose store is compressed."""
     work.mkdir(parents=True)
     repo = work / "repo"
     sh("git init -q -b main repo", work, env)
     (repo / ".gitattributes").write_text("".join(f"*.{ext} filter=datax -text\n" for ext in ("bin", "csv", "wav")))
-    sh(f"git config filter.datax.process '{sys.executable} {HERE / 'null_filter.py'}' && "
+    flag = " --compress" if compress else ""
+    sh(f"git config filter.datax.process '{sys.executable} {HERE / 'null_filter.py'}{flag}' && "
        "git config filter.datax.required true && git add .gitattributes && git commit -qm attrs", repo, env)
     times: dict[str, float] = {}
     sh(f"cp -r {data}/v1/. .", repo, env)
     times["add+commit v1"] = sh("git add -A && git commit -qm v1", repo, env)
     sh(f"rm -rf clips model.bin train.csv && cp -r {data}/v2/. .", repo, env)
     times["add+commit v2"] = sh("git add -A && git commit -qm v2", repo, env)
-    times["checkout v1"] = sh("git checkout -q HEAD~1", repo, env)
-    times["checkout v2"] = sh("git checkout -q -", repo, env)
+    if not compress:
+        times["checkout v1"] = sh("git checkout -q HEAD~1", repo, env)
+        times["checkout v2"] = sh("git checkout -q -", repo, env)
     return times
 
 
@@ -156,7 +162,7 @@ def main() -> int:
     parser.add_argument("--big-mib", type=int, default=128)
     parser.add_argument("--n-small", type=int, default=2000)
     parser.add_argument("--skip-2gib", action="store_true")
-    parser.add_argument("--only", choices=["datax", "lfs", "alone"], help="run one tool only")
+    parser.add_argument("--only", choices=["datax", "lfs", "alone", "alone+zstd"], help="run one tool only")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per tool, alternating tools; the median of each step is shown (default 3)")
     args = parser.parse_args()
@@ -169,7 +175,7 @@ def main() -> int:
             subprocess.run([sys.executable, str(HERE / "gen_data.py"), str(data / f"v{v}"), str(v)], env=env, check=True)
     rss_log = work / "rss.log"
     rss_log.write_text("")
-    tools = [t for t in ("datax", "lfs", "alone") if args.only in (None, t)]
+    tools = [t for t in ("datax", "lfs", "alone", "alone+zstd") if args.only in (None, t)]
     if "lfs" in tools and shutil.which("git-lfs") is None:
         print("git-lfs is not installed: gitdatax only", file=sys.stderr)
         tools.remove("lfs")
@@ -181,9 +187,9 @@ def main() -> int:
             home.mkdir()
             env = make_env(home, work / "shim" if tool == "datax" else None)
             shutil.rmtree(work / tool, ignore_errors=True)
-            if tool == "alone":
-                runs[tool].append((run_git_alone(data, work / tool, env), 0))
-                print(f"  round {round_ + 1}/{args.repeat} git alone: " + ", ".join(
+            if tool.startswith("alone"):
+                runs[tool].append((run_git_alone(data, work / tool, env, compress=tool == "alone+zstd"), 0))
+                print(f"  round {round_ + 1}/{args.repeat} git {tool}: " + ", ".join(
                     f"{k} {v:.2f}" for k, v in runs[tool][-1][0].items()), file=sys.stderr)
                 continue
             if tool == "datax":
@@ -198,24 +204,29 @@ def main() -> int:
                for tool, rs in runs.items() if rs}
     print(f"\nstandard workload: {args.big_mib} MiB model, {args.big_mib} MiB CSV, {args.n_small} x 32 KiB clips, "
           f"two versions; median of {args.repeat} alternating runs per tool")
-    header = f"{'step':<24}{'gitdatax s':>12}{'Git LFS s':>12}{'ratio':>8}{'target':>8}{'':6}{'git alone s':>12}{'its ratio':>10}"
+    header = (f"{'step':<24}{'gitdatax s':>12}{'Git LFS s':>12}{'ratio':>8}{'target':>8}{'':6}"
+              f"{'git alone s':>12}{'its ratio':>10}{'+zstd s':>9}{'its ratio':>10}")
     print(header)
     print("-" * len(header))
     datax = results.get("datax", ({}, 0))
     lfs = results.get("lfs", ({}, 0))
     alone = results.get("alone", ({}, 0))[0]
+    alone_zstd = results.get("alone+zstd", ({}, 0))[0]
     for step, target in TARGETS.items():
         d = datax[0].get(step)
         l = lfs[0].get(step)
         ratio = f"{d / l:.2f}" if d is not None and l else "-"
         ok = "" if ratio == "-" else (" ok" if d / l <= target else " MISS")  # type: ignore[operator]
         a = alone.get(step)
-        floor = f"{a:>12.2f}{(f'{a / l:.2f}' if l else '-'):>10}" if a is not None else ""
+        floor = f"{a:>12.2f}{(f'{a / l:.2f}' if l else '-'):>10}" if a is not None else " " * 22
+        z = alone_zstd.get(step)
+        floor += f"{z:>9.2f}{(f'{z / l:.2f}' if l else '-'):>10}" if z is not None else ""
         print(f"{step:<24}{d if d is not None else float('nan'):>12.2f}{l if l is not None else float('nan'):>12.2f}"
               f"{ratio:>8}{'<=' + str(target):>8}{ok:<6}{floor}")
-    if alone:
+    if alone or alone_zstd:
         print("git alone: the same step with a filter that only hashes and stores nothing "
-              "(benchmarks/null_filter.py), the floor of any filter-based tool; its ratio is to Git LFS")
+              "(benchmarks/null_filter.py), the floor of any filter-based tool; +zstd: that filter also "
+              "compresses as gitdatax does, the floor of a compressed store; ratios are to Git LFS")
     if datax[1] and lfs[1]:
         r = datax[1] / lfs[1]
         print(f"{'local store bytes':<24}{datax[1] / 2**20:>10.1f}Mi{lfs[1] / 2**20:>10.1f}Mi{r:>8.2f}{'<=0.75':>8}{' ok' if r <= 0.75 else ' MISS'}")

@@ -8,7 +8,10 @@ zeros (so that cleaning them again gives the same stub, and git sees no change).
 process. A tool that talks to git through a filter cannot be faster than this; bench.py prints it
 as the "git alone" column, which says how much of each step a filter can still win.
 
-    filter.datax.process = python3 benchmarks/null_filter.py
+    filter.datax.process = python3 benchmarks/null_filter.py [--compress]
+
+With --compress, clean also compresses the content as gitdatax does (zstd level 1, two threads)
+and throws the result away: the floor of a tool whose store is compressed.
 """
 from __future__ import annotations
 
@@ -38,7 +41,18 @@ def padded(stub: bytes, size: int):  # type: ignore[no-untyped-def]
         size -= len(ZEROS)
 
 
+class Discard:
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
 def main() -> int:
+    compressor = None
+    if "--compress" in sys.argv:  # also compress as gitdatax does (level 1, two threads), keep nothing
+        global zstandard
+        import zstandard
+
+        compressor = zstandard.ZstdCompressor(level=1, write_checksum=True, threads=2)
     stdin = open(0, "rb", buffering=1 << 20, closefd=False)
     out = open(1, "wb", buffering=1 << 20, closefd=False)
     pktline.read_text_list(stdin)
@@ -55,11 +69,16 @@ def main() -> int:
         hasher = hashlib.sha256()
         size = 0
         head = b""
+        sink = compressor.stream_writer(Discard(), closefd=False) if compressor else None
         for packet in pktline.iter_content(stdin):
             hasher.update(packet)
             size += len(packet)
             if len(head) < 1024:
                 head += packet[:1024]
+            if sink is not None and request.get("command") == "clean":
+                sink.write(packet)
+        if sink is not None:
+            sink.flush(zstandard.FLUSH_FRAME)
         stub = head[: head.index(b"\0")] if head.startswith(STUB_START) and b"\0" in head else head
         if request.get("command") == "clean":
             if stub.startswith(STUB_START) and len(stub) < 1024:  # what smudge wrote: its stub again
