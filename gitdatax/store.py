@@ -155,14 +155,16 @@ class ObjectStore(ExchangeMixin):
         return self._compressor()
 
     def put_bytes(self, data: bytes, background: Callable[[str, bytes], None] | None = None) -> Stub:
-        """Store content held in memory. With `background`, the object is handed to it (oid,
-        content) to be written later, if absent then, instead of now (see background_writer.py)."""
+        """Store content held in memory. With `background`, an object not stored yet is handed
+        to it (oid, content) to be written later instead of now (see background_writer.py)."""
         stub = Stub(hashlib.sha256(data).hexdigest(), len(data))
+        if self.has(stub.oid):  # as for every file git re-cleans after a checkout
+            return stub
         if background is not None:
             # The fan-out folder now, so that a broken store fails this file, not a later one
             self._make_parent(self._object_str(stub.oid))
             background(stub.oid, data)
-        elif not self.has(stub.oid):
+        else:
             if self._small_compressor is None:
                 self._small_compressor = self.small_compressor()
             self.write_small_object(stub.oid, self._small_compressor.compress(data))
