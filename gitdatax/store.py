@@ -23,7 +23,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 import zstandard
 
 from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ObjectMissing
-from gitdatax.objectfile import CHUNK, COUNTER, decompressed_chunks, unlink_quietly
+from gitdatax.objectfile import CHUNK, COUNTER, decompressed_chunks, read_small, unlink_quietly
 from gitdatax.parallel_hash import ParallelSha256
 from gitdatax.store_exchange import ExchangeMixin
 from gitdatax.stub import Stub, is_valid_oid
@@ -57,7 +57,6 @@ class ObjectStore(ExchangeMixin):
         self._tmp_str = str(self.tmp_dir)
         self._tmp_ready = False
         self._small_compressor: zstandard.ZstdCompressor | None = None
-        self._dctx: zstandard.ZstdDecompressor | None = None
         # Objects this process re-hashed in full (downloads): a smudge right after need not
         # check them again.
         # oid -> (inode, size, mtime) of the object file when it was last checked in full
@@ -303,16 +302,7 @@ class ObjectStore(ExchangeMixin):
                 self.check_content(stub)
             return self.iter_content(stub)
         with self.open_compressed(stub.oid) as f:
-            compressed = f.read()
-        if self._dctx is None:
-            self._dctx = zstandard.ZstdDecompressor()
-        try:
-            # max_output_size bounds a frame that lies about its size; the checksum is verified
-            content = self._dctx.decompress(compressed, max_output_size=stub.size + 1)
-        except zstandard.ZstdError as exc:
-            raise CorruptObject(stub.oid, f"zstd: {exc}") from None
-        if len(content) != stub.size:
-            raise CorruptObject(stub.oid, f"content is {len(content)} bytes, expected {stub.size}")
+            content = read_small(f, stub)
         return iter([content])
 
     def check_content(self, stub: Stub) -> None:

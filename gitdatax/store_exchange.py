@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterable
 
 from gitdatax.errors import CorruptObject, ObjectMissing
-from gitdatax.objectfile import CHUNK, COUNTER, check_sha256, decompressed_chunks, unlink_quietly
+from gitdatax.objectfile import CHUNK, COUNTER, check_sha256, decompressed_chunks, read_small, unlink_quietly
 from gitdatax.stub import Stub
 
 if TYPE_CHECKING:
@@ -55,7 +55,10 @@ class ExchangeMixin:
 
     def _verify_and_publish(self: ObjectStore, tmp: str, stub: Stub) -> None:
         with open(tmp, "rb") as f:
-            check_sha256(stub, decompressed_chunks(f, stub))
+            if stub.size <= SMALL_IMPORT:  # in memory, with this thread's zstd context
+                check_sha256(stub, [read_small(f, stub)])
+            else:
+                check_sha256(stub, decompressed_chunks(f, stub))
         self._publish(tmp, stub.oid)
         self._remember_verified(stub.oid)
 

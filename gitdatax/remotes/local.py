@@ -42,8 +42,6 @@ class DirectoryRemote:
 
     def download(self, stub: Stub, store: ObjectStore) -> None:
         path = self.layout.object_path(stub.oid)
-        if not path.is_file():
-            raise RemoteObjectMissing(stub.oid, self.url)
         try:
             store.import_object_file(path, stub)
         except FileNotFoundError:
