@@ -55,10 +55,10 @@ class RemoteFetcher:
     def error(self) -> str | None:
         return self._error
 
-    def _download(self, stub: Stub, remote: Any) -> None:
+    def _download(self, stub: Stub, remote: Any, *, known_missing: bool = False) -> None:
         from gitdatax.transfer import with_retries
 
-        if not self.store.has(stub.oid):
+        if known_missing or not self.store.has(stub.oid):
             with_retries(lambda: remote.download(stub, self.store))
 
     def __call__(self, pathname: str, stub: Stub) -> bool:
@@ -68,7 +68,7 @@ class RemoteFetcher:
         remote = self.remote()
         if remote is None:
             return False
-        self._download(stub, remote)
+        self._download(stub, remote, known_missing=True)  # the filter looked just before
         return self.store.has(stub.oid)
 
     def fetches_cheaply(self, stub: Stub) -> bool:

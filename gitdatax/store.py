@@ -103,9 +103,11 @@ class ObjectStore(ExchangeMixin):
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         return tempfile.mkstemp(dir=self.tmp_dir, suffix=suffix)
 
-    def _publish(self, tmp_path: str, oid: str) -> None:
-        final = self.object_path(oid)
-        os.chmod(tmp_path, 0o444)
+    def _publish(self, tmp_path: str, oid: str, mode: int | None = None) -> None:
+        """Rename a finished object into place, read-only (`mode`: its mode, when known)."""
+        final = self._object_str(oid)
+        if mode is None or mode & 0o222:
+            os.chmod(tmp_path, 0o444)
         self._make_parent(final)
         os.replace(tmp_path, final)
 

@@ -55,12 +55,14 @@ class ExchangeMixin:
 
     def _verify_and_publish(self: ObjectStore, tmp: str, stub: Stub) -> None:
         with open(tmp, "rb") as f:
+            mode = os.fstat(f.fileno()).st_mode  # a linked file is most likely read-only already
             if stub.size <= SMALL_IMPORT:  # in memory, with this thread's zstd context
                 check_sha256(stub, [read_small(f, stub)])
             else:
                 check_sha256(stub, decompressed_chunks(f, stub))
-        self._publish(tmp, stub.oid)
-        self._remember_verified(stub.oid)
+        self._publish(tmp, stub.oid, mode)
+        if stub.size > SMALL_IMPORT:  # small objects are read in one go, never checked twice
+            self._remember_verified(stub.oid)
 
     def link_or_copy_object_to(self: ObjectStore, oid: str, target: Path, tmp_dir: Path) -> None:
         """Place this store's object file at `target` in another store of the same layout.
