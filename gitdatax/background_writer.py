@@ -45,9 +45,6 @@ class BackgroundWriter:
         self._thread: threading.Thread | None = None
         self._closing = False
 
-    def is_pending(self, oid: str) -> bool:
-        return oid in self._pending
-
     def submit(self, oid: str, content: bytes, pathname: str) -> None:
         """Queue `content` (whose sha256 is `oid`) to be compressed and stored."""
         with self._changed:
@@ -59,9 +56,9 @@ class BackgroundWriter:
             self._pending_bytes += len(content)
             self._jobs.append((oid, content, pathname))
             self._changed.notify_all()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="datax-writer", daemon=True)
-            self._thread.start()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="datax-writer", daemon=True)
+                self._thread.start()
 
     def take_failures(self) -> list[Failure]:
         """Failures not reported yet (each is recorded in <store>/unstored already)."""
@@ -80,10 +77,27 @@ class BackgroundWriter:
         with self._changed:
             self._closing = True
             self._changed.notify_all()
-        if self._thread is not None:
-            self._thread.join()
+        thread = self._thread
+        if thread is not None:
+            thread.join()
 
     def _work(self) -> None:
+        try:
+            self._write_queued()
+        except BaseException as exc:  # a bug here: fail what is queued rather than hang on it
+            with self._changed:
+                lost = [Failure(oid, pathname, exc) for oid, _, pathname in self._jobs]
+            for failure in lost:  # recorded before anyone waiting is woken
+                _record_unstored(self.store.root, failure.oid, failure.pathname)
+            with self._changed:
+                self._failures.extend(lost)
+                self._jobs.clear()
+                self._pending.clear()
+                self._pending_bytes = 0
+                self._thread = None  # the next submit starts a new worker
+                self._changed.notify_all()
+
+    def _write_queued(self) -> None:
         compressor = self.store.small_compressor()  # zstd contexts are not shared across threads
         while True:
             with self._changed:  # everything queued so far, in one turn of the lock
