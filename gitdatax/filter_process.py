@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -145,7 +146,8 @@ class FilterProcess:
         for failure in failures:
             self.say(
                 f"cannot store {failure.pathname}: {_describe_write_error(failure.error)}; git was given its stub, "
-                f"so commit is refused until you fix this and run `git add --renormalize -- {failure.pathname}`"
+                f"so commit is refused until you fix this and run "
+                f"`git add --renormalize -- {shlex.quote(failure.pathname)}`"
             )
         return bool(failures)
 
