@@ -11,6 +11,9 @@ The answer then comes before the object is on disk, so a failed write must still
   error, so the `git add` fails as it did when the write was synchronous;
 - the oid goes into <store>/unstored, and pre-commit refuses to commit a stub whose object is
   listed there and missing (checks.py), until a later `git add` stores it.
+And should the process die with writes queued (killed after git wrote its index), each oid was
+listed in <store>/in-flight/<pid>.<n> before git got its stub; the file goes only once every
+write has ended, so pre-commit finds the oids that never made it there as well.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from gitdatax.store import ObjectStore
 
 UNSTORED = "unstored"  # <store>/unstored: lines "<oid> <path>" whose background write failed
+IN_FLIGHT = "in-flight"  # <store>/in-flight/<pid>.<n>: lines "<oid> <path>" queued by a live writer
 MAX_PENDING_BYTES = 32 << 20  # content waiting for the worker; submit() blocks beyond this
 
 
@@ -44,6 +48,8 @@ class BackgroundWriter:
         self._failures: list[Failure] = []
         self._thread: threading.Thread | None = None
         self._closing = False
+        self._intent_path: Path | None = None
+        self._intent_fd: int | None = None
 
     def submit(self, oid: str, content: bytes, pathname: str) -> None:
         """Queue `content` (whose sha256 is `oid`) to be compressed and stored."""
@@ -52,6 +58,7 @@ class BackgroundWriter:
                 return
             while self._pending_bytes and self._pending_bytes + len(content) > self.max_pending_bytes:
                 self._changed.wait()
+            self._note_in_flight(oid, pathname)
             self._pending.add(oid)
             self._pending_bytes += len(content)
             self._jobs.append((oid, content, pathname))
@@ -80,6 +87,28 @@ class BackgroundWriter:
         thread = self._thread
         if thread is not None:
             thread.join()
+        if self._intent_fd is not None and self._intent_path is not None:
+            # Every write has ended: stored, or failed and listed in <store>/unstored.
+            os.close(self._intent_fd)
+            self._intent_fd = None
+            _unlink_quietly(self._intent_path)
+
+    def _note_in_flight(self, oid: str, pathname: str) -> None:
+        """List `oid` as being written, before git can have its stub (see the module's text)."""
+        if self._intent_fd is None:
+            folder = self.store.root / IN_FLIGHT
+            folder.mkdir(parents=True, exist_ok=True)
+            for n in range(1000):
+                path = folder / f"{os.getpid()}.{n}"
+                try:
+                    self._intent_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+                except FileExistsError:  # left by an earlier process of the same pid
+                    continue
+                self._intent_path = path
+                break
+            else:
+                raise OSError(f"cannot create a file in {folder}")
+        os.write(self._intent_fd, f"{oid} {pathname}\n".encode("utf-8", "surrogateescape"))
 
     def _work(self) -> None:
         try:
@@ -139,12 +168,28 @@ def _record_unstored(store_root: Path, oid: str, pathname: str) -> None:
 
 
 def unstored_oids(store_root: Path) -> set[str]:
-    """The oids whose background write failed at some point (stored since, maybe)."""
+    """The oids whose background write failed at some point, or was still queued when its
+    writer ended or was killed, or is queued now (stored since, maybe)."""
+    files = [store_root / UNSTORED]
     try:
-        text = (store_root / UNSTORED).read_text("utf-8", "surrogateescape")
+        files += [entry for entry in (store_root / IN_FLIGHT).iterdir() if entry.is_file()]
     except OSError:
-        return set()
-    return {line.split(" ", 1)[0] for line in text.splitlines() if line}
+        pass
+    oids = set()
+    for path in files:
+        try:
+            text = path.read_text("utf-8", "surrogateescape")
+        except OSError:
+            continue
+        oids.update(line.split(" ", 1)[0] for line in text.splitlines() if line)
+    return oids
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
 
 
 

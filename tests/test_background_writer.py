@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ def test_every_queued_object_is_stored_and_readable(tmp_path: Path) -> None:
         assert b"".join(store.read_verified(Stub(oid(data), len(data)))) == data
     assert not (store.root / "unstored").exists()
     assert list((store.root / "tmp").iterdir()) == []
+    assert list((store.root / "in-flight").iterdir()) == []  # gone once every write ended
 
 
 def test_the_same_content_twice_is_written_once(tmp_path: Path) -> None:
@@ -63,3 +65,30 @@ def test_a_worker_that_breaks_fails_what_it_held_instead_of_hanging(
     store.put_bytes(data)
     assert missing_unstored(store.root) == set()
     writer.close()
+
+
+def test_objects_queued_when_the_writer_dies_are_found_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # git has its stub before the object is written; were the filter killed then (after git
+    # wrote its index), the in-flight list is what tells pre-commit the data never landed.
+    store = ObjectStore(tmp_path / "store")
+    release = threading.Event()
+    real_write = store.write_small_object
+
+    def slow_write(oid: str, compressed: bytes) -> None:
+        assert release.wait(10)
+        real_write(oid, compressed)
+
+    monkeypatch.setattr(store, "write_small_object", slow_write)
+    writer = BackgroundWriter(store)
+    data = random_bytes(4000, seed=3)
+    writer.submit(oid(data), data, "clips/a b.wav")
+    in_flight = list((store.root / "in-flight").iterdir())
+    assert [p.read_text() for p in in_flight] == [f"{oid(data)} clips/a b.wav\n"]
+    assert missing_unstored(store.root) == {oid(data)}  # what a killed writer leaves behind
+    release.set()
+    writer.close()
+    assert store.has(oid(data))
+    assert not in_flight[0].exists()
+    assert missing_unstored(store.root) == set()
