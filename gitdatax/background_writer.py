@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -167,22 +168,54 @@ def _record_unstored(store_root: Path, oid: str, pathname: str) -> None:
         pass  # the store cannot be written at all: the stderr message and the failed add remain
 
 
-def unstored_oids(store_root: Path) -> set[str]:
-    """The oids whose background write failed at some point, or was still queued when its
-    writer ended or was killed, or is queued now (stored since, maybe)."""
-    files = [store_root / UNSTORED]
+def _listed(path: Path) -> set[str]:
     try:
-        files += [entry for entry in (store_root / IN_FLIGHT).iterdir() if entry.is_file()]
+        text = path.read_text("utf-8", "surrogateescape")
     except OSError:
-        pass
-    oids = set()
-    for path in files:
-        try:
-            text = path.read_text("utf-8", "surrogateescape")
-        except OSError:
-            continue
-        oids.update(line.split(" ", 1)[0] for line in text.splitlines() if line)
-    return oids
+        return set()
+    return {line.split(" ", 1)[0] for line in text.splitlines() if line}
+
+
+def _in_flight(store_root: Path) -> tuple[set[str], set[str]]:
+    """(oids queued by filter processes still running, oids left by ones that ended or died)."""
+    live: set[str] = set()
+    left: set[str] = set()
+    try:
+        entries = list((store_root / IN_FLIGHT).iterdir())
+    except OSError:
+        return live, left
+    for entry in entries:
+        pid = entry.name.split(".", 1)[0]
+        (live if pid.isdigit() and _alive(int(pid)) else left).update(_listed(entry))
+    return live, left
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def missing_among(store_root: Path, oids: set[str], patience: float = 60.0) -> set[str]:
+    """Those of `oids` whose background write failed, or was queued by a filter that died,
+    and that the store still lacks. Writes under way in a live filter process are waited for
+    (`git commit -a` runs pre-commit while its filter still runs), `patience` seconds at most."""
+    from gitdatax.store import ObjectStore
+
+    store = ObjectStore(store_root)
+    deadline = time.monotonic() + patience
+    while True:
+        failed = _listed(store_root / UNSTORED) & oids
+        live, left = _in_flight(store_root)
+        lost = {oid for oid in (failed | (left & oids)) if not store.has(oid)}
+        waiting = {oid for oid in (live & oids) - failed if not store.has(oid)}
+        if not waiting or time.monotonic() > deadline:
+            return lost | waiting
+        time.sleep(0.01)
 
 
 def _unlink_quietly(path: Path) -> None:
@@ -190,15 +223,3 @@ def _unlink_quietly(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
-
-
-
-def missing_unstored(store_root: Path) -> set[str]:
-    """The oids whose background write failed and that the store still lacks."""
-    oids = unstored_oids(store_root)
-    if not oids:
-        return set()
-    from gitdatax.store import ObjectStore
-
-    store = ObjectStore(store_root)
-    return {oid for oid in oids if not store.has(oid)}

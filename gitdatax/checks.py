@@ -67,7 +67,7 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
     problems = []
     # Objects the filter answered for but could not write (background_writer.py): never commit a
     # stub whose data exists nowhere.
-    unstored = background_writer.missing_unstored(common_dir / "datax")
+    unstored = background_writer.missing_among(common_dir / "datax", {s.oid for s in staged.values()})
     for f in files:
         quoted = shlex.quote(f.path)
         stub = staged.get(f.blob)

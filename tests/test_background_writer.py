@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from gitdatax.background_writer import BackgroundWriter, missing_unstored, unstored_oids
+from gitdatax.background_writer import BackgroundWriter, missing_among
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub
 from helpers import random_bytes
@@ -58,20 +60,21 @@ def test_a_worker_that_breaks_fails_what_it_held_instead_of_hanging(
     writer.wait()  # returns: nothing is left pending
     failures = writer.take_failures()
     assert [(f.oid, f.pathname, str(f.error)) for f in failures] == [(oid(data), "lost.bin", "a bug in the writer")]
-    assert unstored_oids(store.root) == {oid(data)}
-    assert missing_unstored(store.root) == {oid(data)}
+    assert (store.root / "unstored").read_text() == f"{oid(data)} lost.bin\n"
+    assert missing_among(store.root, {oid(data), "0" * 64}) == {oid(data)}
     # Stored later (another `git add`, the bug gone): no longer missing, though still listed.
     monkeypatch.undo()
     store.put_bytes(data)
-    assert missing_unstored(store.root) == set()
+    assert missing_among(store.root, {oid(data)}) == set()
     writer.close()
 
 
-def test_objects_queued_when_the_writer_dies_are_found_missing(
+def test_a_write_under_way_is_waited_for_and_one_left_by_a_dead_filter_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # git has its stub before the object is written; were the filter killed then (after git
-    # wrote its index), the in-flight list is what tells pre-commit the data never landed.
+    # git has its stub before the object is written. `git commit -a` runs pre-commit while its
+    # filter still writes: pre-commit waits. A filter killed then (after git wrote its index)
+    # leaves its in-flight list, which tells pre-commit the data never landed.
     store = ObjectStore(tmp_path / "store")
     release = threading.Event()
     real_write = store.write_small_object
@@ -86,9 +89,15 @@ def test_objects_queued_when_the_writer_dies_are_found_missing(
     writer.submit(oid(data), data, "clips/a b.wav")
     in_flight = list((store.root / "in-flight").iterdir())
     assert [p.read_text() for p in in_flight] == [f"{oid(data)} clips/a b.wav\n"]
-    assert missing_unstored(store.root) == {oid(data)}  # what a killed writer leaves behind
-    release.set()
+    assert missing_among(store.root, {oid(data)}, patience=0.2) == {oid(data)}  # still not there
+    threading.Timer(0.2, release.set).start()
+    assert missing_among(store.root, {oid(data)}) == set()  # waited for it
     writer.close()
     assert store.has(oid(data))
     assert not in_flight[0].exists()
-    assert missing_unstored(store.root) == set()
+
+    # The list of a process that is gone, naming an object the store lacks
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    other = random_bytes(100, seed=4)
+    (store.root / "in-flight" / f"{dead.stdout.strip()}.0").write_text(f"{oid(other)} b.bin\n")
+    assert missing_among(store.root, {oid(other), oid(data)}, patience=30) == {oid(other)}  # no waiting
