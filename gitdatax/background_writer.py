@@ -99,6 +99,7 @@ class BackgroundWriter:
         if self._intent_fd is None:
             folder = self.store.root / IN_FLIGHT
             folder.mkdir(parents=True, exist_ok=True)
+            _prune_stale(self.store)
             for n in range(1000):
                 path = folder / f"{os.getpid()}.{n}"
                 try:
@@ -216,6 +217,19 @@ def missing_among(store_root: Path, oids: set[str], patience: float = 60.0) -> s
         if not waiting or time.monotonic() > deadline:
             return lost | waiting
         time.sleep(0.01)
+
+
+def _prune_stale(store: "ObjectStore") -> None:
+    """Remove the lists left by dead filter processes once every object they name is stored:
+    they can no longer explain a missing one. The others stay for pre-commit to find."""
+    try:
+        entries = list((store.root / IN_FLIGHT).iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name.split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and all(store.has(oid) for oid in _listed(entry)):
+            _unlink_quietly(entry)
 
 
 def _unlink_quietly(path: Path) -> None:

@@ -101,3 +101,20 @@ def test_a_write_under_way_is_waited_for_and_one_left_by_a_dead_filter_is_missin
     other = random_bytes(100, seed=4)
     (store.root / "in-flight" / f"{dead.stdout.strip()}.0").write_text(f"{oid(other)} b.bin\n")
     assert missing_among(store.root, {oid(other), oid(data)}, patience=30) == {oid(other)}  # no waiting
+
+
+def test_a_dead_filters_list_goes_once_its_objects_are_stored(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path / "store")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stored, lost = random_bytes(100, seed=5), random_bytes(100, seed=6)
+    store.put_bytes(stored)
+    folder = store.root / "in-flight"
+    folder.mkdir(parents=True)
+    (folder / f"{dead.stdout.strip()}.0").write_text(f"{oid(stored)} a.bin\n")
+    (folder / f"{dead.stdout.strip()}.1").write_text(f"{oid(stored)} a.bin\n{oid(lost)} b.bin\n")
+    writer = BackgroundWriter(store)  # a new filter process: it tidies up as it starts writing
+    data = random_bytes(300, seed=7)
+    writer.submit(oid(data), data, "c.bin")
+    writer.close()
+    assert sorted(p.name for p in folder.iterdir()) == [f"{dead.stdout.strip()}.1"]  # names a lost object
+    assert missing_among(store.root, {oid(lost), oid(stored), oid(data)}) == {oid(lost)}
