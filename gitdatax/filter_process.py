@@ -154,10 +154,12 @@ class FilterProcess:
     def _work_tree_path(self, pathname: str) -> Path:
         return (self._top or Path(".")) / pathname
 
-    def _probably_unchanged(self, pathname: str) -> bool:
+    def _probably_unchanged(self, pathname: str, head: bytes) -> bool:
         """Whether the index already holds this path's content: its stub's object is stored and
-        has the work tree file's size. Git re-cleans racily clean files after every checkout;
-        this guess lets those cost a hash instead of a compression."""
+        has the work tree file's size, and the file starts with the `head` git sent (git may
+        clean other bytes under this path: `git hash-object --stdin --path=...`). Git re-cleans
+        racily clean files after every checkout; this guess lets those cost a hash instead of a
+        compression."""
         try:
             if self._index_blobs is None:
                 self._top = git.repo_paths().toplevel
@@ -168,11 +170,10 @@ class FilterProcess:
                 return False
             got = self._cat_file.read_small(blob, stubs.MAX_STUB_SIZE)
             stub = stubs.parse(got[1]) if got and got[1] is not None else None
-            return (
-                stub is not None
-                and self.store.has(stub.oid)
-                and os.stat(self._top / pathname).st_size == stub.size
-            )
+            if stub is None or not self.store.has(stub.oid):
+                return False
+            with open(self._top / pathname, "rb") as f:
+                return os.fstat(f.fileno()).st_size == stub.size and f.read(len(head)) == head
         except Exception:  # a guess only: any doubt means "compress while streaming"
             return False
 
@@ -189,7 +190,7 @@ class FilterProcess:
             return [self.store.put(itertools.chain([head], rest)).encode()]
         stub = self.store.put(
             itertools.chain([head], rest),
-            likely_present=lambda: self._probably_unchanged(pathname),
+            likely_present=lambda head: self._probably_unchanged(pathname, head),
             reopen=lambda: open(self._work_tree_path(pathname), "rb"),
             background=lambda oid, data: self.writer.submit(oid, data, pathname),
         )

@@ -42,7 +42,10 @@ SPOOL_IN_MEMORY = 16 << 20
 
 class ContentChanged(FatalError):
     def __init__(self, oid: str) -> None:
-        super().__init__(f"the file changed while it was being stored (git read {oid}); run the command again")
+        super().__init__(
+            f"git sent other bytes than the file holds, and they were only hashed (sha256 {oid}): "
+            "nothing was stored; if the file was still being written, run the command again"
+        )
 
 
 class ObjectStore(ExchangeMixin):
@@ -174,13 +177,14 @@ class ObjectStore(ExchangeMixin):
     def put(
         self,
         chunks: Iterable[bytes],
-        likely_present: Callable[[], bool] | None = None,
+        likely_present: Callable[[bytes], bool] | None = None,
         reopen: Callable[[], BinaryIO] | None = None,
         background: Callable[[str, bytes], None] | None = None,
     ) -> Stub:
         """Store a stream of content; return its stub. Memory stays bounded whatever the size.
 
-        For content too large to hold, `likely_present` (asked once) says whether the content is
+        For content too large to hold, `likely_present` (asked once, given the first bytes)
+        says whether the content is
         probably stored already, as when git re-cleans a racily clean file after a checkout. Then
         the stream is only hashed; should the guess be wrong, the content is read again through
         `reopen` (the work tree file) and stored only if it hashes the same, or, without
@@ -191,7 +195,7 @@ class ObjectStore(ExchangeMixin):
         for chunk in iterator:
             buffered += chunk
             if len(buffered) > IN_MEMORY_LIMIT:
-                if likely_present is not None and likely_present():
+                if likely_present is not None and likely_present(bytes(buffered)):
                     if reopen is not None:
                         return self._put_hash_first(bytes(buffered), iterator, reopen)
                     return self._put_spooled(bytes(buffered), iterator)

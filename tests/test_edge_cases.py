@@ -277,3 +277,30 @@ def test_a_path_that_is_not_utf8_is_stored_restored_and_listed(data_repo: Path) 
         proc = subprocess.run(["git", "datax", *command], capture_output=True, env=env)
         assert proc.returncode == 0, proc.stderr
         assert b"caf\xe9 latin-1.bin\n" in proc.stdout
+
+
+@pytest.mark.parametrize("same_start", [False, True])
+def test_hash_object_of_other_bytes_under_a_tracked_path_stores_those_bytes(data_repo: Path, same_start: bool) -> None:
+    # git cleans bytes from standard input under the path of a committed file of the same size:
+    # the guess that a re-cleaned big file is already stored must not take the file's bytes.
+    size = 5 * 1024 * 1024 + 3
+    mine = random_bytes(size, seed=11)
+    write(data_repo / "big.bin", mine)
+    commit_all("big")
+    other = random_bytes(size, seed=12)
+    if same_start:  # all but the last bytes alike: the guess is taken, and proved wrong by the hash
+        other = mine[:-3] + bytes(b ^ 0xFF for b in mine[-3:])
+    proc = git("hash-object", "-w", "--stdin", "--path=big.bin", input=other, check=False)
+    if same_start:
+        # The work tree's bytes are not what git sent, and git's were only hashed: refused,
+        # with nothing stored, rather than a stub for bytes that are nowhere.
+        assert proc.returncode != 0
+        assert "git-datax: cannot store big.bin: git sent other bytes than the file holds, " in proc.stderr
+        assert not object_path(data_repo, oid_of(other)).exists()
+        return
+    blob = proc.stdout.strip()
+    assert git_bytes("cat-file", "-p", blob) == stub_bytes(other)
+    assert sha256(data_repo / "big.bin") == oid_of(mine)  # the work tree is untouched
+    out = subprocess.run(["git-datax", "smudge", "--", "big.bin"], input=stub_bytes(other), capture_output=True,
+                         cwd=data_repo)
+    assert out.returncode == 0 and out.stdout == other

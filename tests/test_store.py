@@ -74,7 +74,7 @@ def test_large_content_streams_through_the_spool(store: ObjectStore) -> None:
 @pytest.mark.parametrize("guess", [True, False])
 def test_a_wrong_presence_guess_changes_the_cost_not_the_result(store: ObjectStore, guess: bool) -> None:
     data = random_bytes(IN_MEMORY_LIMIT + 5000, seed=4)
-    stub = store.put([data[:1000], data[1000:]], likely_present=lambda: guess)
+    stub = store.put([data[:1000], data[1000:]], likely_present=lambda head: guess)
     assert stub == Stub(oid_of(data), len(data))
     raw = store.object_path(stub.oid).read_bytes()
     assert zstandard.get_frame_parameters(raw).has_checksum
