@@ -43,6 +43,7 @@ class BackgroundWriter:
         self.store = store
         self.max_pending_bytes = max_pending_bytes
         self._jobs: deque[tuple[str, bytes, str]] = deque()
+        self._batch: list[tuple[str, bytes, str]] = []  # taken from _jobs, being written
         self._pending: set[str] = set()  # oids queued or being written
         self._pending_bytes = 0
         self._changed = threading.Condition()
@@ -117,7 +118,8 @@ class BackgroundWriter:
             self._write_queued()
         except BaseException as exc:  # a bug here: fail what is queued rather than hang on it
             with self._changed:
-                lost = [Failure(oid, pathname, exc) for oid, _, pathname in self._jobs]
+                held = [*self._batch, *self._jobs]
+                lost = [Failure(oid, pathname, exc) for oid, _, pathname in held if not self.store.has(oid)]
             for failure in lost:  # recorded before anyone waiting is woken
                 _record_unstored(self.store.root, failure.oid, failure.pathname)
             with self._changed:
@@ -136,7 +138,7 @@ class BackgroundWriter:
                     self._changed.wait()
                 if not self._jobs:
                     return
-                batch = list(self._jobs)
+                batch = self._batch = list(self._jobs)
                 self._jobs.clear()
             failures = []
             for oid, content, pathname in batch:
@@ -153,6 +155,7 @@ class BackgroundWriter:
                 for oid, content, _ in batch:
                     self._pending.discard(oid)
                     self._pending_bytes -= len(content)
+                self._batch = []
                 self._changed.notify_all()
 
 
