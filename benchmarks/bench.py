@@ -84,6 +84,24 @@ def write_rss_shim(shim_dir: Path, log: Path) -> None:
     shim.chmod(0o755)
 
 
+def add_both_versions(repo: Path, data: Path, env: dict[str, str]) -> dict[str, float]:
+    """The timed add+commit of v1, then of v2 (every file changed), as shared/bench/peer_lfs.sh."""
+    times = {}
+    sh(f"cp -r {data}/v1/. .", repo, env)
+    times["add+commit v1"] = sh("git add -A && git commit -qm v1", repo, env)
+    sh(f"rm -rf clips model.bin train.csv && cp -r {data}/v2/. .", repo, env)
+    times["add+commit v2"] = sh("git add -A && git commit -qm v2", repo, env)
+    return times
+
+
+def check_out_both_versions(repo: Path, env: dict[str, str]) -> dict[str, float]:
+    return {
+        "checkout v1": sh("git checkout -q HEAD~1", repo, env),
+        "checkout v2": sh("git checkout -q -", repo, env),
+        "status after checkout": sh("git status", repo, env),
+    }
+
+
 def run_tool(tool: str, data: Path, work: Path, env: dict[str, str]) -> tuple[dict[str, float], int]:
     work.mkdir(parents=True)
     sh("git init -q --bare -b main remote.git", work, env)
@@ -94,14 +112,8 @@ def run_tool(tool: str, data: Path, work: Path, env: dict[str, str]) -> tuple[di
     else:
         sh("git datax install --local && git datax track '*.bin' '*.csv' '*.wav'", repo, env)
     sh("git add .gitattributes && git commit -qm attrs && git remote add origin ../remote.git", repo, env)
-    times: dict[str, float] = {}
-    sh(f"cp -r {data}/v1/. .", repo, env)
-    times["add+commit v1"] = sh("git add -A && git commit -qm v1", repo, env)
-    sh(f"rm -rf clips model.bin train.csv && cp -r {data}/v2/. .", repo, env)
-    times["add+commit v2"] = sh("git add -A && git commit -qm v2", repo, env)
-    times["checkout v1"] = sh("git checkout -q HEAD~1", repo, env)
-    times["checkout v2"] = sh("git checkout -q -", repo, env)
-    times["status after checkout"] = sh("git status", repo, env)
+    times = add_both_versions(repo, data, env)
+    times.update(check_out_both_versions(repo, env))
     times["push"] = sh("git push -q origin HEAD:refs/heads/main", repo, env)
     times["clone with data"] = sh("git clone -q remote.git clone", work, env)
     clone_dirty = subprocess.run("git status --porcelain", shell=True, cwd=work / "clone", env=env,
@@ -124,19 +136,13 @@ def run_git_alone(data: Path, work: Path, env: dict[str, str], compress: bool = 
     flag = " --compress" if compress else ""
     sh(f"git config filter.datax.process '{sys.executable} {HERE / 'null_filter.py'}{flag}' && "
        "git config filter.datax.required true && git add .gitattributes && git commit -qm attrs", repo, env)
-    times: dict[str, float] = {}
-    sh(f"cp -r {data}/v1/. .", repo, env)
-    times["add+commit v1"] = sh("git add -A && git commit -qm v1", repo, env)
-    sh(f"rm -rf clips model.bin train.csv && cp -r {data}/v2/. .", repo, env)
-    times["add+commit v2"] = sh("git add -A && git commit -qm v2", repo, env)
+    times = add_both_versions(repo, data, env)
     if not compress:
         # Its add+commit takes under a second, so the index could share a second with the files'
         # times: git would then re-clean every "racily clean" file before the checkout. The real
         # tools take over a second there; a pause out of the clock gives the floor the same start.
         time.sleep(1.1)
-        times["checkout v1"] = sh("git checkout -q HEAD~1", repo, env)
-        times["checkout v2"] = sh("git checkout -q -", repo, env)
-        times["status after checkout"] = sh("git status", repo, env)
+        times.update(check_out_both_versions(repo, env))
     return times
 
 
