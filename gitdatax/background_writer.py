@@ -54,7 +54,7 @@ class BackgroundWriter:
         self._intent_fd: int | None = None
 
     def submit(self, oid: str, content: bytes, pathname: str) -> None:
-        """Queue `content` (whose sha256 is `oid`) to be compressed and stored."""
+        """Queue `content` (whose sha256 is `oid`, not in the store) to be compressed and stored."""
         with self._changed:
             if oid in self._pending:
                 return
@@ -142,9 +142,8 @@ class BackgroundWriter:
                 self._jobs.clear()
             failures = []
             for oid, content, pathname in batch:
-                try:
-                    if not self.store.has(oid):
-                        self.store.write_small_object(oid, compressor.compress(content))
+                try:  # the filter looked for it before queueing: no second look here
+                    self.store.write_small_object(oid, compressor.compress(content))
                 except BaseException as exc:  # reported by the filter's thread; the worker carries on
                     failures.append(Failure(oid, pathname, exc))
             with self._changed:
