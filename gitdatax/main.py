@@ -49,8 +49,36 @@ class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on a usage error, but 2 means a bug here: a usage error is a problem the
     user can fix, so it is one line and exit status 1 (subcommand parsers inherit this class)."""
 
+    # The innermost parser that ran: the top parser reports unrecognized arguments, but the
+    # help that answers them is the (sub)command's.
+    _innermost: "_Parser | None" = None
+
     def error(self, message: str) -> NoReturn:
         self.exit(1, f"{output.PREFIX}: error: {message} (see `{self.prog} --help`)\n")
+
+    def parse_known_args(self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None,
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        _Parser._innermost = self  # a subcommand's parser runs inside its parent's call
+        return super().parse_known_args(args, namespace)
+
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            (_Parser._innermost or self).error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        """An unknown command: name the closest one, or the visible ones (not git's internals)."""
+        if isinstance(action, argparse._SubParsersAction) and value not in action.choices:
+            import difflib
+
+            # Commands added without help (the hidden ones) have no entry in _choices_actions.
+            visible = [a.dest for a in action._choices_actions] or list(action.choices)
+            close = difflib.get_close_matches(str(value), visible, n=1)
+            hint = f"did you mean `{self.prog} {close[0]}`?" if close else f"one of {', '.join(visible)}"
+            raise argparse.ArgumentError(None, f"unknown command {value!r}: {hint}")
+        super()._check_value(action, value)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,8 +26,8 @@ def test_outside_a_repository(tmp_path: Path, command: list[str]) -> None:
 
 
 def test_usage_errors_are_one_line_and_exit_1(repo: Path) -> None:
-    assert one_line_error(datax("frobnicate")).startswith("argument {install,")
-    assert one_line_error(datax("status", "--bogus")) == "unrecognized arguments: --bogus (see `git datax --help`)"
+    assert one_line_error(datax("frobnicate")).startswith("unknown command 'frobnicate': one of install,")
+    assert one_line_error(datax("status", "--bogus")) == "unrecognized arguments: --bogus (see `git datax status --help`)"
     assert one_line_error(datax("untrack")) == (
         "the following arguments are required: PATTERN (see `git datax untrack --help`)"
     )
