@@ -33,10 +33,13 @@ def read_packet(stream: BinaryIO) -> bytes | None:
 
 
 def read_text_list(stream: BinaryIO) -> list[str]:
-    """Text packets up to the next flush, without their trailing newlines."""
+    """Text packets up to the next flush, each without its one trailing newline. Paths are
+    bytes to git: one that is not UTF-8 survives as surrogates, and one that ends with a newline
+    keeps it (git adds one newline to a packet and strips one)."""
     lines = []
     while (packet := read_packet(stream)) is not None:
-        lines.append(packet.decode("utf-8", "surrogateescape").rstrip("\n"))
+        line = packet.decode("utf-8", "surrogateescape")
+        lines.append(line[:-1] if line.endswith("\n") else line)
     return lines
 
 
@@ -65,7 +68,7 @@ def write_flush(stream: BinaryIO) -> None:
 
 def write_text_list(stream: BinaryIO, lines: list[str]) -> None:
     for line in lines:
-        write_packet(stream, (line + "\n").encode())
+        write_packet(stream, (line + "\n").encode("utf-8", "surrogateescape"))  # see read_text_list
     write_flush(stream)
 
 

@@ -36,6 +36,16 @@ def test_key_value_keeps_equals_signs_in_values() -> None:
     assert pktline.read_key_values(stream) == {"pathname": "a=b c/d\u00e9.bin"}
 
 
+def test_pathnames_round_trip_byte_for_byte() -> None:
+    # A path is bytes to git: one that is not UTF-8, or that ends with a newline, is its name.
+    raw = b"0016pathname=caf\xe9.bin\n" b"0010pathname=x\n\n" b"0000"
+    lines = pktline.read_text_list(io.BytesIO(raw))
+    assert lines == ["pathname=caf\udce9.bin", "pathname=x\n"]
+    out = io.BytesIO()
+    pktline.write_text_list(out, lines)
+    assert out.getvalue() == raw
+
+
 def test_content_is_split_at_the_largest_packet() -> None:
     data = bytes(range(256)) * 600  # 153600 bytes: two full packets and a rest
     out = io.BytesIO()

@@ -1,0 +1,39 @@
+"""Git workflows beyond add/commit/checkout, with real git: the work tree must end with real
+bytes, `git status` clean, nothing lost, and errors in one line."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gitdatax.fetcher import CHEAP_FETCH_MAX
+from helpers import git, is_stub, oid_of, random_bytes, sha256
+from synchelpers import clone, fresh_home, make_team_repo
+
+
+def test_clone_downloads_through_delay_for_paths_git_quotes(tmp_path: Path) -> None:
+    # Large objects come through the filter protocol's `delay`, where the filter hands the
+    # pathnames back to git: a path that is not UTF-8, or that ends with a newline, must come
+    # back byte for byte (git knows no other name), or git aborts the clone's checkout.
+    big = CHEAP_FETCH_MAX + 1
+    files = {
+        os.fsdecode(b"data/caf\xe9.bin"): random_bytes(big, seed=1),
+        "data/trailing newline.bin\n": random_bytes(big, seed=2),
+        "data/plain.bin": random_bytes(big, seed=3),
+    }
+    server, work = make_team_repo(tmp_path, {})
+    (work / ".gitattributes").write_text("data/** filter=datax diff=datax merge=datax -text\n")
+    for path, data in files.items():
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_bytes(data)
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "awkward names", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+
+    env = fresh_home(tmp_path, "home2")
+    dest = tmp_path / "teammate"
+    proc = clone(server, dest, env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "git-datax" not in proc.stderr
+    for path, data in files.items():
+        assert sha256(dest / path) == oid_of(data), path
+    assert git("status", "--porcelain", cwd=dest, env=env).stdout == ""
