@@ -137,26 +137,73 @@ def worktree_stubs(top: Path) -> list[PathStub]:
     return found
 
 
-def fill_worktree(top: Path, paths: Sequence[str]) -> None:
-    """Replace the stubs at `paths` with their data from the local store, through git so that
-    the index's stat data is refreshed and `git status` stays clean."""
-    if not paths:
+def fill_worktree(top: Path, items: Sequence[PathStub]) -> None:
+    """Replace the stubs of `items` with their data from the local store, through git so that
+    the index's stat data is refreshed and `git status` stays clean. Should git fail (another
+    git holds index.lock, a full disk, a kill), every file it did not fill in is a stub again."""
+    if not items:
         return
     # checkout-index skips a file whose stat data matches the index, even with --force, and a
-    # stub checked out by git does: remove the stubs first (git writes them back if it must).
-    for path in paths:
+    # stub checked out by git does: move each stub's mtime back a second so git rewrites it.
+    # Removing the stubs instead would lose them all when git cannot even start (index.lock).
+    modes: dict[str, int] = {}
+    for item in items:
+        full = top / item.path
         try:
-            os.unlink(top / path)
+            st = os.stat(full)
+            os.utime(full, ns=(st.st_atime_ns, st.st_mtime_ns - 1_000_000_000))
+            modes[item.path] = st.st_mode
         except FileNotFoundError:
             pass
     env = {k: v for k, v in os.environ.items() if k != "GIT_DATAX_SKIP_SMUDGE"}
-    payload = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+    payload = b"".join(i.path.encode("utf-8", "surrogateescape") + b"\0" for i in items)
+    cmd = ["git", "checkout-index", "--force", "--index", "-z", "--stdin"]
     # Our filter, run by checkout-index, says on stderr what it could not fill; let that through.
-    proc = subprocess.run(["git", "checkout-index", "--force", "--index", "-z", "--stdin"],
-                          cwd=top, input=payload, env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.run(cmd, cwd=top, input=payload, env=env, stdout=subprocess.DEVNULL)
     if proc.returncode != 0:
-        raise git.GitError(["git", "checkout-index", "--force", "--index", "-z", "--stdin"],
-                           proc.returncode, "")
+        _put_back_stubs(top, items, modes)
+        if proc.returncode < 0:
+            import signal
+
+            how = f"was killed by signal {signal.Signals(-proc.returncode).name}"
+        else:
+            how = f"exited {proc.returncode} (git said why above)"
+        from gitdatax.errors import FatalError
+
+        raise FatalError(f"cannot fill in {len(items)} file(s): `{' '.join(cmd)}` {how}; "
+                         "the files not filled in are still stubs, run this again")
+
+
+def _put_back_stubs(top: Path, items: Sequence[PathStub], modes: dict[str, int]) -> None:
+    """After git failed: write the stub back where git removed it, or left part of the data (it
+    writes in place, so a git that dies mid-file leaves a short file). A file with its full
+    size was filled in before git stopped."""
+    for item in items:
+        full = top / item.path
+        data = item.stub.encode()
+        try:
+            st = os.lstat(full)
+            if st.st_size == item.stub.size or not os.path.isfile(full) or os.path.islink(full):
+                continue
+            if st.st_size == len(data):
+                with open(full, "rb") as f:
+                    if f.read() == data:
+                        continue  # still the stub
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue
+        tmp = full.with_name(f".{full.name}.datax-{os.getpid()}")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, modes.get(item.path, 0o644) & 0o7777)
+            os.replace(tmp, full)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 # -- the pending mark ------------------------------------------------------------------------
@@ -223,7 +270,11 @@ def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fe
     missing = [i for i in items if not store.has(i.stub.oid)]
     if not include and not exclude:
         clear_pending(store)  # the filter marks it again for any file it cannot fill in now
-    fill_worktree(top, [i.path for i in ready])
+    try:
+        fill_worktree(top, ready)
+    except BaseException:
+        mark_pending(store)  # stubs are left: the next checkout's hook tries again
+        raise
     if missing:
         mark_pending(store)
     return FillReport(ready, missing, failures, remote_error)

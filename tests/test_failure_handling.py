@@ -1,0 +1,62 @@
+"""Failures of the environment (a lock held by another git, a write limit, a killed process, a
+store that cannot be written) through real git and real processes: one clear line, exit 1, and
+nothing lost: no stub deleted, no partial file left where a stub was, no partial object published."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from helpers import datax, git, random_bytes, stub_bytes, write
+
+
+def commit_then_stubs(repo: Path, files: dict[str, bytes]) -> None:
+    """Commit `files` (tracked), then leave their stubs in the work tree, objects still local."""
+    for path, data in files.items():
+        write(repo / path, data)
+    git("add", "-A")
+    git("commit", "-qm", "data")
+    for path in files:
+        (repo / path).unlink()
+    git("checkout", "--", *files, env={"GIT_DATAX_SKIP_SMUDGE": "1"})
+    for path, data in files.items():
+        assert (repo / path).read_bytes() == stub_bytes(data)
+
+
+def test_a_held_index_lock_leaves_every_stub_in_place(data_repo: Path) -> None:
+    files = {"a.bin": random_bytes(3000, seed=1), "sub/b.bin": random_bytes(5000, seed=2)}
+    commit_then_stubs(data_repo, files)
+    (data_repo / ".git/index.lock").write_bytes(b"")  # another git is running
+    proc = datax("checkout")
+    assert proc.returncode == 1
+    assert "Unable to create" in proc.stderr and "index.lock" in proc.stderr  # git's own words
+    assert proc.stderr.splitlines()[-1] == (
+        "git-datax: error: cannot fill in 2 file(s): `git checkout-index --force --index -z --stdin` "
+        "exited 128 (git said why above); the files not filled in are still stubs, run this again"
+    )
+    for path, data in files.items():  # not deleted
+        assert (data_repo / path).read_bytes() == stub_bytes(data), path
+    (data_repo / ".git/index.lock").unlink()
+    assert git("status", "--porcelain").stdout == ""
+    proc = datax("checkout")
+    assert proc.returncode == 0, proc.stderr
+    for path, data in files.items():
+        assert (data_repo / path).read_bytes() == data, path
+    assert git("status", "--porcelain").stdout == ""
+
+
+def test_git_killed_half_way_through_a_file_leaves_its_stub_not_a_part_of_its_data(data_repo: Path) -> None:
+    big = random_bytes(3 << 20, seed=3)
+    commit_then_stubs(data_repo, {"big.bin": big})
+    # A file size limit: git dies of SIGXFSZ after writing 1 MiB of the 3 MiB file.
+    proc = subprocess.run(["prlimit", f"--fsize={1 << 20}", "git", "datax", "checkout"], capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        "git-datax: error: cannot fill in 1 file(s): `git checkout-index --force --index -z --stdin` "
+        "was killed by signal SIGXFSZ; the files not filled in are still stubs, run this again"
+    )
+    assert (data_repo / "big.bin").read_bytes() == stub_bytes(big)
+    assert git("status", "--porcelain").stdout == ""
+    (data_repo / ".git/index.lock").unlink()  # git died holding it; its next message says so
+    proc = datax("checkout")
+    assert proc.returncode == 0, proc.stderr
+    assert (data_repo / "big.bin").read_bytes() == big
