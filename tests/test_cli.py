@@ -35,3 +35,21 @@ def test_an_unknown_option_points_to_the_help_of_its_command(repo: Path) -> None
         "unrecognized arguments: extra (see `git datax remote add --help`)")
     assert one_line_error(datax("status", "-a", "--bogus", cwd="/")) == (
         "unrecognized arguments: --bogus (see `git datax status --help`)")
+
+
+def test_an_object_missing_on_the_remote_too_is_named_once_in_plain_words(data_repo: Path, tmp_path: Path) -> None:
+    from helpers import make_writable, object_path, oid_of
+
+    empty = tmp_path / "store"
+    empty.mkdir()
+    assert datax("remote", "add", "--local", "nas", str(empty), "--default").returncode == 0
+    write(data_repo / "a.bin", b"model weights")
+    git("add", "a.bin")
+    git("commit", "-qm", "a", env={"GIT_DATAX_SKIP_PUSH": "1"})
+    oid = oid_of(b"model weights")
+    make_writable(object_path(data_repo, oid))
+    object_path(data_repo, oid).unlink()
+    (data_repo / "a.bin").unlink()
+    proc = git("checkout", "--", "a.bin")
+    assert f"a.bin: cannot fetch object {oid}: object {oid} is not on remote {empty}; " \
+           "the stub was checked out instead\n" in proc.stderr
