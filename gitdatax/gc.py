@@ -22,6 +22,7 @@ from gitdatax.store import CHUNK, ObjectStore
 from gitdatax.stub import Stub
 
 # Why an object is kept, in the order the checks run (the first reason found is reported).
+STALE_TMP_SECONDS = 3600  # a tmp/ file with no pid in its name, unchanged this long, is left over
 REASONS = ("work tree", "index", "HEAD", "branch tip", "stash", "recent commit", "unpushed commit")
 
 
@@ -116,6 +117,47 @@ def plan(store: ObjectStore, keep_days: float, open_remote: Callable[[], Remote]
 def execute(store: ObjectStore, gc_plan: GcPlan) -> int:
     """Delete the deletable objects; the compressed bytes freed."""
     return sum(store.delete(stub.oid) for stub in gc_plan.deletable)
+
+
+def remove_stale_tmp(store: ObjectStore, *, dry_run: bool = False, now: float | None = None) -> tuple[int, int]:
+    """Remove what interrupted writes left in tmp/ (a filter or a download killed half way):
+    files whose writer, named by the pid in the file name, is gone; files without a pid that
+    have not changed for an hour (as git-lfs does with its tmp/). Returns (files, bytes)."""
+    from gitdatax.background_writer import _alive
+
+    cutoff = (time.time() if now is None else now) - STALE_TMP_SECONDS
+    count = freed = 0
+    try:
+        entries = list(os.scandir(store.tmp_dir))
+    except OSError:
+        return 0, 0
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        pid = _writer_pid(entry.name)
+        if pid is not None:
+            if pid == os.getpid() or _alive(pid):
+                continue
+        elif max(st.st_mtime, st.st_ctime) > cutoff:
+            continue
+        if not dry_run:
+            try:
+                os.unlink(entry.path)
+            except OSError:  # a folder, or gone already: not ours to force
+                continue
+        count += 1
+        freed += st.st_size
+    return count, freed
+
+
+def _writer_pid(name: str) -> int | None:
+    """The pid in a tmp/ file name: `<pid>.<random>.obj|raw` (whole files being compressed or
+    downloaded) or `<oid>.<pid>.<thread>.<n>.obj` (small objects, linked imports)."""
+    parts = name.split(".")
+    field = parts[1] if len(parts) > 2 and len(parts[0]) == 64 else parts[0]
+    return int(field) if len(parts) > 2 and field.isdigit() else None
 
 
 def stored_size(store: ObjectStore, oids: list[str]) -> int:

@@ -104,7 +104,8 @@ class ObjectStore(ExchangeMixin):
 
     def _new_tmp(self, suffix: str) -> tuple[int, str]:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(dir=self.tmp_dir, suffix=suffix)
+        # The pid in the name tells gc which files a killed process left (gc.remove_stale_tmp).
+        return tempfile.mkstemp(dir=self.tmp_dir, prefix=f"{os.getpid()}.", suffix=suffix)
 
     def _publish(self, tmp_path: str, oid: str, mode: int | None = None) -> None:
         """Rename a finished object into place, read-only (`mode`: its mode, when known)."""

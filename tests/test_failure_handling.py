@@ -3,9 +3,12 @@ store that cannot be written) through real git and real processes: one clear lin
 nothing lost: no stub deleted, no partial file left where a stub was, no partial object published."""
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 from pathlib import Path
 
+from gitdatax.output import human_size
 from helpers import datax, git, random_bytes, stub_bytes, write
 
 
@@ -60,3 +63,34 @@ def test_git_killed_half_way_through_a_file_leaves_its_stub_not_a_part_of_its_da
     proc = datax("checkout")
     assert proc.returncode == 0, proc.stderr
     assert (data_repo / "big.bin").read_bytes() == big
+
+
+def test_gc_removes_what_a_killed_clean_left_in_tmp_and_nothing_a_live_writer_holds(data_repo: Path) -> None:
+    tmp = data_repo / ".git/datax/tmp"
+    # Over the in-memory limit: compressed into tmp/ while it streams. Killed half way.
+    clean = subprocess.Popen(["git-datax", "clean", "--", "big.bin"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert clean.stdin is not None
+    clean.stdin.write(random_bytes(6 << 20, seed=4))
+    clean.stdin.flush()
+    deadline = time.monotonic() + 20
+    while not (tmp.is_dir() and any(p.stat().st_size for p in tmp.iterdir())):
+        assert time.monotonic() < deadline, "clean never started writing"
+        time.sleep(0.01)
+    clean.kill()
+    clean.communicate()
+    (left,) = tmp.iterdir()
+    assert not (data_repo / ".git/datax/objects").exists() or not any((data_repo / ".git/datax/objects").rglob("*.*"))
+    live = write(tmp / f"{os.getpid()}.abcdefgh.obj", b"a writer that is still running")
+    size = left.stat().st_size
+
+    proc = datax("gc", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    line = f"temporary file(s) left by interrupted writes ({human_size(size)})"
+    assert proc.stdout.splitlines()[0] == f"gc: would remove 1 {line}"
+    assert left.exists()
+    proc = datax("gc")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == f"gc: removed 1 {line}"
+    assert sorted(tmp.iterdir()) == [live]
+    assert datax("gc").stdout.splitlines()[0].startswith("gc: 0 object(s)")  # nothing more to say

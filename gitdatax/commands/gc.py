@@ -13,8 +13,9 @@ these hold:
 Deleted objects come back on demand: checking out an old commit fetches them, and
 `git datax pull` (or fetch) brings them back explicitly.
 
-If the default remote cannot be reached or none is configured, gc deletes nothing, says why in
-one line and exits 1. With --dry-run it only lists what it would delete."""
+If the default remote cannot be reached or none is configured, gc deletes no object, says why in
+one line and exits 1. Either way it removes what interrupted writes (a killed `git add` or
+download) left in .git/datax/tmp/. With --dry-run it only lists what it would delete."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
         raise FatalError(f"--keep-days must be 0 or more, not {args.keep_days:g}")
     git.repo_paths()
     store = ObjectStore.for_repo()
+    # Whatever the remote says: leftovers of killed writes are never anyone's only copy.
+    count, tmp_bytes = gc.remove_stale_tmp(store, dry_run=args.dry_run)
+    if count:
+        print(f"gc: {'would remove' if args.dry_run else 'removed'} {count} temporary file(s) "
+              f"left by interrupted writes ({human_size(tmp_bytes)})")
     try:
         plan = gc.plan(store, args.keep_days, lambda: open_configured(None))
     except FatalError as exc:
