@@ -53,3 +53,30 @@ def test_an_object_missing_on_the_remote_too_is_named_once_in_plain_words(data_r
     proc = git("checkout", "--", "a.bin")
     assert f"a.bin: cannot fetch object {oid}: object {oid} is not on remote {empty}; " \
            "the stub was checked out instead\n" in proc.stderr
+
+
+@pytest.mark.parametrize("url, message", [
+    ("s3://", "remote s3://: no bucket in the URL (s3://BUCKET/PREFIX)"),
+    ("http://", "remote http://: no host in the URL"),
+    ("https:///org/repo", "remote https:///org/repo: no host in the URL"),
+    ("file://", "remote file://: no path in the URL"),
+    ("ssh://", "remote ssh://: no host in the URL"),
+    ("host:", "remote host:: no path in the URL"),
+])
+def test_remote_add_refuses_a_url_no_backend_can_use(repo: Path, url: str, message: str) -> None:
+    assert one_line_error(datax("remote", "add", "team", url)) == message
+    assert one_line_error(datax("remote", "add", "--local", "team", url)) == message
+    assert not (repo / ".datax.toml").exists()
+    assert git("config", "--local", "--get-regexp", "^datax\\.", check=False).stdout == ""
+
+
+@pytest.mark.parametrize("url, message", [
+    ("file://", "remote file://: no path in the URL"),
+    ("http://", "remote http://: no host in the URL"),
+])
+def test_a_url_without_a_place_given_to_push_is_refused_before_any_write(data_repo: Path, url: str, message: str) -> None:
+    write(data_repo / "a.bin", b"weights")
+    git("add", "a.bin")
+    git("commit", "-qm", "a")
+    assert one_line_error(datax("push", url)) == message
+    assert sorted(p.name for p in data_repo.iterdir()) == [".git", ".gitattributes", "a.bin"]

@@ -80,6 +80,7 @@ def _add(args: argparse.Namespace) -> int:
     scheme = scheme_of(args.url)
     if scheme not in ("file", "s3", "http", "https", "ssh"):
         raise FatalError(f"remote {args.name}: unsupported URL scheme {scheme!r} (use a path, s3://, http(s):// or ssh://)")
+    _check_url(args.url, scheme)
     values: dict[str, Any] = {"url": args.url}
     for key in ("endpoint_url", "region", "profile"):
         if getattr(args, key):
@@ -128,6 +129,26 @@ def _add(args: argparse.Namespace) -> int:
     toml_edit.edit_file(path, change, expect)
     output.info(f"added remote {args.name} ({display_url(args.url)}) to {path.name}; commit it to share with your team")
     return 0
+
+
+def _check_url(url: str, scheme: str) -> None:
+    """Refuse now, not at the first push, a URL that names no place (the backends' own checks;
+    nothing is contacted: a NAS or a server may well be offline while the remote is added)."""
+    from urllib.parse import urlsplit
+
+    from gitdatax.errors import FatalError
+
+    if scheme == "file":
+        from gitdatax.remotes.local import path_from_url
+
+        path_from_url(url)
+    elif scheme == "ssh":
+        from gitdatax.remotes.ssh import parse_ssh_url
+
+        parse_ssh_url(url)
+    elif not urlsplit(url).hostname:
+        raise FatalError(f"remote {url}: no bucket in the URL (s3://BUCKET/PREFIX)" if scheme == "s3"
+                         else f"remote {url}: no host in the URL")
 
 
 def _unset_local_defaults(local: dict[str, dict[str, Any]]) -> None:

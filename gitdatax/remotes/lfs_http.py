@@ -69,6 +69,8 @@ class LfsHttpRemote:
     def __init__(self, url: str, options: dict | None = None) -> None:
         options = options or {}
         self.url = credentials.redact(url)
+        if not urlsplit(url).hostname:
+            raise RemoteError(f"remote {self.url}: no host in the URL")
         self.endpoint = lfs_endpoint(self.url, exact=bool(options.get("exact_endpoint")))
         self.http = HttpSession(
             self.url, self.endpoint, credentials.userinfo(url), retries=int(options.get("retries", 3)),

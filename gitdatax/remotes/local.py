@@ -16,6 +16,8 @@ def path_from_url(url: str) -> Path:
         parsed = urlparse(url)
         if parsed.netloc not in ("", "localhost"):
             raise RemoteError(f"remote {url}: file:// URLs must name a local path")
+        if not parsed.path:  # Path("") is the current directory: never a store by accident
+            raise RemoteError(f"remote {url}: no path in the URL")
         return Path(unquote(parsed.path))
     return Path(os.path.expanduser(url))
 
