@@ -37,3 +37,21 @@ def test_clone_downloads_through_delay_for_paths_git_quotes(tmp_path: Path) -> N
     for path, data in files.items():
         assert sha256(dest / path) == oid_of(data), path
     assert git("status", "--porcelain", cwd=dest, env=env).stdout == ""
+
+
+def test_checkout_of_an_object_the_remote_lacks_says_so_in_one_sentence(tmp_path: Path) -> None:
+    data = random_bytes(3000, seed=4)
+    server, work = make_team_repo(tmp_path, {"a.bin": data})
+    git("push", "-q", "origin", "main", cwd=work)
+    env = fresh_home(tmp_path, "home2")
+    dest = tmp_path / "teammate"
+    clone(server, dest, {**env, "GIT_DATAX_SKIP_SMUDGE": "1"})
+    oid = oid_of(data)
+    (server / "datax/objects" / oid[:2] / oid[2:4] / oid).unlink()
+    (dest / "a.bin").unlink()
+    proc = git("checkout", "--", "a.bin", cwd=dest, env=env)
+    first = proc.stderr.splitlines()[0]
+    assert first == (f"git-datax: a.bin: cannot fetch object {oid}: object {oid} is not on remote "
+                     f"{server / 'datax'}; the stub was checked out instead")
+    assert is_stub((dest / "a.bin").read_bytes())
+    assert git("status", "--porcelain", cwd=dest, env=env).stdout == ""

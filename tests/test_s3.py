@@ -110,7 +110,7 @@ def test_hostile_objects_are_refused_and_nothing_is_published(s3: S3Server, tmp_
         remote.download(small, fresh)
     with pytest.raises(CorruptObject, match=other_obj.oid):
         remote.download(other_obj, fresh)
-    with pytest.raises(ObjectMissing):
+    with pytest.raises(ObjectMissing, match=" is not on remote s3://"):  # not "in the local store"
         remote.download(store.put_bytes(b"never uploaded" * 10), fresh)
     assert list(fresh.iter_oids()) == [] and os.listdir(fresh.tmp_dir) == []
     # An oid from outside (bad hex, a path) never becomes a key or a path.

@@ -19,7 +19,9 @@ class RemoteError(FatalError):
     """A remote could not be reached or refused an operation. Carries whether a retry may help."""
 
     def __init__(self, message: str, *, transient: bool = False) -> None:
-        super().__init__(message)
+        # Not super(): in RemoteObjectMissing the next class is ObjectMissing, whose __init__
+        # takes an oid and would wrap this message in "object ... is not in the local store".
+        FatalError.__init__(self, message)
         self.transient = transient
 
 

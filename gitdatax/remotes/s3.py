@@ -17,8 +17,8 @@ from typing import Any, Iterable
 from urllib.parse import urlparse
 
 from gitdatax.config import parse_size
-from gitdatax.errors import CorruptObject, FatalError, ObjectMissing
-from gitdatax.remotes.base import RemoteError
+from gitdatax.errors import CorruptObject, FatalError
+from gitdatax.remotes.base import RemoteError, RemoteObjectMissing
 from gitdatax.remotes.limits import BoundedReader, max_compressed_size
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
@@ -77,7 +77,7 @@ class S3Remote:
     # -- errors ------------------------------------------------------------------------------
 
     def _error(self, exc: Exception, what: str, oid: str | None = None) -> Exception:
-        """A RemoteError (or ObjectMissing) for a botocore/boto3 exception; never with secrets."""
+        """A RemoteError (RemoteObjectMissing for an absent object) for a botocore/boto3 exception; never with secrets."""
         import boto3.exceptions
         import botocore.exceptions as bx
 
@@ -85,7 +85,7 @@ class S3Remote:
             err = exc.response.get("Error", {})
             code = str(err.get("Code", "")) or str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
             if code in ("NoSuchKey", "404", "NotFound") and oid is not None:
-                return ObjectMissing(oid)
+                return RemoteObjectMissing(oid, self.url)  # the bucket's lack, not the local store's
             if code == "NoSuchBucket":
                 return RemoteError(f"remote {self.url}: bucket {self.bucket!r} does not exist")
             if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
