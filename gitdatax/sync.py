@@ -282,10 +282,8 @@ def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fe
 
 def failure_lines(items: Sequence[PathStub], failed: dict[str, str], limit: int = 20) -> list[str]:
     """`  path: why` for each failed object (by every path that uses it), at most `limit`."""
-    lines = []
-    for item in items:
-        if item.stub.oid in failed:
-            lines.append(f"  {item.path}: {failed[item.stub.oid]}")
+    # dict: each (path, oid) once, though fetch lists HEAD's files and the index's alike
+    lines = list({f"  {i.path}: {failed[i.stub.oid]}": None for i in items if i.stub.oid in failed})
     if len(lines) > limit:
         lines = lines[:limit] + [f"  ... and {len(lines) - limit} more"]
     return lines
