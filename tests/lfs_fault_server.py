@@ -126,7 +126,7 @@ class FaultServer:
             action_header = {"Authorization": "Bearer action-token-123"}
             if req["operation"] == "download":
                 if oid in self.objects:
-                    answer["actions"] = {"download": {"href": self.base + href_base + oid,
+                    answer["actions"] = {"download": {"href": self.faults.get("href", self.base + href_base + oid),
                                                       "header": action_header, "expires_in": 3600}}
                 else:
                     answer["error"] = {"code": 404, "message": "Object does not exist"}

@@ -7,9 +7,19 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Iterator
+
+import pytest
 
 from gitdatax.output import human_size
-from helpers import datax, git, random_bytes, stub_bytes, write
+from helpers import datax, git, make_writable, object_path, oid_of, random_bytes, stub_bytes, write
+from lfs_fault_server import FaultServer
+
+
+@pytest.fixture
+def fault() -> Iterator[FaultServer]:
+    with FaultServer() as server:
+        yield server
 
 
 def commit_then_stubs(repo: Path, files: dict[str, bytes]) -> None:
@@ -94,3 +104,50 @@ def test_gc_removes_what_a_killed_clean_left_in_tmp_and_nothing_a_live_writer_ho
     assert proc.stdout.splitlines()[0] == f"gc: removed 1 {line}"
     assert sorted(tmp.iterdir()) == [live]
     assert datax("gc").stdout.splitlines()[0].startswith("gc: 0 object(s)")  # nothing more to say
+
+
+@pytest.mark.parametrize("fault_setting, why", [
+    ({"href": "http://[::1/obj/x"}, "object {oid}: download action has no valid http(s) href"),  # not a URL
+    ({"href": "http://127.0.0.1:99999/obj/x"}, "object {oid}: download action has no valid http(s) href"),
+    ({"redirect_to": "http://127.0.0.1:99999"}, "download of {oid}: the server gave a malformed URL"),
+])
+def test_a_malformed_url_from_an_lfs_server_is_a_remote_error_not_a_crash(
+        fault: FaultServer, data_repo: Path, fault_setting: dict, why: str) -> None:
+    data = random_bytes(3000, seed=5)
+    write(data_repo / "a.bin", data)
+    git("add", "a.bin")
+    git("commit", "-qm", "a")
+    fault.objects[oid_of(data)] = data
+    fault.faults.update(fault_setting)
+    path = object_path(data_repo, oid_of(data))
+    make_writable(path)
+    path.unlink()
+    assert datax("remote", "add", "--local", "--default", "lfs", fault.endpoint).returncode == 0
+    git("config", "datax.remote.lfs.retries", "0")
+    proc = datax("fetch")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"git-datax: error: 1 object(s) could not be downloaded from {fault.endpoint}:",
+        f"  a.bin: remote {fault.endpoint}: " + why.format(oid=oid_of(data)),
+    ]
+    assert not path.exists()
+    if "href" in fault_setting:  # push and gc ask has_many first: the same line, exit 1, not a crash
+        proc = datax("fsck", "--remote")
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_a_failed_download_is_listed_once_per_file(data_repo: Path, tmp_path: Path) -> None:
+    data = random_bytes(3000, seed=6)
+    write(data_repo / "a.bin", data)
+    git("add", "a.bin")
+    git("commit", "-qm", "a")  # in HEAD's tree and in the index: fetch wants it from both
+    path = object_path(data_repo, oid_of(data))
+    make_writable(path)
+    path.unlink()
+    (tmp_path / "empty-store").mkdir()
+    proc = datax("fetch", str(tmp_path / "empty-store"))
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"git-datax: error: 1 object(s) could not be downloaded from {tmp_path / 'empty-store'}:",
+        f"  a.bin: object {oid_of(data)} is not on {tmp_path / 'empty-store'}",
+    ]

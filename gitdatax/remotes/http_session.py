@@ -121,6 +121,9 @@ class HttpSession:
                     data=body() if body is not None else None, stream=stream,
                     allow_redirects=False, timeout=(min(self.timeout, 30), self.timeout),
                 )
+            except ValueError:  # InvalidURL and kin, also for a redirect's Location (requests parses it
+                # even when not following): never shown, it may hold tokens
+                raise RemoteError(f"remote {self.url}: {what}: the server gave a malformed URL") from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt >= self.retries:
                     raise RemoteError(f"remote {self.url}: {what}: cannot connect ({_why(exc)})") from None

@@ -49,6 +49,17 @@ def lfs_endpoint(url: str, exact: bool = False) -> str:
     return base + ".git/info/lfs"
 
 
+def _is_http_url(url: str) -> bool:
+    """Whether requests can send to `url`: http(s), a host, a port in range (a server's href is
+    checked here, so that a malformed one is the server's error, never our crash)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises ValueError when out of range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 class _ContentReader(ChunkReader):
     """The decompressed content of one object as a file with a length, so that requests sends it
     with Content-Length (a generator body would be sent chunked) without holding it in memory."""
@@ -121,8 +132,8 @@ class LfsHttpRemote:
         if action is None:
             return None
         href = action.get("href") if isinstance(action, dict) else None
-        if not isinstance(href, str) or urlsplit(href).scheme not in ("http", "https"):
-            raise RemoteError(f"remote {self.url}: object {obj.get('oid')}: {name} action has no http(s) href")
+        if not isinstance(href, str) or not _is_http_url(href):
+            raise RemoteError(f"remote {self.url}: object {obj.get('oid')}: {name} action has no valid http(s) href")
         header = action.get("header") or {}
         if not isinstance(header, dict) or not all(isinstance(v, str) for v in header.values()):
             raise RemoteError(f"remote {self.url}: object {obj.get('oid')}: {name} action has a bad header")
