@@ -46,7 +46,7 @@ def is_ours(path: Path) -> bool:
     try:
         with open(path, "rb") as f:
             return MARKER in f.read(4096)
-    except (FileNotFoundError, IsADirectoryError):
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):  # core.hooksPath=/dev/null
         return False
 
 
@@ -59,6 +59,9 @@ def _write_executable(path: Path, text: str) -> None:
 
 def install(hooks_dir: Path, names: tuple[str, ...] = CLIENT_HOOKS, template: str = "client-hook.sh") -> list[str]:
     """Install (or refresh) our hooks; returns a line per hook saying what was done."""
+    if hooks_dir.exists() and not hooks_dir.is_dir():  # core.hooksPath=/dev/null turns hooks off
+        raise FatalError(f"cannot install hooks in {hooks_dir} (core.hooksPath): it is not a folder; "
+                         "point core.hooksPath at a folder, or install with --skip-hooks")
     hooks_dir.mkdir(parents=True, exist_ok=True)
     done = []
     for name in names:

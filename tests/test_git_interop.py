@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from gitdatax.fetcher import CHEAP_FETCH_MAX
-from helpers import git, is_stub, oid_of, random_bytes, sha256
+from helpers import datax, git, is_stub, oid_of, random_bytes, sha256
 from synchelpers import clone, fresh_home, make_team_repo
 
 
@@ -55,3 +55,20 @@ def test_checkout_of_an_object_the_remote_lacks_says_so_in_one_sentence(tmp_path
                      f"{server / 'datax'}; the stub was checked out instead")
     assert is_stub((dest / "a.bin").read_bytes())
     assert git("status", "--porcelain", cwd=dest, env=env).stdout == ""
+
+
+def test_core_hookspath_dev_null_is_one_line_not_a_crash(repo: Path) -> None:
+    # `core.hooksPath=/dev/null` is the usual way to switch hooks off.
+    git("config", "core.hooksPath", os.devnull)
+    proc = datax("install", "--local")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        f"git-datax: error: cannot install hooks in {os.devnull} (core.hooksPath): it is not a folder; "
+        "point core.hooksPath at a folder, or install with --skip-hooks")
+    assert datax("install", "--local", "--skip-hooks").returncode == 0
+    proc = datax("env")
+    assert proc.returncode == 0, proc.stderr
+    assert f"{os.devnull} (missing: pre-commit, pre-push" in proc.stdout
+    proc = datax("uninstall", "--local")
+    assert proc.returncode == 0, proc.stderr
+    assert "hook" not in proc.stderr
