@@ -1,6 +1,8 @@
 """The two kinds of failure: ones the user can fix (one line, exit 1) and bugs (exit 2, logged)."""
 from __future__ import annotations
 
+import os
+
 
 class FatalError(Exception):
     """A problem the user can fix. The message is one line, printed as is; exit status 1."""
@@ -20,6 +22,17 @@ class GitError(FatalError):
 class NotARepository(FatalError):
     def __init__(self) -> None:
         super().__init__("not in a git repository (run this inside a work tree)")
+
+
+class NotAWorkTree(FatalError):
+    """In a repository, but in a bare one or inside its git directory."""
+
+    def __init__(self, git_dir: object, bare: bool) -> None:
+        if bare:
+            super().__init__(f"{git_dir} is a bare repository: this command needs a work tree (run it in a clone)")
+        else:
+            super().__init__(f"not in the work tree: run this in {os.path.dirname(str(git_dir))}, "
+                             "not inside its git directory")
 
 
 class InvalidOid(FatalError):

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple, Sequence
 
-from gitdatax.errors import GitError, NotARepository
+from gitdatax.errors import GitError, NotARepository, NotAWorkTree
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 MAX_SMALL = 1023  # stub.MAX_STUB_SIZE; git.py sits below stub.py and does not import it
@@ -55,6 +55,7 @@ class RepoPaths(NamedTuple):
     common_dir: Path  # shared by all worktrees; the store lives here
     toplevel: Path | None  # None in a bare repository
     hooks: Path  # where git looks for hooks, core.hooksPath honoured, as it was when first asked
+    bare: bool = False
 
 
 @functools.lru_cache(maxsize=8)
@@ -74,7 +75,7 @@ def _repo_paths(cwd: str) -> RepoPaths:
     toplevel = None
     if proc.returncode == 0 and bare != "true" and len(lines) > 4 and lines[4]:
         toplevel = Path(lines[4])
-    return RepoPaths(Path(git_dir), Path(common_dir), toplevel, Path(hooks))
+    return RepoPaths(Path(git_dir), Path(common_dir), toplevel, Path(hooks), bare == "true")
 
 
 def repo_paths(cwd: str | os.PathLike[str] | None = None) -> RepoPaths:
@@ -82,10 +83,10 @@ def repo_paths(cwd: str | os.PathLike[str] | None = None) -> RepoPaths:
 
 
 def toplevel(cwd: str | os.PathLike[str] | None = None) -> Path:
-    top = repo_paths(cwd).toplevel
-    if top is None:
-        raise NotARepository()
-    return top
+    paths = repo_paths(cwd)
+    if paths.toplevel is None:
+        raise NotAWorkTree(paths.common_dir, paths.bare)
+    return paths.toplevel
 
 
 def config_get(key: str, *, cwd: str | os.PathLike[str] | None = None, scope: str | None = None) -> str | None:

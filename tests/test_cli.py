@@ -80,3 +80,37 @@ def test_a_url_without_a_place_given_to_push_is_refused_before_any_write(data_re
     git("commit", "-qm", "a")
     assert one_line_error(datax("push", url)) == message
     assert sorted(p.name for p in data_repo.iterdir()) == [".git", ".gitattributes", "a.bin"]
+
+
+@pytest.mark.parametrize("command", [["fetch"], ["fetch", "--all"], ["pull"], ["checkout"], ["push"], ["gc", "-n"]])
+def test_sync_commands_outside_a_repository(tmp_path: Path, command: list[str]) -> None:
+    proc = datax(*command, cwd=tmp_path)
+    assert one_line_error(proc) == "not in a git repository (run this inside a work tree)"
+
+
+def test_uninstall_local_outside_a_repository_says_so_as_install_does(tmp_path: Path) -> None:
+    assert one_line_error(datax("install", "--local", cwd=tmp_path)) == "--local needs a repository: run it inside one"
+    assert one_line_error(datax("uninstall", "--local", cwd=tmp_path)) == "--local needs a repository: run it inside one"
+
+
+@pytest.mark.parametrize("command", [["track", "*.bin"], ["untrack", "*.bin"], ["status"], ["checkout"], ["pull"],
+                                     ["remote", "add", "nas", "/srv/nas"]])
+def test_work_tree_commands_in_a_bare_repository_say_it_is_bare(tmp_path: Path, command: list[str]) -> None:
+    bare = tmp_path / "proj.git"
+    git("init", "-q", "--bare", str(bare))
+    assert one_line_error(datax(*command, cwd=bare)) == (
+        f"{bare} is a bare repository: this command needs a work tree (run it in a clone)")
+    assert one_line_error(datax(*command, cwd=tmp_path / "proj.git" / "refs")) == (
+        f"{bare} is a bare repository: this command needs a work tree (run it in a clone)")
+
+
+def test_work_tree_commands_inside_the_git_directory(repo: Path) -> None:
+    assert one_line_error(datax("status", cwd=repo / ".git")) == (
+        f"not in the work tree: run this in {repo}, not inside its git directory")
+
+
+def test_ls_files_of_a_revision_that_does_not_exist(repo: Path) -> None:
+    assert one_line_error(datax("ls-files", "--rev", "HEAD")) == "--rev HEAD: no such commit"
+    git("commit", "-q", "--allow-empty", "-m", "first")
+    assert one_line_error(datax("ls-files", "--rev", "v9")) == "--rev v9: no such commit"
+    assert datax("ls-files", "--rev", "HEAD").returncode == 0

@@ -65,7 +65,8 @@ def fetch(remote_name: str | None, items: list[PathStub], quiet: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitdatax import sync
+    from gitdatax import git, sync
 
+    git.repo_paths()  # one clear line outside a repository
     items = sync.select(wanted(args.all), sync.split_patterns(args.include), sync.split_patterns(args.exclude))
     return fetch(args.remote, items, args.quiet)

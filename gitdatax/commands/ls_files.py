@@ -11,12 +11,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitdatax import tracked
+    from gitdatax import git, tracked
+    from gitdatax.errors import FatalError
     from gitdatax.output import human_size
     from gitdatax.store import ObjectStore
 
     store = ObjectStore.for_repo()
     if args.rev:
+        if git.run(["rev-parse", "-q", "--verify", f"{args.rev}^{{commit}}"],
+                   check=False).returncode != 0:
+            raise FatalError(f"--rev {args.rev}: no such commit")
         rows = tracked.tree_stubs(args.rev)
     else:
         rows = [(f.path, f.stub) for f in tracked.index_files() if f.stub is not None]

@@ -22,7 +22,8 @@ def run(args: argparse.Namespace) -> int:
     from gitdatax.commands.checkout import fill_and_report
     from gitdatax.commands.fetch import fetch, wanted
 
+    top = git.toplevel()  # one clear line outside a work tree, before any download
     include, exclude = sync.split_patterns(args.include), sync.split_patterns(args.exclude)
     code = fetch(args.remote, sync.select(wanted(False), include, exclude), args.quiet)
-    fill_code = fill_and_report(git.toplevel(), include, exclude, args.quiet)
+    fill_code = fill_and_report(top, include, exclude, args.quiet)
     return code or fill_code

@@ -34,6 +34,11 @@ def run(args: argparse.Namespace) -> int:
         for line in lines:
             output.info(f"  {line}")
         return 0
+    if args.scope == "local":
+        try:
+            git.repo_paths()
+        except NotARepository:
+            raise FatalError("--local needs a repository: run it inside one") from None
     for key, ours in FILTER_CONFIG.items():
         if git.config_get(key, scope=args.scope) == ours:
             git.config_unset(key, scope=args.scope)
