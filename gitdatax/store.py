@@ -113,7 +113,7 @@ class ObjectStore(ExchangeMixin):
         if mode is None or mode & 0o222:
             os.chmod(tmp_path, 0o444)
         self._make_parent(final)
-        os.replace(tmp_path, final)
+        self._rename_into_place(tmp_path, final)
 
     def _make_parent(self, final: Path | str) -> None:
         # Thousands of small objects per `git add`: remember the fan-out folders already made
@@ -122,6 +122,17 @@ class ObjectStore(ExchangeMixin):
         if parent not in self._made_dirs:
             os.makedirs(parent, exist_ok=True)
             self._made_dirs.add(parent)
+
+    def _rename_into_place(self, tmp: str, final: str) -> None:
+        try:
+            os.replace(tmp, final)
+        except FileNotFoundError:
+            # A folder remembered as made was removed since (a long-running `git datax serve`
+            # whose store was cleared or restored): make it again, once, rather than fail every
+            # object under it until a restart.
+            self._made_dirs.discard(os.path.dirname(final))
+            self._make_parent(final)
+            os.replace(tmp, final)
 
     def _unique_tmp(self, oid: str) -> str:
         if not self._tmp_ready:
@@ -133,7 +144,12 @@ class ObjectStore(ExchangeMixin):
         """Publish an object whose compressed bytes are in memory: created read-only under a
         name unique to this process and thread, then renamed into place. Thread-safe."""
         tmp = self._unique_tmp(oid)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        except FileNotFoundError:  # tmp/ was removed since it was made (see _rename_into_place)
+            self._tmp_ready = False
+            tmp = self._unique_tmp(oid)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
             try:
                 view = memoryview(compressed)
@@ -143,7 +159,7 @@ class ObjectStore(ExchangeMixin):
                 os.close(fd)
             final = self._object_str(oid)
             self._make_parent(final)
-            os.replace(tmp, final)
+            self._rename_into_place(tmp, final)
         except BaseException:
             unlink_quietly(tmp)
             raise

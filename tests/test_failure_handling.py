@@ -4,6 +4,7 @@ nothing lost: no stub deleted, no partial file left where a stub was, no partial
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -11,7 +12,10 @@ from typing import Iterator
 
 import pytest
 
+from datax_serve import serve  # noqa: F401 - the fixture
 from gitdatax.output import human_size
+from gitdatax.remotes import open_remote
+from gitdatax.store import ObjectStore
 from helpers import datax, git, make_writable, object_path, oid_of, random_bytes, stub_bytes, write
 from lfs_fault_server import FaultServer
 
@@ -151,3 +155,22 @@ def test_a_failed_download_is_listed_once_per_file(data_repo: Path, tmp_path: Pa
         f"git-datax: error: 1 object(s) could not be downloaded from {tmp_path / 'empty-store'}:",
         f"  a.bin: object {oid_of(data)} is not on {tmp_path / 'empty-store'}",
     ]
+
+
+@pytest.mark.parametrize("size", [3000, 5 << 20])  # written whole, and compressed from a spool file
+def test_serve_accepts_an_object_again_after_its_folder_was_removed_under_it(serve, tmp_path: Path, size: int) -> None:  # type: ignore[no-untyped-def]
+    server = serve()
+    local = ObjectStore(tmp_path / "local")
+    stub = local.put_bytes(random_bytes(size, seed=7)) if size < 4 << 20 else local.put_file(
+        write(tmp_path / "big", random_bytes(size, seed=7)))
+    remote = open_remote(server.url + "/info/lfs", {"retries": 0})
+    try:
+        remote.upload(stub, local)
+        # An administrator clears the store (or restores it from a backup) while the server runs.
+        for folder in ("objects", "tmp"):
+            shutil.rmtree(server.store / folder)
+        remote.upload(stub, local)  # the same object again: its folders must be made again
+    finally:
+        remote.close()
+    assert ObjectStore(server.store).verify(stub.oid) is None
+    assert " 500 " not in server.log
