@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from gitdatax.fetcher import CHEAP_FETCH_MAX
 from helpers import datax, git, is_stub, oid_of, random_bytes, sha256
 from synchelpers import clone, fresh_home, make_team_repo
@@ -72,3 +74,31 @@ def test_core_hookspath_dev_null_is_one_line_not_a_crash(repo: Path) -> None:
     proc = datax("uninstall", "--local")
     assert proc.returncode == 0, proc.stderr
     assert "hook" not in proc.stderr
+
+
+@pytest.mark.parametrize("path", ["-d.bin", "-h"])
+def test_merge_conflict_on_a_path_that_starts_with_a_dash(data_repo: Path, path: str) -> None:
+    # Git gives the merge driver the path as its last argument: one that looks like an option
+    # must not be parsed as one ("-h" printed the help and exited 0: a clean merge that kept
+    # ours and silently dropped their change).
+    (data_repo / ".gitattributes").write_text("-h filter=datax diff=datax merge=datax -text\n*.bin "
+                                              "filter=datax diff=datax merge=datax -text\n")
+    base, ours, theirs = (random_bytes(3000, seed=s) for s in (1, 2, 3))
+    (data_repo / path).write_bytes(base)
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    git("checkout", "-qb", "theirs")
+    (data_repo / path).write_bytes(theirs)
+    git("commit", "-qam", "theirs")
+    git("checkout", "-q", "main")
+    (data_repo / path).write_bytes(ours)
+    git("commit", "-qam", "ours")
+    merge = git("merge", "--no-edit", "theirs", check=False)
+    assert merge.returncode == 1, merge.stdout
+    assert merge.stderr == (
+        f"gitdatax: {path}: both sides changed it; the work tree keeps our version. "
+        f"Use `git checkout --theirs -- {path}` for theirs, then `git add` it.\n"
+    )
+    assert (data_repo / path).read_bytes() == ours
+    git("checkout", "--theirs", "--", path)
+    assert (data_repo / path).read_bytes() == theirs

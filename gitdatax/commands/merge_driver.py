@@ -15,12 +15,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ancestor")
     parser.add_argument("ours")
     parser.add_argument("theirs")
-    parser.add_argument("path", nargs="?", default="the file")
+    # Everything after the three files is the path (%P), taken as it is: a path like `-h` or
+    # `-d.bin` is not an option (parsed as one, `-h` exited 0, which git took for a clean merge).
+    parser.add_argument("path", nargs=argparse.REMAINDER)
 
 
 def run(args: argparse.Namespace) -> int:
     from gitdatax import output
 
+    path = args.path[0] if args.path else "the file"
     if filecmp.cmp(args.theirs, args.ancestor, shallow=False) or filecmp.cmp(
         args.ours, args.theirs, shallow=False
     ):
@@ -29,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         shutil.copyfile(args.theirs, args.ours)  # only theirs changed
         return 0
     output.info(
-        f"gitdatax: {args.path}: both sides changed it; the work tree keeps our version. "
-        f"Use `git checkout --theirs -- {shlex.quote(args.path)}` for theirs, then `git add` it."
+        f"gitdatax: {path}: both sides changed it; the work tree keeps our version. "
+        f"Use `git checkout --theirs -- {shlex.quote(path)}` for theirs, then `git add` it."
     )
     return 1
