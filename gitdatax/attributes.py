@@ -10,8 +10,9 @@ _NEEDS_QUOTES = re.compile(r'[\s"\\]')
 
 
 def quote_pattern(pattern: str) -> str:
-    """Git reads C-style quoted patterns in .gitattributes; a pattern with a space needs them."""
-    if not _NEEDS_QUOTES.search(pattern):
+    """Git reads C-style quoted patterns in .gitattributes; a pattern with a space needs them,
+    and so does one starting with `#` (unquoted, the line is a comment)."""
+    if not _NEEDS_QUOTES.search(pattern) and not pattern.startswith("#"):
         return pattern
     return '"' + pattern.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t") + '"'
 

@@ -114,3 +114,27 @@ def test_ls_files_of_a_revision_that_does_not_exist(repo: Path) -> None:
     git("commit", "-q", "--allow-empty", "-m", "first")
     assert one_line_error(datax("ls-files", "--rev", "v9")) == "--rev v9: no such commit"
     assert datax("ls-files", "--rev", "HEAD").returncode == 0
+
+
+@pytest.mark.parametrize("pattern, message", [
+    ("data/", "data/: git applies attributes to files, not directories, so this pattern matches nothing: "
+              "track 'data/**' for every file under data/"),
+    ("data", "data is a directory: git applies attributes to files, not directories, so this pattern "
+             "matches nothing in it: track 'data/**' for every file under data/"),
+    ("/data", "/data is a directory: git applies attributes to files, not directories, so this pattern "
+              "matches nothing in it: track '/data/**' for every file under /data/"),
+    ("!*.csv", "!*.csv: .gitattributes has no negative patterns (git ignores the line): "
+               "track only the patterns to store"),
+])
+def test_track_refuses_a_pattern_that_would_match_nothing(repo: Path, pattern: str, message: str) -> None:
+    write(repo / "data" / "train.csv", b"a,b\n")
+    assert one_line_error(datax("track", "*.bin", pattern)) == message
+    assert not (repo / ".gitattributes").exists()
+
+
+def test_track_quotes_a_pattern_that_starts_like_a_comment(repo: Path) -> None:
+    assert datax("track", "#1.bin").returncode == 0
+    assert (repo / ".gitattributes").read_text() == '"#1.bin" filter=datax diff=datax merge=datax -text\n'
+    assert git("check-attr", "filter", "--", "#1.bin").stdout == "#1.bin: filter: datax\n"
+    assert datax("track").stdout == "#1.bin    (.gitattributes)\n"
+    assert datax("track", "#1.bin").stderr == "#1.bin is already tracked\n"

@@ -6,7 +6,8 @@ import os
 HELP = "store files matching PATTERN with gitdatax (edits .gitattributes); no PATTERN lists them"
 DESCRIPTION = """Add `PATTERN filter=datax diff=datax merge=datax -text` to the .gitattributes at
 the top of the work tree, so `git add` stores matching files as stubs with their bytes in the
-gitdatax store. Patterns are gitattributes patterns ('*.csv', 'data/**', 'models/asr.bin');
+gitdatax store. Patterns are gitattributes patterns ('*.csv', 'models/asr.bin', and 'data/**'
+for a whole directory: a directory's own name matches none of its files);
 given in a subdirectory, they are made relative to the top. With no PATTERN, list the tracked
 patterns of every .gitattributes file.
 
@@ -34,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     lines = attributes.read_lines(path)
     existing = {p[0]: p[1] for p in map(attributes.split_line, lines) if p}
     added = 0
+    said = []  # printed once every pattern is known good: an error below writes nothing
     for raw in args.patterns:
         if "\n" in raw or "\r" in raw or not raw.strip():
             raise FatalError(f"invalid pattern {raw!r}")
@@ -41,14 +43,34 @@ def run(args: argparse.Namespace) -> int:
         pattern = pattern.replace(os.sep, "/")
         if os.path.basename(pattern.rstrip("/")) in (".gitattributes", ".gitignore", ".datax.toml"):
             raise FatalError(f"{raw}: gitdatax's own configuration files cannot be tracked")
+        _check_matches_files(raw, top / pattern.lstrip("/"))
         if pattern in existing and attributes.is_datax_line(existing[pattern]):
-            output.info(f"{pattern} is already tracked")
+            said.append(f"{pattern} is already tracked")
             continue
         lines.append(f"{attributes.quote_pattern(pattern)} {attributes.ATTRIBUTES}")
         existing[pattern] = attributes.ATTRIBUTES.split()
         added += 1
-        output.info(f"tracking {pattern}")
+        said.append(f"tracking {pattern}")
+    for line in said:
+        output.info(line)
     if added:
         attributes.write_lines(path, lines)
         output.info("commit .gitattributes to share this; `git add --renormalize .` converts files already committed")
     return 0
+
+
+def _check_matches_files(raw: str, where: os.PathLike[str]) -> None:
+    """Refuse the patterns git would read and then match nothing with: a directory (attributes
+    are not inherited by the files inside, gitattributes(5)) and a negation (ignored, with a
+    warning from every git command afterwards)."""
+    from gitdatax.errors import FatalError
+
+    why = "git applies attributes to files, not directories, so this pattern matches nothing"
+    if raw.startswith("!"):
+        raise FatalError(f"{raw}: .gitattributes has no negative patterns (git ignores the line): "
+                         "track only the patterns to store")
+    if raw.endswith("/"):
+        folder = raw.rstrip("/")
+        raise FatalError(f"{raw}: {why}: track '{folder}/**' for every file under {folder}/")
+    if not any(c in raw for c in "*?[") and os.path.isdir(where):
+        raise FatalError(f"{raw} is a directory: {why} in it: track '{raw}/**' for every file under {raw}/")
