@@ -1,6 +1,13 @@
 """The two kinds of failure: ones the user can fix (one line, exit 1) and bugs (exit 2, logged)."""
 from __future__ import annotations
 
+import errno
+
+# An OSError with one of these says the machine, not gitdatax, is at fault: a full or read-only
+# disk, a file size limit, a permission, a failing device. It is reported like a FatalError.
+ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES,
+                                errno.EPERM, errno.EIO})
+
 import os
 
 
@@ -51,3 +58,11 @@ class CorruptObject(FatalError):
     def __init__(self, oid: str, why: str) -> None:
         self.oid = oid
         super().__init__(f"object {oid} is corrupt in the store ({why})")
+
+
+def environment_problem(exc: BaseException) -> str | None:
+    """The one line for an OSError the user must fix (see ENVIRONMENT_ERRNOS); None otherwise."""
+    if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"the file system refused: {exc.strerror}{where}"
+    return None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
 from gitdatax import git, pktline, stub as stubs
 from gitdatax.background_writer import BackgroundWriter
-from gitdatax.errors import FatalError, ObjectMissing
+from gitdatax.errors import FatalError, ObjectMissing, environment_problem
 from gitdatax.output import PREFIX
 from gitdatax.store import ObjectStore, SPOOL_IN_MEMORY
 from gitdatax.stub_journal import JournalWriter
@@ -374,10 +374,14 @@ def _describe_write_error(exc: BaseException) -> str:
 
 
 def _describe(exc: Exception) -> str:
-    """One line for the user. Anything but a FatalError is a bug or an environment problem the
-    message alone cannot explain: its traceback goes to the crash log (call from an except block)."""
+    """One line for the user. Anything but a FatalError or a refused write (a full disk, a size
+    limit: errors.environment_problem) is a bug or an environment problem the message alone
+    cannot explain: its traceback goes to the crash log (call from an except block)."""
     if isinstance(exc, FatalError):
         return str(exc)
+    problem = environment_problem(exc)
+    if problem is not None:
+        return problem
     from gitdatax.crashlog import details, write_crash_log
 
     return f"{type(exc).__name__}: {exc} ({details(write_crash_log(sys.argv))})"

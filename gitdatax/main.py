@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import NoReturn, Sequence
 
 from gitdatax import __version__, output
-from gitdatax.errors import FatalError
+from gitdatax.errors import FatalError, environment_problem
 
 # (command, module in gitdatax.commands); the order is the order of `--help`.
 COMMANDS = [
@@ -123,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 141
     except Exception as exc:  # a bug: keep the details, show one line
+        problem = environment_problem(exc)
+        if problem is not None:  # not a bug: a full disk, a read-only file system, ...
+            output.error(problem)
+            return 1
         from gitdatax.crashlog import details, write_crash_log  # traceback, datetime: off the start-up
 
         log = write_crash_log(sys.argv if argv is None else ["git-datax", *argv])

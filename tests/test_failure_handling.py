@@ -174,3 +174,19 @@ def test_serve_accepts_an_object_again_after_its_folder_was_removed_under_it(ser
         remote.close()
     assert ObjectStore(server.store).verify(stub.oid) is None
     assert " 500 " not in server.log
+
+
+def test_a_write_the_file_system_refuses_is_one_line_exit_1_and_no_crash_log(data_repo: Path) -> None:
+    big = random_bytes(6 << 20, seed=8)
+    limit = ["prlimit", f"--fsize={1 << 20}"]  # what a full disk does to a write, without filling one
+    proc = subprocess.run([*limit, "git-datax", "clean", "--", "big.bin"], input=big, capture_output=True)
+    assert (proc.returncode, proc.stderr) == (1, b"git-datax: error: the file system refused: File too large\n")
+    write(data_repo / "big.bin", big)
+    proc = subprocess.run([*limit, "git", "add", "big.bin"], capture_output=True, text=True)
+    assert proc.returncode == 128
+    assert proc.stderr.splitlines() == ["git-datax: cannot store big.bin: the file system refused: File too large",
+                                        "fatal: big.bin: clean filter 'datax' failed"]
+    assert not (data_repo / ".git/datax/logs").exists()  # not a bug: nothing to log
+    assert os.listdir(data_repo / ".git/datax/tmp") == []
+    assert not (data_repo / ".git/datax/objects").exists()
+    assert git("add", "big.bin").returncode == 0  # the limit gone, it works
