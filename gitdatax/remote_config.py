@@ -67,17 +67,18 @@ def git_key(option: str) -> str:
 
 
 def display_url(url: str) -> str:
-    """The URL with any password removed, safe to print."""
+    """The URL with any password, query and fragment removed (a query often carries a token),
+    safe to print."""
     if "://" not in url:
         return url
     parsed = urlparse(url)
-    if parsed.password is None and parsed.username is None:
+    if parsed.password is None and parsed.username is None and not parsed.query and not parsed.fragment:
         return url
     host = parsed.hostname or ""
     if parsed.port:
         host = f"{host}:{parsed.port}"
     user = f"{parsed.username}@" if parsed.username else ""
-    return urlunparse(parsed._replace(netloc=user + host))
+    return urlunparse(parsed._replace(netloc=user + host, query="", fragment=""))
 
 
 def _truthy(value: Any) -> bool:

@@ -138,3 +138,18 @@ def test_track_quotes_a_pattern_that_starts_like_a_comment(repo: Path) -> None:
     assert git("check-attr", "filter", "--", "#1.bin").stdout == "#1.bin: filter: datax\n"
     assert datax("track").stdout == "#1.bin    (.gitattributes)\n"
     assert datax("track", "#1.bin").stderr == "#1.bin is already tracked\n"
+
+
+def test_urls_are_shown_without_their_query_and_a_password_is_kept_out_of_the_team_file(repo: Path) -> None:
+    proc = datax("remote", "add", "lfs", "https://host.example/org/proj?token=s3cret")
+    assert proc.returncode == 0
+    listing = datax("remote", "list", "-v").stdout + datax("env").stdout + proc.stderr
+    assert "https://host.example/org/proj" in listing
+    assert "s3cret" not in listing
+    assert one_line_error(datax("remote", "add", "t2", "https://bob:s3cret@host.example/x")) == (
+        "remote t2: the URL holds a password, and .datax.toml is committed for the whole team to read: "
+        "add the remote with --local, or leave the password to git's credential helper")
+    assert "t2" not in (repo / ".datax.toml").read_text()
+    proc = datax("remote", "add", "--local", "t2", "https://bob:s3cret@host.example/x")
+    assert proc.returncode == 0
+    assert "s3cret" not in proc.stderr + datax("remote", "list").stdout

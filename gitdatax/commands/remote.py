@@ -71,7 +71,10 @@ def _check_name(name: str) -> None:
 def _add(args: argparse.Namespace) -> int:
     from gitdatax import git, output, toml_edit
     from gitdatax.errors import FatalError
-    from gitdatax.remote_config import display_url, git_config_entries, git_key, git_remotes, option_name, team_remotes
+    from urllib.parse import urlparse
+
+    from gitdatax.remote_config import (TEAM_FILE, display_url, git_config_entries, git_key, git_remotes,
+                                        option_name, team_remotes)
     from gitdatax.remotes import scheme_of
 
     _check_name(args.name)
@@ -107,6 +110,10 @@ def _add(args: argparse.Namespace) -> int:
             git.config_set(f"datax.remote.{args.name}.{git_key(key)}", "true" if value is True else str(value), scope="local")
         output.info(f"added remote {args.name} ({display_url(args.url)}) to this repository's git config")
         return 0
+    if scheme in ("http", "https", "s3") and urlparse(args.url).password is not None:
+        raise FatalError(f"remote {args.name}: the URL holds a password, and {TEAM_FILE} is committed for the "
+                         "whole team to read: add the remote with --local, or leave the password to git's "
+                         "credential helper")
     path = _team_path()
     team = team_remotes()
     if args.name in team:

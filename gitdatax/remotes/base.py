@@ -29,10 +29,7 @@ class RemoteObjectMissing(RemoteError, ObjectMissing):
     """The remote does not have the object (also an ObjectMissing, as the directory backend raises)."""
 
     def __init__(self, oid: str, remote: str) -> None:
-        # Not RemoteError.__init__: its super() is ObjectMissing here, which would wrap this
-        # message in its own ("object object X is not on remote R is not in the local store").
-        FatalError.__init__(self, f"object {oid} is not on remote {remote}")
-        self.transient = False
+        RemoteError.__init__(self, f"object {oid} is not on remote {remote}")
         self.oid = oid
         self.remote = remote
 
