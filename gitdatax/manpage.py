@@ -28,13 +28,19 @@ def render(parser: argparse.ArgumentParser) -> str:
         roff(parser.format_help()),
         ".fi",
     ]
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    visible = {c.dest for c in subparsers._choices_actions}
     out.append(".SH COMMANDS")
-    for name, sub in subparsers.choices.items():
-        if name not in visible:
-            continue
-        out += [f".SS {roff(name)}", ".nf", roff(sub.format_help()), ".fi"]
+
+    def commands(parent: argparse.ArgumentParser, prefix: str) -> None:
+        subparsers = next((a for a in parent._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if subparsers is None:
+            return
+        visible = {c.dest for c in subparsers._choices_actions}
+        for name, sub in subparsers.choices.items():
+            if name in visible:
+                out.extend([f".SS {roff(prefix + name)}", ".nf", roff(sub.format_help()), ".fi"])
+                commands(sub, f"{prefix}{name} ")  # `remote add`, `migrate import`: their options too
+
+    commands(parser, "")
     return "\n".join(out) + "\n"
 
 

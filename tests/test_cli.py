@@ -153,3 +153,18 @@ def test_urls_are_shown_without_their_query_and_a_password_is_kept_out_of_the_te
     proc = datax("remote", "add", "--local", "t2", "https://bob:s3cret@host.example/x")
     assert proc.returncode == 0
     assert "s3cret" not in proc.stderr + datax("remote", "list").stdout
+
+
+def test_the_man_page_documents_the_options_of_every_subcommand() -> None:
+    from gitdatax import manpage
+    from gitdatax.main import build_parser
+
+    page = manpage.render(build_parser())
+    for section, option in [("remote add", "endpoint\\-url"), ("remote list", "\\-\\-verbose"),
+                            ("remote remove", "\\-\\-local"), ("remote set\\-default", "\\-\\-local"),
+                            ("migrate import", "\\-\\-include"), ("migrate from\\-lfs", "\\-\\-rewrite\\-history"),
+                            ("migrate info", "\\-\\-top")]:
+        assert f"\n.SS {section}\n" in page, section
+        text = page.split(f"\n.SS {section}\n", 1)[1].split("\n.SS ", 1)[0]
+        assert option in text, (section, option)
+    assert "filter\\-process" not in page.split(".SH COMMANDS", 1)[1]
