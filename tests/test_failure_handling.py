@@ -190,3 +190,28 @@ def test_a_write_the_file_system_refuses_is_one_line_exit_1_and_no_crash_log(dat
     assert os.listdir(data_repo / ".git/datax/tmp") == []
     assert not (data_repo / ".git/datax/objects").exists()
     assert git("add", "big.bin").returncode == 0  # the limit gone, it works
+
+
+def test_a_local_store_that_cannot_be_written_is_named_as_such_and_not_retried(data_repo: Path, tmp_path: Path) -> None:
+    files = {f"{i}.bin": random_bytes(3000, seed=10 + i) for i in range(4)}
+    for path, data in files.items():
+        write(data_repo / path, data)
+    git("add", "-A")
+    git("commit", "-qm", "data")
+    remote = tmp_path / "nas"
+    remote.mkdir()
+    assert datax("push", str(remote)).returncode == 0
+    store = data_repo / ".git/datax"
+    shutil.rmtree(store / "objects")
+    shutil.rmtree(store / "tmp", ignore_errors=True)
+    (store / "tmp").write_bytes(b"")  # the local store is broken, not the remote
+    started = time.monotonic()
+    proc = datax("fetch", str(remote))
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert lines[0] == f"git-datax: error: 4 object(s) could not be downloaded from {remote}:"
+    assert sorted(lines[1:]) == [
+        f"  {path}: cannot write object {oid_of(data)} into the local store: "
+        f"[Errno 17] File exists: '{store / 'tmp'}'" for path, data in sorted(files.items())]
+    assert elapsed < 3  # no retries with backoff (1.75 s or more an object): retrying cannot help

@@ -1,6 +1,7 @@
 """A directory store in the local store's layout: a NAS path, a shared disk, or <bare repo>/datax."""
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Iterable
@@ -49,6 +50,8 @@ class DirectoryRemote:
         except FileNotFoundError:
             raise RemoteObjectMissing(stub.oid, self.url) from None
         except OSError as exc:
+            if _in_local_store(exc, store):  # retrying cannot help, and the remote is not at fault
+                raise RemoteError(f"cannot write object {stub.oid} into the local store: {exc}") from None
             raise RemoteError(f"remote {self.url}: cannot read object {stub.oid}: {exc.strerror}", transient=True) from None
 
     def upload(self, stub: Stub, store: ObjectStore) -> None:
@@ -59,6 +62,16 @@ class DirectoryRemote:
 
     def close(self) -> None:
         pass
+
+
+def _in_local_store(exc: OSError, store: ObjectStore) -> bool:
+    """Whether a failed download failed on our side: a path in the local store, or a write
+    refused (reading the remote never runs out of space)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+        return True
+    root = str(store.root) + os.sep
+    return any(isinstance(name, (str, os.PathLike)) and str(os.fspath(name)).startswith(root)
+               for name in (exc.filename, exc.filename2))
 
 
 def _same_device(path: Path, other: Path) -> bool:
