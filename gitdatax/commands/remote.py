@@ -23,7 +23,16 @@ backend. `git datax remote list` shows what is in effect."""
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="{add,list,remove,set-default}")
     sub.required = True
-    add = sub.add_parser("add", help="add a remote", description="Add a remote store named NAME at URL.")
+    add = sub.add_parser("add", help="add a remote", formatter_class=argparse.RawDescriptionHelpFormatter,
+                         description="""Add a remote store named NAME at URL (a path, s3://BUCKET/PREFIX, an
+http(s):// Git LFS server, ssh://host/path or host:path: see `git datax remote --help`), to
+.datax.toml (commit it: the team's) or, with --local, to this repository's git config (yours).
+Nothing is contacted now; a directory store must exist (mkdir it) before the first push.
+
+Examples:
+  git datax remote add nas /srv/nas/proj --default
+  git datax remote add team s3://acme-ml/proj --endpoint-url https://minio.example.com --default
+  git datax remote add lfs https://git.example.com/team/proj --local""")
     add.add_argument("name", metavar="NAME")
     add.add_argument("url", metavar="URL")
     add.add_argument("--default", action="store_true", help="make it the default remote")
