@@ -146,6 +146,8 @@ class FaultServer:
             return self._reply(h, 500, b"oops")
         if self.faults.get("corrupt"):
             data = bytes([data[0] ^ 1]) + data[1:]
+        if self.faults.get("short_bytes"):
+            data = data[: -self.faults["short_bytes"]]
         if self.faults.get("extra_bytes"):
             data = data + b"X" * self.faults["extra_bytes"]
         start = 0

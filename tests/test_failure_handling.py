@@ -14,8 +14,9 @@ import pytest
 
 from datax_serve import serve  # noqa: F401 - the fixture
 from gitdatax.output import human_size
-from gitdatax.remotes import open_remote
+from gitdatax.remotes import RemoteError, open_remote
 from gitdatax.store import ObjectStore
+from gitdatax.stub import Stub
 from helpers import datax, git, make_writable, object_path, oid_of, random_bytes, stub_bytes, write
 from lfs_fault_server import FaultServer
 
@@ -215,3 +216,19 @@ def test_a_local_store_that_cannot_be_written_is_named_as_such_and_not_retried(d
         f"  {path}: cannot write object {oid_of(data)} into the local store: "
         f"[Errno 17] File exists: '{store / 'tmp'}'" for path, data in sorted(files.items())]
     assert elapsed < 3  # no retries with backoff (1.75 s or more an object): retrying cannot help
+
+
+def test_a_download_the_server_answers_short_is_refused_at_once_not_retried_as_a_lost_connection(
+        fault: FaultServer, tmp_path: Path) -> None:
+    data = random_bytes(5000, seed=20)
+    stub = Stub(oid_of(data), len(data))
+    fault.objects[stub.oid] = data
+    fault.faults["short_bytes"] = 100  # a complete answer (its Content-Length) of 4900 bytes
+    store = ObjectStore(tmp_path / "s")
+    remote = open_remote(fault.endpoint, {"backoff": 0.01})
+    with pytest.raises(RemoteError) as info:
+        remote.download(stub, store)
+    assert str(info.value) == (f"remote {fault.endpoint}: download of {stub.oid}: the server's answer has "
+                               "4900 bytes, the object 5000; nothing was stored")
+    assert fault.count("GET", "/obj/") == 1
+    assert not store.has(stub.oid) and list((tmp_path / "s").rglob("*.*")) == []

@@ -235,8 +235,10 @@ class LfsHttpRemote:
                 response.close()
                 raise RemoteError(f"remote {self.url}: {what}: the server sends {length} bytes, "
                                   f"more than the object's {stub.size}; nothing was stored")
+            answered = 0  # bytes of this response, skipped ones included
             try:
                 for chunk in response.iter_content(CHUNK):
+                    answered += len(chunk)
                     if skip:
                         dropped = min(skip, len(chunk))
                         chunk, skip = chunk[dropped:], skip - dropped
@@ -245,6 +247,10 @@ class LfsHttpRemote:
                         yield chunk
                 if received >= stub.size:
                     return
+                if length and length.isdigit() and answered >= int(length):
+                    # The server's whole answer, and it is short: asking again gets the same
+                    raise RemoteError(f"remote {self.url}: {what}: the server's answer has {received} bytes, "
+                                      f"the object {stub.size}; nothing was stored")
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError):
                 pass
             finally:
