@@ -168,3 +168,18 @@ def test_the_man_page_documents_the_options_of_every_subcommand() -> None:
         text = page.split(f"\n.SS {section}\n", 1)[1].split("\n.SS ", 1)[0]
         assert option in text, (section, option)
     assert "filter\\-process" not in page.split(".SH COMMANDS", 1)[1]
+
+
+def test_untrack_says_how_to_put_the_content_back_into_git(data_repo: Path) -> None:
+    write(data_repo / "a.bin", b"model weights")
+    git("add", "a.bin")
+    git("commit", "-qm", "a")
+    proc = datax("untrack", "*.bin")
+    assert (proc.returncode, proc.stdout) == (0, "")
+    assert proc.stderr == (
+        "untracking *.bin\n"
+        "run `git add --renormalize .` and commit it with .gitattributes: until then the files it matched stay "
+        "stubs in Git, and a checkout gives their stub text\n")
+    git("add", "--renormalize", ".")
+    git("commit", "-qm", "untrack")
+    assert git("cat-file", "-p", "HEAD:a.bin").stdout == "model weights"

@@ -89,11 +89,12 @@ def test_untrack_removes_only_its_line(repo: Path) -> None:
     write(repo / ".gitattributes", f"# keep me\n*.csv {ATTRS}\n*.csv text\n*.bin {ATTRS}\n".encode())
     proc = datax("untrack", "*.csv")
     assert proc.returncode == 0
-    assert proc.stderr == "untracking *.csv\n"
+    assert proc.stderr.splitlines()[0] == "untracking *.csv"  # then the renormalize advice (test_cli.py)
     assert (repo / ".gitattributes").read_text() == f"# keep me\n*.csv text\n*.bin {ATTRS}\n"
     proc = datax("untrack", "*.bin", "*.nope")
     assert proc.returncode == 0
-    assert proc.stderr == "git-datax: warning: *.nope was not tracked in .gitattributes\nuntracking *.bin\n"
+    assert proc.stderr.splitlines()[:2] == ["git-datax: warning: *.nope was not tracked in .gitattributes",
+                                            "untracking *.bin"]
     proc = datax("untrack", "*.bin")
     assert proc.returncode == 1
     assert proc.stderr == (

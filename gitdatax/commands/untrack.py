@@ -35,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
         output.info(f"untracking {pattern}")
     if removed:
         attributes.write_lines(path, kept)
+        # Without it git sees nothing to change, and the stubs stay committed for paths no filter
+        # runs on any more: every checkout, a clone's included, would give the stub text.
+        output.info("run `git add --renormalize .` and commit it with .gitattributes: until then the files it "
+                    "matched stay stubs in Git, and a checkout gives their stub text")
     elif wanted:
         raise FatalError("no pattern was untracked")
     return 0
