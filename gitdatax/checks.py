@@ -17,11 +17,9 @@ class StagedFile(NamedTuple):
 def staged_files(known: Callable[[str], bool] | None = None) -> list[StagedFile]:
     """Regular files added or changed in the index relative to HEAD (or to nothing). Blobs that
     `known` accepts are not looked up: their size is reported as -1."""
-    diff = ["diff", "--cached", "--raw", "--no-abbrev", "-z", "--no-renames", "--diff-filter=ACMRT"]
-    proc = git.run([*diff, "HEAD"], check=False)
-    if proc.returncode != 0:  # no commit yet (or HEAD is broken: then this says why)
-        proc = git.run([*diff, git.EMPTY_TREE])
-    raw = proc.stdout
+    # No revision: against HEAD, or against the empty tree on an unborn branch (whose id depends
+    # on the repository's hash, SHA-1 or SHA-256).
+    raw = git.run(["diff", "--cached", "--raw", "--no-abbrev", "-z", "--no-renames", "--diff-filter=ACMRT"]).stdout
     fields = raw.split(b"\0")
     entries: list[tuple[str, str]] = []
     for i in range(0, len(fields) - 1, 2):

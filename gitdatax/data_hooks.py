@@ -13,7 +13,10 @@ from gitdatax import output
 if TYPE_CHECKING:
     from gitdatax.stub import Stub
 
-ZERO_SHA = "0" * 40
+
+def _is_zero(sha: str) -> bool:
+    """The null id git gives for a deletion or a new ref: 40 zeros, or 64 under SHA-256."""
+    return not sha.strip("0")
 
 
 def _env_flag(name: str) -> bool:
@@ -62,7 +65,7 @@ def pre_push(args: list[str], stdin: bytes) -> int:
     commit and oid, when an object is stored nowhere (or cannot be uploaded)."""
     if skip_push():
         return 0
-    from gitdatax import remote_config, sync, transfer
+    from gitdatax import git, remote_config, sync, transfer
     from gitdatax.remotes import open_remote
     from gitdatax.store import ObjectStore
 
@@ -71,10 +74,10 @@ def pre_push(args: list[str], stdin: bytes) -> int:
     tips, exclude = [], []
     for line in stdin.decode("utf-8", "surrogateescape").splitlines():
         parts = line.split()
-        if len(parts) != 4 or parts[1] == ZERO_SHA:
+        if len(parts) != 4 or _is_zero(parts[1]):
             continue  # a deletion pushes no data
         tips.append(parts[1])
-        if parts[3] != ZERO_SHA:
+        if not _is_zero(parts[3]):
             exclude.append(parts[3])
     if not tips:
         return 0
@@ -97,7 +100,8 @@ def pre_push(args: list[str], stdin: bytes) -> int:
     output.error(f"push refused: {len(result.failed)} object(s) the pushed commits need are not on {remote.url}")
     for oid, why in result.failed.items():
         for item in [i for i in items if i.stub.oid == oid][:3]:
-            commit = sync.commit_introducing(sync.git_blob_sha(item.stub.encode()), tips, exclude)
+            blob = sync.git_blob_sha(item.stub.encode(), git.repo_paths().object_format)
+            commit = sync.commit_introducing(blob, tips, exclude)
             output.info(f"  {item.path} (commit {commit[:12] if commit else '?'}): object {oid}: {why}")
     output.info("  bring the data from where it was committed (`git datax push` there), or push without "
                 "it: GIT_DATAX_SKIP_PUSH=1 git push (others will get stubs)")

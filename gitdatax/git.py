@@ -13,7 +13,6 @@ from typing import Iterable, Iterator, NamedTuple, Sequence
 
 from gitdatax.errors import GitError, NotARepository, NotAWorkTree
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 MAX_SMALL = 1023  # stub.MAX_STUB_SIZE; git.py sits below stub.py and does not import it
 
 
@@ -56,6 +55,7 @@ class RepoPaths(NamedTuple):
     toplevel: Path | None  # None in a bare repository
     hooks: Path  # where git looks for hooks, core.hooksPath honoured, as it was when first asked
     bare: bool = False
+    object_format: str = "sha1"  # or "sha256" (`git init --object-format=sha256`): how blob ids are made
 
 
 @functools.lru_cache(maxsize=8)
@@ -64,18 +64,18 @@ def _repo_paths(cwd: str) -> RepoPaths:
     # Outside a work tree (bare, or inside .git) --show-toplevel fails last, after the rest.
     proc = run(
         ["rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir", "--is-bare-repository",
-         "--git-path", "hooks", "--show-toplevel"],
+         "--git-path", "hooks", "--show-object-format", "--show-toplevel"],
         cwd=cwd,
         check=False,
     )
     lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-    if len(lines) < 4:
+    if len(lines) < 5:
         raise NotARepository()
-    git_dir, common_dir, bare, hooks = lines[:4]
+    git_dir, common_dir, bare, hooks, object_format = lines[:5]
     toplevel = None
-    if proc.returncode == 0 and bare != "true" and len(lines) > 4 and lines[4]:
-        toplevel = Path(lines[4])
-    return RepoPaths(Path(git_dir), Path(common_dir), toplevel, Path(hooks), bare == "true")
+    if proc.returncode == 0 and bare != "true" and len(lines) > 5 and lines[5]:
+        toplevel = Path(lines[5])
+    return RepoPaths(Path(git_dir), Path(common_dir), toplevel, Path(hooks), bare == "true", object_format)
 
 
 def repo_paths(cwd: str | os.PathLike[str] | None = None) -> RepoPaths:

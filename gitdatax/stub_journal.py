@@ -20,22 +20,42 @@ NAME = "known-stubs"
 MAX_BYTES = 2 << 20  # past this the filter starts the journal afresh (it is only a cache)
 
 
-def git_blob_id(data: bytes) -> str:
-    """The id git gives a blob with these bytes (SHA-1 repositories)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+def git_blob_id(data: bytes, object_format: str = "sha1") -> str:
+    """The id git gives a blob with these bytes in a repository of that object format."""
+    header = b"blob %d\0" % len(data)
+    if object_format == "sha256":
+        return hashlib.sha256(header + data).hexdigest()
+    return hashlib.sha1(header + data).hexdigest()
+
+
+def format_of(blob_id: str) -> str:
+    """The object format a blob id comes from: its length says it."""
+    return "sha256" if len(blob_id) == 64 else "sha1"
+
+
+def _repo_object_format() -> str:
+    from gitdatax import git
+
+    try:
+        return git.repo_paths().object_format  # cached: the filter asked at its start
+    except Exception:  # noqa: BLE001 - a cache: a wrong guess costs only its entries
+        return "sha1"
 
 
 class JournalWriter:
     """Appends one line per stub, once per process; written out by flush()."""
 
-    def __init__(self, store_root: Path) -> None:
+    def __init__(self, store_root: Path, object_format: str | None = None) -> None:
         self.path = store_root / NAME
+        self.object_format = object_format  # None: the current repository's, asked when needed
         self._seen: set[str] = set()
         self._pending: list[str] = []
         self._checked_size = False
 
     def record(self, stub: Stub) -> None:
-        blob = git_blob_id(stub.encode())
+        if self.object_format is None:
+            self.object_format = _repo_object_format()
+        blob = git_blob_id(stub.encode(), self.object_format)
         if blob not in self._seen:
             self._seen.add(blob)
             self._pending.append(f"{blob} {stub.oid} {stub.size}\n")
@@ -72,7 +92,7 @@ class KnownStubs:
         if entry is None or not is_valid_oid(entry[0]) or not entry[1].isdigit():
             return None
         stub = Stub(entry[0], int(entry[1]))
-        return stub if git_blob_id(stub.encode()) == blob else None
+        return stub if git_blob_id(stub.encode(), format_of(blob)) == blob else None
 
 
 def load(store_root: Path) -> KnownStubs:

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -88,8 +87,8 @@ def commit_introducing(blob: str, tips: Sequence[str], exclude: Sequence[str] = 
     return sha or None
 
 
-def git_blob_sha(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+def git_blob_sha(data: bytes, object_format: str = "sha1") -> str:
+    return stub_journal.git_blob_id(data, object_format)
 
 
 def select(items: Iterable[PathStub], include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[PathStub]:
@@ -132,7 +131,7 @@ def worktree_stubs(top: Path) -> list[PathStub]:
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             continue
         stub = stubs.parse(data)
-        if stub is not None and git_blob_sha(data) == entry.blob:
+        if stub is not None and git_blob_sha(data, stub_journal.format_of(entry.blob)) == entry.blob:
             found.append(PathStub(entry.path, stub))
     return found
 

@@ -102,3 +102,64 @@ def test_merge_conflict_on_a_path_that_starts_with_a_dash(data_repo: Path, path:
     assert (data_repo / path).read_bytes() == ours
     git("checkout", "--theirs", "--", path)
     assert (data_repo / path).read_bytes() == theirs
+
+
+def test_a_sha256_repository_commits_pushes_clones_and_fills_in_stubs(tmp_path: Path) -> None:
+    # `git init --object-format=sha256`: blob ids have 64 hex digits, the empty tree another id.
+    server = tmp_path / "server.git"
+    git("init", "-q", "--bare", "--object-format=sha256", str(server))
+    work = tmp_path / "work"
+    git("init", "-q", "--object-format=sha256", str(work))
+    git("remote", "add", "origin", str(server), cwd=work)
+    assert datax("install", "--local", cwd=work).returncode == 0
+    assert datax("track", "*.bin", cwd=work).returncode == 0
+    data = {"a.bin": random_bytes(3000, seed=5), "b.bin": random_bytes(CHEAP_FETCH_MAX + 1, seed=6)}
+    for path, content in data.items():
+        (work / path).write_bytes(content)
+    git("add", "-A", cwd=work)
+    proc = git("commit", "-qm", "first commit", cwd=work, check=False)  # pre-commit on an unborn branch
+    assert proc.returncode == 0, proc.stderr
+    # The filter's journal of stubs is keyed by SHA-256 blob ids (SHA-1 ones would never match).
+    blob = git("rev-parse", "HEAD:a.bin", cwd=work).stdout.strip()
+    journal = (work / ".git/datax/known-stubs").read_text().splitlines()
+    assert f"{blob} {oid_of(data['a.bin'])} 3000" in journal
+    git("push", "-q", "origin", "main", cwd=work)
+    git("push", "-q", "origin", "main:topic", cwd=work)
+    proc = git("push", "origin", "--delete", "topic", cwd=work, check=False)  # a deletion pushes no data
+    assert proc.returncode == 0, proc.stderr
+
+    env = fresh_home(tmp_path, "home2")
+    dest = tmp_path / "teammate"
+    clone(server, dest, env)
+    for path, content in data.items():
+        assert sha256(dest / path) == oid_of(content), path
+    stubs_clone = tmp_path / "stubs"
+    clone(server, stubs_clone, {**env, "GIT_DATAX_SKIP_SMUDGE": "1"})
+    assert is_stub((stubs_clone / "a.bin").read_bytes())
+    proc = datax("pull", cwd=stubs_clone, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 file(s) filled in" in proc.stderr
+    for path, content in data.items():
+        assert sha256(stubs_clone / path) == oid_of(content), path
+    assert git("status", "--porcelain", cwd=stubs_clone, env=env).stdout == ""
+
+
+def test_a_sha256_repository_refusing_a_push_names_the_commit(tmp_path: Path) -> None:
+    server, other = tmp_path / "server.git", tmp_path / "other.git"
+    for bare in (server, other):
+        git("init", "-q", "--bare", "--object-format=sha256", str(bare))
+    work = tmp_path / "work"
+    git("init", "-q", "--object-format=sha256", str(work))
+    git("remote", "add", "origin", str(server), cwd=work)
+    assert datax("track", "*.bin", cwd=work).returncode == 0
+    (work / "a.bin").write_bytes(random_bytes(3000, seed=7))
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "data", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+    dest = tmp_path / "stubs"
+    clone(server, dest, {"GIT_DATAX_SKIP_SMUDGE": "1"})
+    git("remote", "add", "other", str(other), cwd=dest)
+    proc = git("push", "other", "main", cwd=dest, check=False)
+    assert proc.returncode != 0
+    commit = git("rev-parse", "HEAD", cwd=dest).stdout.strip()
+    assert f"  a.bin (commit {commit[:12]}): object " in proc.stderr
