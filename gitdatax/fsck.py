@@ -50,7 +50,10 @@ def verify_store(store: ObjectStore) -> tuple[int, int, list[Corrupt]]:
         for oid, why in zip(oids, pool.map(store.verify, oids)):
             bar.update(sizes[oid])
             if why is not None:
-                corrupt.append(Corrupt(oid, why, store.quarantine(oid)))
+                try:
+                    corrupt.append(Corrupt(oid, why, store.quarantine(oid)))
+                except FileNotFoundError:
+                    pass  # deleted since it was listed (a gc at the same time): nothing to move
     return len(oids), sum(sizes.values()), corrupt
 
 

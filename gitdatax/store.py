@@ -367,13 +367,15 @@ class ObjectStore(ExchangeMixin):
     def verify(self, oid: str) -> str | None:
         """Re-hash one object fully. None when it is intact, else why it is not."""
         try:
-            with self.open_compressed(oid) as f:
+            with open(self.object_path(oid), "rb") as f:
                 hasher = hashlib.sha256()
                 reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
                 while chunk := reader.read(CHUNK):
                     hasher.update(chunk)
         except zstandard.ZstdError as exc:
             return f"cannot be decompressed: {exc}"
+        except OSError as exc:  # a folder or a dangling link where the object should be
+            return f"cannot be read ({exc.strerror})"
         if hasher.hexdigest() != oid:
             return "content does not hash to its oid"
         return None

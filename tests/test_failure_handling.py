@@ -232,3 +232,30 @@ def test_a_download_the_server_answers_short_is_refused_at_once_not_retried_as_a
                                "4900 bytes, the object 5000; nothing was stored")
     assert fault.count("GET", "/obj/") == 1
     assert not store.has(stub.oid) and list((tmp_path / "s").rglob("*.*")) == []
+
+
+def test_fsck_quarantines_an_object_that_is_a_directory_or_a_dangling_link(data_repo: Path) -> None:
+    files = {"dir.bin": random_bytes(3000, seed=30), "link.bin": random_bytes(3000, seed=31),
+             "good.bin": random_bytes(3000, seed=32)}
+    for path, data in files.items():
+        write(data_repo / path, data)
+    git("add", "-A")
+    git("commit", "-qm", "data")
+    as_dir, as_link = object_path(data_repo, oid_of(files["dir.bin"])), object_path(data_repo, oid_of(files["link.bin"]))
+    for path in (as_dir, as_link):
+        make_writable(path)
+        path.unlink()
+    as_dir.mkdir()
+    as_link.symlink_to(data_repo / "nowhere")
+    proc = datax("fsck")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == ""
+    bad = data_repo / ".git/datax/bad"
+    assert sorted(proc.stdout.splitlines()[:2]) == sorted([
+        f"corrupt: object {oid_of(files['dir.bin'])} cannot be read (Is a directory); moved to {bad / as_dir.name}",
+        f"corrupt: object {oid_of(files['link.bin'])} cannot be read (No such file or directory); "
+        f"moved to {bad / as_link.name}",
+    ])
+    assert proc.stdout.splitlines()[-1].startswith("fsck: PROBLEMS FOUND: 3 object(s) verified")
+    assert not as_dir.exists() and not as_link.is_symlink()
+    assert object_path(data_repo, oid_of(files["good.bin"])).is_file()
