@@ -183,3 +183,15 @@ def test_untrack_says_how_to_put_the_content_back_into_git(data_repo: Path) -> N
     git("add", "--renormalize", ".")
     git("commit", "-qm", "untrack")
     assert git("cat-file", "-p", "HEAD:a.bin").stdout == "model weights"
+
+
+def test_ls_files_lists_the_same_paths_from_a_subdirectory_with_or_without_rev(data_repo: Path) -> None:
+    write(data_repo / "data" / "x.csv", b"a,b\n")
+    write(data_repo / "top.bin", b"weights")
+    git("add", "-A")
+    git("commit", "-qm", "data")
+    at_top = datax("ls-files").stdout
+    assert [line.split()[-1] for line in at_top.splitlines()] == ["data/x.csv", "top.bin"]
+    for args in (["ls-files"], ["ls-files", "--rev", "HEAD"]):
+        proc = datax(*args, cwd=data_repo / "data")
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, at_top, "")

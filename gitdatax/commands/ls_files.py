@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "list the files gitdatax stores in the index: oid, present locally (*) or not (-), size, path"
+HELP = ("list the files gitdatax stores in the index (or a commit with --rev): oid, present locally (*) or "
+        "not (-), size, path from the top of the work tree")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
             raise FatalError(f"--rev {args.rev}: no such commit")
         rows = tracked.tree_stubs(args.rev)
     else:
-        rows = [(f.path, f.stub) for f in tracked.index_files() if f.stub is not None]
+        # From the top, as --rev and `status` list them: the same paths wherever it runs.
+        rows = [(f.path, f.stub) for f in tracked.index_files(cwd=git.toplevel()) if f.stub is not None]
     for path, stub in rows:
         oid = stub.oid if args.long else stub.oid[:12]
         mark = "*" if store.has(stub.oid) else "-"
