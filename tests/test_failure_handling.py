@@ -259,3 +259,26 @@ def test_fsck_quarantines_an_object_that_is_a_directory_or_a_dangling_link(data_
     assert proc.stdout.splitlines()[-1].startswith("fsck: PROBLEMS FOUND: 3 object(s) verified")
     assert not as_dir.exists() and not as_link.is_symlink()
     assert object_path(data_repo, oid_of(files["good.bin"])).is_file()
+
+
+@pytest.mark.parametrize("url, key, value, expected", [
+    ("http://127.0.0.1:9/team/proj", "retries", "abc", "a whole number, 0 or more"),
+    ("http://127.0.0.1:9/team/proj", "timeout", "soon", "a number of seconds over 0"),
+    ("http://127.0.0.1:9/team/proj", "timeout", "0", "a number of seconds over 0"),
+    ("http://127.0.0.1:9/team/proj", "backoff", "-1", "a number of seconds, 0 or more"),
+    ("ssh://127.0.0.1:9/srv/store", "connections", "0", "a whole number, 1 or more"),  # waited forever
+])
+def test_a_bad_remote_option_is_one_line_and_exit_1(data_repo: Path, url: str, key: str, value: str,
+                                                   expected: str) -> None:
+    data = random_bytes(3000, seed=40)
+    write(data_repo / "a.bin", data)
+    git("add", "a.bin")
+    git("commit", "-qm", "a")
+    path = object_path(data_repo, oid_of(data))
+    make_writable(path)
+    path.unlink()  # so that fetch opens the remote
+    assert datax("remote", "add", "--local", "--default", "team", url).returncode == 0
+    git("config", f"datax.remote.team.{key}", value)
+    proc = subprocess.run(["git", "datax", "fetch"], capture_output=True, text=True, timeout=30)
+    assert (proc.returncode, proc.stderr) == (
+        1, f"git-datax: error: remote {url}: bad {key} {value!r} (expected {expected})\n")

@@ -34,6 +34,22 @@ class RemoteObjectMissing(RemoteError, ObjectMissing):
         self.remote = remote
 
 
+def number_option(url: str, options: dict, key: str, default: float, *, whole: bool = False,
+                  minimum: float = 0, above: bool = False) -> float:
+    """A numeric option of a remote (git config or .datax.toml): one that is not a number in
+    range is the user's to fix, with one line, not a crash or (connections = 0) a hang."""
+    raw = options.get(key, default)
+    try:
+        value = float(int(str(raw).strip())) if whole else float(str(raw).strip())
+    except ValueError:
+        value = None
+    if value is None or value != value or value < minimum or (above and value == minimum):
+        kind = "a whole number" if whole else "a number of seconds"
+        bound = f"over {minimum:g}" if above else f"{minimum:g} or more"
+        raise RemoteError(f"remote {url}: bad {key} {str(raw)!r} (expected {kind}{',' if not above else ''} {bound})")
+    return value
+
+
 @runtime_checkable
 class Remote(Protocol):
     url: str  # as the user wrote it, with any credentials removed (safe to print)

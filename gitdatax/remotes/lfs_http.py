@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from gitdatax.chunkreader import ChunkReader
 from gitdatax.errors import CorruptObject, InvalidOid
 from gitdatax.remotes import credentials
-from gitdatax.remotes.base import RemoteError, RemoteObjectMissing
+from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, number_option
 from gitdatax.remotes.http_session import LFS_JSON, HttpSession
 from gitdatax.store import CHUNK, ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
@@ -84,8 +84,10 @@ class LfsHttpRemote:
             raise RemoteError(f"remote {self.url}: no host in the URL")
         self.endpoint = lfs_endpoint(self.url, exact=bool(options.get("exact_endpoint")))
         self.http = HttpSession(
-            self.url, self.endpoint, credentials.userinfo(url), retries=int(options.get("retries", 3)),
-            backoff=float(options.get("backoff", 0.5)), timeout=float(options.get("timeout", 60)))
+            self.url, self.endpoint, credentials.userinfo(url),
+            retries=int(number_option(self.url, options, "retries", 3, whole=True)),
+            backoff=number_option(self.url, options, "backoff", 0.5),
+            timeout=number_option(self.url, options, "timeout", 60, above=True))
         self._lock = threading.Lock()
         self._actions: dict[str, tuple[dict, float]] = {}  # oid -> (download action, deadline)
 

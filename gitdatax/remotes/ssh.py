@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 from gitdatax import frames
 from gitdatax.errors import CorruptObject, FatalError, InvalidOid
 from gitdatax.frames import COMMAND, DATA, ERROR, ProtocolError
-from gitdatax.remotes.base import RemoteError, RemoteObjectMissing
+from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, number_option
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
@@ -197,7 +197,7 @@ class SshRemote:
         password = urlsplit(url).password if url.startswith("ssh://") else None
         self.url = url.replace(f":{password}@", "@", 1) if password else url  # never print secrets
         self.argv = ssh_argv(self.target, self.options)
-        self.max_connections = int(self.options.get("connections", 4))
+        self.max_connections = int(number_option(self.url, self.options, "connections", 4, whole=True, minimum=1))
         self._idle: queue.LifoQueue[_Connection] = queue.LifoQueue()
         self._opened = 0
         self._lock = threading.Lock()
