@@ -136,8 +136,22 @@ def ensure_installed() -> None:
         if paths.toplevel is None:
             return
         hooks_dir = paths.hooks
+        if not _inside(hooks_dir, paths.common_dir) and not _inside(hooks_dir, paths.git_dir) \
+                and _inside(hooks_dir, paths.toplevel):
+            # core.hooksPath in the work tree (.githooks, .husky): project files, often committed
+            # and shared. Writing there (with this machine's git-datax path) would modify them
+            # and leave untracked files; `git datax install` still installs there when asked.
+            return
         names = tuple(missing(hooks_dir)) + tuple(stale(hooks_dir))
         if names:
             install(hooks_dir, names)
     except Exception:  # noqa: BLE001 - best effort by design
         pass
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False

@@ -3,10 +3,12 @@ bytes, `git status` clean, nothing lost, and errors in one line."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from gitdatax import hooks
 from gitdatax.fetcher import CHEAP_FETCH_MAX
 from helpers import datax, git, is_stub, oid_of, random_bytes, sha256
 from synchelpers import clone, fresh_home, make_team_repo
@@ -163,3 +165,34 @@ def test_a_sha256_repository_refusing_a_push_names_the_commit(tmp_path: Path) ->
     assert proc.returncode != 0
     commit = git("rev-parse", "HEAD", cwd=dest).stdout.strip()
     assert f"  a.bin (commit {commit[:12]}): object " in proc.stderr
+
+
+def test_the_filter_leaves_a_hooks_folder_inside_the_work_tree_alone(tmp_path: Path) -> None:
+    # A team that commits its hooks (core.hooksPath=.githooks, husky and the like): the hooks are
+    # project files. The filter installing or refreshing hooks there (at every clone, with this
+    # machine's git-datax path) modified tracked files and left untracked ones behind.
+    data = random_bytes(3000, seed=8)
+    server, work = make_team_repo(tmp_path, {"a.bin": data})
+    team_hook = b"#!/bin/sh\necho team pre-commit\n"
+    # our pre-push as another machine's install wrote it (committed by a teammate)
+    ours_elsewhere = re.sub(r"(?m)^datax=.*$", "datax=/opt/elsewhere/bin/git-datax", hooks.render("pre-push")).encode()
+    assert b"datax=/opt/elsewhere/bin/git-datax\n" in ours_elsewhere
+    for name, text in (("pre-commit", team_hook), ("pre-push", ours_elsewhere)):
+        (work / ".githooks").mkdir(exist_ok=True)
+        (work / ".githooks" / name).write_bytes(text)
+        (work / ".githooks" / name).chmod(0o755)
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "team hooks", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+
+    env = fresh_home(tmp_path, "home2")
+    git("config", "--global", "core.hooksPath", ".githooks", env=env)
+    dest = tmp_path / "teammate"
+    clone(server, dest, env)
+    assert sha256(dest / "a.bin") == oid_of(data)
+    (dest / "b.bin").write_bytes(random_bytes(3000, seed=9))
+    git("add", "b.bin", cwd=dest, env=env)
+    assert git("status", "--porcelain", cwd=dest, env=env).stdout == "A  b.bin\n"
+    assert (dest / ".githooks/pre-commit").read_bytes() == team_hook
+    assert (dest / ".githooks/pre-push").read_bytes() == ours_elsewhere
+    assert sorted(os.listdir(dest / ".githooks")) == ["pre-commit", "pre-push"]
