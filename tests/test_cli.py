@@ -195,3 +195,9 @@ def test_ls_files_lists_the_same_paths_from_a_subdirectory_with_or_without_rev(d
     for args in (["ls-files"], ["ls-files", "--rev", "HEAD"]):
         proc = datax(*args, cwd=data_repo / "data")
         assert (proc.returncode, proc.stdout, proc.stderr) == (0, at_top, "")
+
+
+def test_track_with_nothing_tracked_says_how_to_start(repo: Path) -> None:
+    proc = datax("track")
+    assert (proc.returncode, proc.stdout) == (0, "")
+    assert proc.stderr == "no pattern is tracked yet: `git datax track '*.csv'` adds one\n"

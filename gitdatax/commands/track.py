@@ -26,9 +26,13 @@ def run(args: argparse.Namespace) -> int:
     top = git.toplevel()
     if not args.patterns:
         files = git.ls_files_z(["--cached", "--others", "--exclude-standard", "--full-name"], cwd=top)
+        listed = 0
         for attr_file in sorted({f for f in files if os.path.basename(f) == ".gitattributes"}):
             for pattern in attributes.tracked_patterns(top / attr_file):
                 print(f"{pattern}    ({attr_file})")
+                listed += 1
+        if not listed:  # on stderr: the listing itself stays empty for scripts
+            output.info("no pattern is tracked yet: `git datax track '*.csv'` adds one")
         return 0
     prefix = os.path.relpath(os.getcwd(), top)
     path = top / ".gitattributes"
