@@ -46,6 +46,11 @@ def load_toml(path: Path) -> dict[str, Any]:
         return {}
     except tomllib.TOMLDecodeError as exc:
         raise FatalError(f"{path.name}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # saved in Latin-1 or UTF-16 by an editor
+        raise FatalError(f"{path.name}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                         f"{exc.start}); TOML files are UTF-8") from None
+    except OSError as exc:  # a folder by that name, unreadable
+        raise FatalError(f"{path.name}: cannot read it ({exc.strerror})") from None
 
 
 def setting(key: str, cwd: str | os.PathLike[str] | None = None) -> str | None:

@@ -109,6 +109,11 @@ def team_remotes(cwd: str | os.PathLike[str] | None = None) -> dict[str, dict[st
     for name, settings in table.items():
         if not isinstance(settings, dict):
             raise FatalError(f"{TEAM_FILE}: [remote.{name}] must be a table with at least `url`")
+        url = settings.get("url", "")
+        if not isinstance(url, str):  # a list or a number would be taken for a relative path
+            kind = {list: "a list", dict: "a table", bool: "a boolean", int: "a number",
+                    float: "a number"}.get(type(url), "a date or time")
+            raise FatalError(f"{TEAM_FILE}: [remote.{name}] url must be a string, not {kind}")
         out[name] = dict(settings)
     return out
 

@@ -46,6 +46,8 @@ def test_bad_maxgitsize(repo: Path) -> None:
          ".datax.toml: invalid TOML: Expected ']' at the end of a table declaration (at line 1, column 6)"),
         (b"core = 5\n", ".datax.toml: [core] must be a table"),
         (b'[core]\nmaxgitsize = "huge"\n', "bad size 'huge' for datax.maxgitsize (expected e.g. 10MiB, 500k, 1G)"),
+        (b"# r\xe9glages de l'\xe9quipe (Latin-1)\n[core]\nmaxgitsize = 1\n",
+         ".datax.toml: not UTF-8 text (byte 0xe9 at offset 3); TOML files are UTF-8"),
     ],
 )
 def test_bad_datax_toml(repo: Path, text: bytes, message: str) -> None:

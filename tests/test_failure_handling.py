@@ -282,3 +282,18 @@ def test_a_bad_remote_option_is_one_line_and_exit_1(data_repo: Path, url: str, k
     proc = subprocess.run(["git", "datax", "fetch"], capture_output=True, text=True, timeout=30)
     assert (proc.returncode, proc.stderr) == (
         1, f"git-datax: error: remote {url}: bad {key} {value!r} (expected {expected})\n")
+
+
+@pytest.mark.parametrize("text, message", [
+    (b'[remote.team]\nurl = ["/srv/a", "/srv/b"]\n', ".datax.toml: [remote.team] url must be a string, not a list"),
+    (b"[remote.team]\nurl = 5\n", ".datax.toml: [remote.team] url must be a string, not a number"),
+    (None, ".datax.toml: cannot read it (Is a directory)"),
+])
+def test_a_datax_toml_of_the_wrong_shape_is_one_line(data_repo: Path, text: bytes | None, message: str) -> None:
+    if text is None:
+        (data_repo / ".datax.toml").mkdir()
+    else:
+        write(data_repo / ".datax.toml", text)
+    for command in (["push"], ["remote", "list"]):
+        proc = datax(*command)
+        assert (proc.returncode, proc.stderr) == (1, f"git-datax: error: {message}\n"), command
