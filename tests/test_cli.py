@@ -201,3 +201,21 @@ def test_track_with_nothing_tracked_says_how_to_start(repo: Path) -> None:
     proc = datax("track")
     assert (proc.returncode, proc.stdout) == (0, "")
     assert proc.stderr == "no pattern is tracked yet: `git datax track '*.csv'` adds one\n"
+
+
+@pytest.mark.parametrize("pattern, matched", [("*", ".gitattributes"), ("**", ".gitattributes"),
+                                              ("/*", ".gitattributes"), ("**/*", ".gitattributes"),
+                                              (".git*", ".gitattributes"), ("*.toml", ".datax.toml"),
+                                              ("*ignore", ".gitignore"), ("[.]*", ".gitattributes")])
+def test_track_refuses_a_pattern_that_matches_gitdatax_own_files(repo: Path, pattern: str, matched: str) -> None:
+    # Stored as a stub, .gitattributes would reach a clone as stub text: no file gets its data.
+    assert one_line_error(datax("track", pattern)) == (
+        f"{pattern}: it also matches {matched}, which must stay plain text in Git (git reads it from "
+        "the commit): use a narrower pattern, e.g. '*.bin'")
+    assert not (repo / ".gitattributes").exists()
+
+
+def test_patterns_that_miss_gitdatax_own_files_are_tracked(repo: Path) -> None:
+    assert datax("track", "*.bin", "data/**", "models/*", "*.tom").returncode == 0
+    for name in (".gitattributes", ".gitignore", ".datax.toml"):
+        assert git("check-attr", "filter", "--", name).stdout == f"{name}: filter: unspecified\n"
