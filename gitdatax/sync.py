@@ -169,8 +169,8 @@ def fill_worktree(top: Path, items: Sequence[PathStub]) -> None:
             how = f"exited {proc.returncode} (git said why above)"
         from gitdatax.errors import FatalError
 
-        raise FatalError(f"cannot fill in {len(items)} file(s): `{' '.join(cmd)}` {how}; "
-                         "the files not filled in are still stubs, run this again")
+        raise FatalError(f"filling in {len(items)} file(s) failed: `{' '.join(cmd)}` {how}; "
+                         "the files not filled in are still stubs (`git datax pull` fills them in)")
 
 
 def _put_back_stubs(top: Path, items: Sequence[PathStub], modes: dict[str, int]) -> None:

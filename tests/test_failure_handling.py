@@ -48,8 +48,8 @@ def test_a_held_index_lock_leaves_every_stub_in_place(data_repo: Path) -> None:
     assert proc.returncode == 1
     assert "Unable to create" in proc.stderr and "index.lock" in proc.stderr  # git's own words
     assert proc.stderr.splitlines()[-1] == (
-        "git-datax: error: cannot fill in 2 file(s): `git checkout-index --force --index -z --stdin` "
-        "exited 128 (git said why above); the files not filled in are still stubs, run this again"
+        "git-datax: error: filling in 2 file(s) failed: `git checkout-index --force --index -z --stdin` "
+        "exited 128 (git said why above); the files not filled in are still stubs (`git datax pull` fills them in)"
     )
     for path, data in files.items():  # not deleted
         assert (data_repo / path).read_bytes() == stub_bytes(data), path
@@ -62,6 +62,35 @@ def test_a_held_index_lock_leaves_every_stub_in_place(data_repo: Path) -> None:
     assert git("status", "--porcelain").stdout == ""
 
 
+def test_the_post_checkout_fill_in_under_a_held_index_lock_keeps_the_stub_and_the_pending_mark(
+        data_repo: Path, tmp_path: Path) -> None:
+    data = random_bytes(3000, seed=50)
+    nas = tmp_path / "nas"
+    nas.mkdir()
+    assert datax("remote", "add", "--local", "--default", "nas", str(nas)).returncode == 0
+    commit_then_stubs(data_repo, {"a.bin": data})
+    assert datax("push").returncode == 0
+    path = object_path(data_repo, oid_of(data))
+    make_writable(path)
+    path.unlink()  # only on the remote: the hook has something to fetch and fill in
+    mark = data_repo / ".git/datax/pending-stubs"
+    mark.write_bytes(b"")  # as the filter leaves it when it checks out a stub
+    (data_repo / ".git/index.lock").write_bytes(b"")
+    proc = datax("hook", "post-checkout", "HEAD", "HEAD", "1")
+    assert proc.returncode == 0  # a hook after the fact never fails the checkout
+    assert proc.stderr.splitlines()[-1] == (
+        "git-datax: warning: cannot fill in the data files: filling in 1 file(s) failed: "
+        "`git checkout-index --force --index -z --stdin` exited 128 (git said why above); "
+        "the files not filled in are still stubs (`git datax pull` fills them in)")
+    assert (data_repo / "a.bin").read_bytes() == stub_bytes(data)
+    assert mark.exists()
+    (data_repo / ".git/index.lock").unlink()
+    proc = datax("pull")  # as the warning says
+    assert proc.returncode == 0, proc.stderr
+    assert (data_repo / "a.bin").read_bytes() == data
+    assert git("status", "--porcelain").stdout == "" and not mark.exists()
+
+
 def test_git_killed_half_way_through_a_file_leaves_its_stub_not_a_part_of_its_data(data_repo: Path) -> None:
     big = random_bytes(3 << 20, seed=3)
     commit_then_stubs(data_repo, {"big.bin": big})
@@ -69,8 +98,8 @@ def test_git_killed_half_way_through_a_file_leaves_its_stub_not_a_part_of_its_da
     proc = subprocess.run(["prlimit", f"--fsize={1 << 20}", "git", "datax", "checkout"], capture_output=True, text=True)
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.splitlines()[-1] == (
-        "git-datax: error: cannot fill in 1 file(s): `git checkout-index --force --index -z --stdin` "
-        "was killed by signal SIGXFSZ; the files not filled in are still stubs, run this again"
+        "git-datax: error: filling in 1 file(s) failed: `git checkout-index --force --index -z --stdin` "
+        "was killed by signal SIGXFSZ; the files not filled in are still stubs (`git datax pull` fills them in)"
     )
     assert (data_repo / "big.bin").read_bytes() == stub_bytes(big)
     assert git("status", "--porcelain").stdout == ""
