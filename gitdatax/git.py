@@ -158,6 +158,12 @@ def index_entries(*, cwd: str | os.PathLike[str] | None = None) -> list[IndexEnt
     return entries
 
 
+def skip_worktree_paths(*, cwd: str | os.PathLike[str] | None = None) -> set[str]:
+    """Index paths git keeps out of the work tree (sparse checkout, `update-index --skip-worktree`)."""
+    out = run(["ls-files", "-t", "-z"], cwd=cwd).stdout
+    return {record[2:].decode("utf-8", "surrogateescape") for record in out.split(b"\0") if record[:2] == b"S "}
+
+
 def read_small_blobs(shas: Iterable[str], cwd: str | os.PathLike[str] | None = None, *,
                      listed_small: bool = False) -> dict[str, bytes]:
     """The content of every blob among `shas` of at most 1023 bytes (a stub's limit).

@@ -196,3 +196,27 @@ def test_the_filter_leaves_a_hooks_folder_inside_the_work_tree_alone(tmp_path: P
     assert (dest / ".githooks/pre-commit").read_bytes() == team_hook
     assert (dest / ".githooks/pre-push").read_bytes() == ours_elsewhere
     assert sorted(os.listdir(dest / ".githooks")) == ["pre-commit", "pre-push"]
+
+
+def test_pull_in_a_sparse_checkout_downloads_only_what_the_work_tree_holds(tmp_path: Path) -> None:
+    files = {"keep/a.bin": random_bytes(3000, seed=10), "keep/big.bin": random_bytes(CHEAP_FETCH_MAX + 1, seed=11),
+             "other/b.bin": random_bytes(3000, seed=12)}
+    server, work = make_team_repo(tmp_path, files)
+    git("push", "-q", "origin", "main", cwd=work)
+    env = fresh_home(tmp_path, "home2")
+    dest = tmp_path / "teammate"
+    skip = {**env, "GIT_DATAX_SKIP_SMUDGE": "1"}
+    git("clone", "-q", "--no-checkout", str(server), str(dest), env=skip)
+    git("sparse-checkout", "set", "keep", cwd=dest, env=skip)
+    git("checkout", "-q", "main", cwd=dest, env=skip)
+    assert not (dest / "other").exists() and is_stub((dest / "keep/a.bin").read_bytes())
+    proc = datax("pull", cwd=dest, env=env)
+    assert proc.returncode == 0, proc.stderr
+    for path in ("keep/a.bin", "keep/big.bin"):
+        assert sha256(dest / path) == oid_of(files[path]), path
+    assert git("status", "--porcelain", cwd=dest, env=env).stdout == ""
+    # Outside the sparse checkout nothing was downloaded (a sparse checkout of a big data set
+    # exists to leave the rest of it on the server).
+    oid = oid_of(files["other/b.bin"])
+    assert not (dest / ".git/datax/objects" / oid[:2] / oid[2:4] / oid).exists()
+    assert "2 object(s) downloaded" in proc.stderr
