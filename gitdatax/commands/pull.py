@@ -6,7 +6,8 @@ HELP = "download the data HEAD needs and fill in the files that are still stubs"
 DESCRIPTION = """`git datax fetch` for HEAD and the index (in a sparse checkout, only for the paths
 the work tree holds), then replace every work tree file that holds a stub with its data
 (through git, so `git status` stays clean). Use it after a clone or checkout made with
-GIT_DATAX_SKIP_SMUDGE=1, after an offline checkout, or to restore a deleted local store. --include and --exclude limit it to some paths (see `git datax fetch --help`)."""
+GIT_DATAX_SKIP_SMUDGE=1, after an offline checkout, or to restore a deleted local store.
+--include and --exclude limit it to some paths (see `git datax fetch --help`)."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
