@@ -62,3 +62,19 @@ def tracked_patterns(path: Path) -> list[str]:
         if parsed and is_datax_line(parsed[1]):
             patterns.append(parsed[0])
     return patterns
+
+
+def own_file_matched(pattern: str) -> str | None:
+    """Which of .gitattributes, .gitignore, .datax.toml (at the top) `pattern` matches, if any.
+    Git reads them from the commit: stored as a stub, .gitattributes would reach a clone as stub
+    text and no file there would get its data (git lfs track refuses such patterns too). Only the
+    top-level files are checked, and a pattern without a folder, which matches at any depth;
+    fnmatch reads these single-component patterns as git does."""
+    import fnmatch
+
+    bare = pattern[1:] if pattern.startswith("/") else pattern
+    while bare.startswith("**/"):
+        bare = bare[3:]
+    if "/" in bare:
+        return None
+    return next((n for n in (".gitattributes", ".gitignore", ".datax.toml") if fnmatch.fnmatchcase(n, bare)), None)

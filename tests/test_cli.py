@@ -219,3 +219,15 @@ def test_patterns_that_miss_gitdatax_own_files_are_tracked(repo: Path) -> None:
     assert datax("track", "*.bin", "data/**", "models/*", "*.tom").returncode == 0
     for name in (".gitattributes", ".gitignore", ".datax.toml"):
         assert git("check-attr", "filter", "--", name).stdout == f"{name}: filter: unspecified\n"
+
+
+def test_migrate_import_refuses_an_include_that_matches_gitdatax_own_files(repo: Path) -> None:
+    write(repo / "main.py", b"code\n")
+    write(repo / ".gitignore", b"*.tmp\n")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    head = git("rev-parse", "HEAD").stdout
+    assert one_line_error(datax("migrate", "import", "--include", "*.bin,*")) == (
+        "--include *: it also matches .gitattributes, which must stay plain text in Git (git reads it from "
+        "the commit): use a narrower pattern, e.g. '*.bin'")
+    assert git("rev-parse", "HEAD").stdout == head

@@ -99,6 +99,10 @@ def _patterns(args: argparse.Namespace) -> list[str]:
     for pattern in patterns:
         if "\n" in pattern or pattern.startswith("!"):
             raise FatalError(f"invalid pattern {pattern!r}")
+        own = attributes.own_file_matched(pattern)
+        if own:
+            raise FatalError(f"--include {pattern}: it also matches {own}, which must stay plain text in Git "
+                             "(git reads it from the commit): use a narrower pattern, e.g. '*.bin'")
     return list(dict.fromkeys(patterns))
 
 

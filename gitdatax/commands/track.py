@@ -48,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
         if os.path.basename(pattern.rstrip("/")) in (".gitattributes", ".gitignore", ".datax.toml"):
             raise FatalError(f"{raw}: gitdatax's own configuration files cannot be tracked")
         _check_matches_files(raw, top / pattern.lstrip("/"))
-        _check_spares_own_files(raw, pattern)
+        own = attributes.own_file_matched(pattern)
+        if own:
+            raise FatalError(f"{raw}: it also matches {own}, which must stay plain text in Git (git reads it "
+                             "from the commit): use a narrower pattern, e.g. '*.bin'")
         if pattern in existing and attributes.is_datax_line(existing[pattern]):
             said.append(f"{pattern} is already tracked")
             continue
@@ -79,23 +82,3 @@ def _check_matches_files(raw: str, where: os.PathLike[str]) -> None:
         raise FatalError(f"{raw}: {why}: track '{folder}/**' for every file under {folder}/")
     if not any(c in raw for c in "*?[") and os.path.isdir(where):
         raise FatalError(f"{raw} is a directory: {why} in it: track '{raw}/**' for every file under {raw}/")
-
-
-def _check_spares_own_files(raw: str, pattern: str) -> None:
-    """Refuse a pattern that matches .gitattributes (or .gitignore, .datax.toml) at the top: git
-    reads them from the commit, so stored as a stub, a clone would get the stub text and no file
-    its data. As `git lfs track` does; only the top-level files and patterns without a folder
-    (which match at any depth) are checked, with fnmatch, which reads these as git does."""
-    import fnmatch
-
-    from gitdatax.errors import FatalError
-
-    bare = pattern[1:] if pattern.startswith("/") else pattern
-    while bare.startswith("**/"):
-        bare = bare[3:]
-    if "/" in bare:
-        return
-    for name in (".gitattributes", ".gitignore", ".datax.toml"):
-        if fnmatch.fnmatchcase(name, bare):
-            raise FatalError(f"{raw}: it also matches {name}, which must stay plain text in Git (git reads it "
-                             "from the commit): use a narrower pattern, e.g. '*.bin'")
