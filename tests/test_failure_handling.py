@@ -326,3 +326,21 @@ def test_a_datax_toml_of_the_wrong_shape_is_one_line(data_repo: Path, text: byte
     for command in (["push"], ["remote", "list"]):
         proc = datax(*command)
         assert (proc.returncode, proc.stderr) == (1, f"git-datax: error: {message}\n"), command
+
+
+def test_push_to_a_directory_store_removes_what_interrupted_pushes_left_in_its_tmp(data_repo: Path, tmp_path: Path) -> None:
+    nas = tmp_path / "nas"
+    (nas / "tmp").mkdir(parents=True)
+    # A push interrupted mid-copy (Ctrl-C, a kill, a crash) leaves its partial copy behind.
+    stale = write(nas / "tmp" / f"{'a' * 64}.4242.1.0.obj", b"half of an object")
+    hour_ago = time.time() - 3700
+    os.utime(stale, (hour_ago, hour_ago))
+    live = write(nas / "tmp" / f"{'b' * 64}.4243.1.0.obj", b"being copied right now")  # by another push
+    data = random_bytes(3000, seed=60)
+    write(data_repo / "a.bin", data)
+    git("add", "a.bin")
+    git("commit", "-qm", "a")
+    proc = datax("push", str(nas))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted((nas / "tmp").iterdir()) == [live]
+    assert (nas / "objects" / oid_of(data)[:2] / oid_of(data)[2:4] / oid_of(data)).is_file()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import unquote, urlparse
@@ -10,6 +12,9 @@ from urllib.parse import unquote, urlparse
 from gitdatax.remotes.base import RemoteError, RemoteObjectMissing
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub
+
+
+STALE_TMP_SECONDS = 3600  # a file in the store's tmp/ unchanged this long is left over
 
 
 def path_from_url(url: str) -> Path:
@@ -39,6 +44,8 @@ class DirectoryRemote:
         self.max_parallel = (os.cpu_count() or 2) if same_device else None
         # ... and fetching one small object costs less than a round trip through git's delay.
         self.cheap_fetches = same_device
+        self._lock = threading.Lock()
+        self._tmp_checked = False
 
     def has_many(self, stubs: Iterable[Stub]) -> set[str]:
         return {s.oid for s in stubs if self.layout.object_path(s.oid).is_file()}
@@ -55,10 +62,32 @@ class DirectoryRemote:
             raise RemoteError(f"remote {self.url}: cannot read object {stub.oid}: {exc.strerror}", transient=True) from None
 
     def upload(self, stub: Stub, store: ObjectStore) -> None:
+        if not self._tmp_checked:
+            self._remove_stale_tmp()
         try:
             store.link_or_copy_object_to(stub.oid, self.layout.object_path(stub.oid), self.root / "tmp")
         except OSError as exc:
             raise RemoteError(f"remote {self.url}: cannot write object {stub.oid}: {exc.strerror}") from None
+
+    def _remove_stale_tmp(self) -> None:
+        """Once per push: remove the partial copies that interrupted pushes (Ctrl-C, a kill, a
+        crash) left in the store's tmp/. A copy being written changes at every block, so a file
+        unchanged for an hour has no writer, whichever machine it came from."""
+        with self._lock:
+            if self._tmp_checked:
+                return
+            self._tmp_checked = True
+            cutoff = time.time() - STALE_TMP_SECONDS
+            try:
+                entries = list(os.scandir(self.root / "tmp"))
+            except OSError:
+                return
+            for entry in entries:
+                try:
+                    if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(entry.path)
+                except OSError:
+                    pass  # another push removed it, or we may not: the upload itself will say
 
     def close(self) -> None:
         pass
