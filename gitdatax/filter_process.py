@@ -73,7 +73,8 @@ class FilterProcess:
         self._local_checks: set[str] = set()  # delayed paths waiting on a check, not a download
 
     def say(self, message: str) -> None:
-        self.stderr.write(f"{PREFIX}: {message}\n".encode("utf-8", "replace"))
+        # surrogateescape: a path that is not UTF-8 is shown as its bytes, as git shows it
+        self.stderr.write(f"{PREFIX}: {message}\n".encode("utf-8", "surrogateescape"))
         self.stderr.flush()
 
     # -- protocol ----------------------------------------------------------------------------

@@ -109,8 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     # Paths are bytes to git: one that is not UTF-8 reaches us as surrogate escapes, and must be
     # printed back as its bytes (as git does), not crash a UTF-8 locale's strict stdout.
-    if isinstance(sys.stdout, io.TextIOWrapper):
-        sys.stdout.reconfigure(errors="surrogateescape")
+    for stream in (sys.stdout, sys.stderr):  # messages name paths too (stderr's default: \udce9)
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="surrogateescape")
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from gitdatax import hooks
 from gitdatax.fetcher import CHEAP_FETCH_MAX
-from helpers import datax, git, is_stub, oid_of, random_bytes, sha256
+from helpers import datax, git, is_stub, oid_of, random_bytes, sha256, stub_bytes
 from synchelpers import clone, fresh_home, make_team_repo
 
 
@@ -220,3 +221,29 @@ def test_pull_in_a_sparse_checkout_downloads_only_what_the_work_tree_holds(tmp_p
     oid = oid_of(files["other/b.bin"])
     assert not (dest / ".git/datax/objects" / oid[:2] / oid[2:4] / oid).exists()
     assert "2 object(s) downloaded" in proc.stderr
+
+
+def test_messages_name_a_path_that_is_not_utf8_by_its_bytes(data_repo: Path) -> None:
+    # Git prints such a path as its bytes; a message must too, or its advice names another file.
+    name = os.fsdecode(b"caf\xe9.bin")
+    (data_repo / name).write_bytes(random_bytes(3000, seed=13))
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    git("checkout", "-qb", "theirs")
+    (data_repo / name).write_bytes(random_bytes(3000, seed=14))
+    git("commit", "-qam", "theirs")
+    git("checkout", "-q", "main")
+    (data_repo / name).write_bytes(random_bytes(3000, seed=15))
+    git("commit", "-qam", "ours")
+    merge = subprocess.run(["git", "merge", "theirs"], capture_output=True)
+    assert merge.returncode == 1
+    assert b"Use `git checkout --theirs -- 'caf\xe9.bin'` for theirs" in merge.stderr
+    # The filter's own messages too: a stub whose object is nowhere.
+    git("merge", "--abort")
+    missing = random_bytes(100, seed=16)
+    (data_repo / name).write_bytes(stub_bytes(missing))
+    git("commit", "-qam", "a stub of data that is nowhere")
+    os.unlink(data_repo / name)
+    proc = subprocess.run(["git", "checkout", "--", name], capture_output=True)
+    assert proc.returncode == 0
+    assert proc.stderr.startswith(b"git-datax: caf\xe9.bin: object %s is not in the local store" % oid_of(missing).encode())
