@@ -78,3 +78,19 @@ def own_file_matched(pattern: str) -> str | None:
     if "/" in bare:
         return None
     return next((n for n in (".gitattributes", ".gitignore", ".datax.toml") if fnmatch.fnmatchcase(n, bare)), None)
+
+
+def matches_no_file(raw: str, where: Path) -> str | None:
+    """Why git would read the pattern `raw` (`where`: the path it names in the work tree) and
+    then match nothing with it, if it would: a directory (attributes are not inherited by the
+    files inside, gitattributes(5)) or a negation (ignored, with a warning from every git command
+    afterwards)."""
+    why = "git applies attributes to files, not directories, so this pattern matches nothing"
+    if raw.startswith("!"):
+        return f"{raw}: .gitattributes has no negative patterns (git ignores the line): name only the files to store"
+    if raw.endswith("/"):
+        folder = raw.rstrip("/")
+        return f"{raw}: {why}: use '{folder}/**' for every file under {folder}/"
+    if not any(c in raw for c in "*?[") and where.is_dir():
+        return f"{raw} is a directory: {why} in it: use '{raw}/**' for every file under {raw}/"
+    return None

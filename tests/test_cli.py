@@ -118,13 +118,13 @@ def test_ls_files_of_a_revision_that_does_not_exist(repo: Path) -> None:
 
 @pytest.mark.parametrize("pattern, message", [
     ("data/", "data/: git applies attributes to files, not directories, so this pattern matches nothing: "
-              "track 'data/**' for every file under data/"),
+              "use 'data/**' for every file under data/"),
     ("data", "data is a directory: git applies attributes to files, not directories, so this pattern "
-             "matches nothing in it: track 'data/**' for every file under data/"),
+             "matches nothing in it: use 'data/**' for every file under data/"),
     ("/data", "/data is a directory: git applies attributes to files, not directories, so this pattern "
-              "matches nothing in it: track '/data/**' for every file under /data/"),
+              "matches nothing in it: use '/data/**' for every file under /data/"),
     ("!*.csv", "!*.csv: .gitattributes has no negative patterns (git ignores the line): "
-               "track only the patterns to store"),
+               "name only the files to store"),
 ])
 def test_track_refuses_a_pattern_that_would_match_nothing(repo: Path, pattern: str, message: str) -> None:
     write(repo / "data" / "train.csv", b"a,b\n")
@@ -230,4 +230,15 @@ def test_migrate_import_refuses_an_include_that_matches_gitdatax_own_files(repo:
     assert one_line_error(datax("migrate", "import", "--include", "*.bin,*")) == (
         "--include *: it also matches .gitattributes, which must stay plain text in Git (git reads it from "
         "the commit): use a narrower pattern, e.g. '*.bin'")
+    assert git("rev-parse", "HEAD").stdout == head
+
+
+def test_migrate_import_refuses_an_include_that_matches_no_file(repo: Path) -> None:
+    write(repo / "data" / "x.bin", b"weights")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    head = git("rev-parse", "HEAD").stdout
+    assert one_line_error(datax("migrate", "import", "--include", "data/")) == (
+        "--include data/: git applies attributes to files, not directories, so this pattern matches nothing: "
+        "use 'data/**' for every file under data/")
     assert git("rev-parse", "HEAD").stdout == head

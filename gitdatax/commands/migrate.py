@@ -99,6 +99,9 @@ def _patterns(args: argparse.Namespace) -> list[str]:
     for pattern in patterns:
         if "\n" in pattern or pattern.startswith("!"):
             raise FatalError(f"invalid pattern {pattern!r}")
+        problem = attributes.matches_no_file(pattern, git.toplevel() / pattern.lstrip("/"))
+        if problem:
+            raise FatalError(f"--include {problem}")
         own = attributes.own_file_matched(pattern)
         if own:
             raise FatalError(f"--include {pattern}: it also matches {own}, which must stay plain text in Git "

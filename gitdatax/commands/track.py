@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
         pattern = pattern.replace(os.sep, "/")
         if os.path.basename(pattern.rstrip("/")) in (".gitattributes", ".gitignore", ".datax.toml"):
             raise FatalError(f"{raw}: gitdatax's own configuration files cannot be tracked")
-        _check_matches_files(raw, top / pattern.lstrip("/"))
+        problem = attributes.matches_no_file(raw, top / pattern.lstrip("/"))
+        if problem:
+            raise FatalError(problem)
         own = attributes.own_file_matched(pattern)
         if own:
             raise FatalError(f"{raw}: it also matches {own}, which must stay plain text in Git (git reads it "
@@ -66,19 +68,3 @@ def run(args: argparse.Namespace) -> int:
         output.info("commit .gitattributes to share this; `git add --renormalize .` converts files already committed")
     return 0
 
-
-def _check_matches_files(raw: str, where: os.PathLike[str]) -> None:
-    """Refuse the patterns git would read and then match nothing with: a directory (attributes
-    are not inherited by the files inside, gitattributes(5)) and a negation (ignored, with a
-    warning from every git command afterwards)."""
-    from gitdatax.errors import FatalError
-
-    why = "git applies attributes to files, not directories, so this pattern matches nothing"
-    if raw.startswith("!"):
-        raise FatalError(f"{raw}: .gitattributes has no negative patterns (git ignores the line): "
-                         "track only the patterns to store")
-    if raw.endswith("/"):
-        folder = raw.rstrip("/")
-        raise FatalError(f"{raw}: {why}: track '{folder}/**' for every file under {folder}/")
-    if not any(c in raw for c in "*?[") and os.path.isdir(where):
-        raise FatalError(f"{raw} is a directory: {why} in it: track '{raw}/**' for every file under {raw}/")
