@@ -19,6 +19,7 @@ from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub
 from helpers import datax, git, make_writable, object_path, oid_of, random_bytes, stub_bytes, write
 from lfs_fault_server import FaultServer
+from s3server import S3Server, s3  # noqa: F401 - the fixture
 
 
 @pytest.fixture
@@ -344,3 +345,25 @@ def test_push_to_a_directory_store_removes_what_interrupted_pushes_left_in_its_t
     assert proc.returncode == 0, proc.stderr
     assert sorted((nas / "tmp").iterdir()) == [live]
     assert (nas / "objects" / oid_of(data)[:2] / oid_of(data)[2:4] / oid_of(data)).is_file()
+
+
+def test_a_download_from_s3_that_the_local_disk_refuses_blames_the_local_store_and_is_not_retried(
+        s3: S3Server, data_repo: Path) -> None:
+    data = random_bytes(2 << 20, seed=70)  # random: its object file is over the limit below
+    write(data_repo / "a.bin", data)
+    git("add", "a.bin")
+    git("commit", "-qm", "a")
+    assert datax("remote", "add", "--local", "--default", "team", s3.url(), "--endpoint-url", s3.endpoint).returncode == 0
+    assert datax("push").returncode == 0
+    path = object_path(data_repo, oid_of(data))
+    make_writable(path)
+    path.unlink()
+    started = time.monotonic()
+    proc = subprocess.run(["prlimit", f"--fsize={1 << 20}", "git", "datax", "fetch"],
+                          capture_output=True, text=True)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[1] == (
+        f"  a.bin: cannot write object {oid_of(data)} into the local store: [Errno 27] File too large")
+    assert elapsed < 4  # not retried with backoff: 1.75 s or more for each of three retries
+    assert not path.exists() and os.listdir(data_repo / ".git/datax/tmp") == []

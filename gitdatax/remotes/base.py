@@ -7,6 +7,8 @@ which re-hash before publishing, so no backend can put an unverified object in t
 """
 from __future__ import annotations
 
+import errno
+import os
 from typing import Callable, Iterable, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
@@ -48,6 +50,17 @@ def number_option(url: str, options: dict, key: str, default: float, *, whole: b
         bound = f"over {minimum:g}" if above else f"{minimum:g} or more"
         raise RemoteError(f"remote {url}: bad {key} {str(raw)!r} (expected {kind}{',' if not above else ''} {bound})")
     return value
+
+
+def local_store_failure(exc: OSError, store: ObjectStore) -> bool:
+    """Whether a failed download failed on our side: a path in the local store, or a write
+    refused (reading a remote never runs out of space). Retrying cannot help then, and the
+    remote is not at fault."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+        return True
+    root = str(store.root) + os.sep
+    return any(isinstance(name, (str, os.PathLike)) and str(os.fspath(name)).startswith(root)
+               for name in (exc.filename, exc.filename2))
 
 
 @runtime_checkable

@@ -1,7 +1,6 @@
 """A directory store in the local store's layout: a NAS path, a shared disk, or <bare repo>/datax."""
 from __future__ import annotations
 
-import errno
 import os
 import threading
 import time
@@ -9,7 +8,7 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import unquote, urlparse
 
-from gitdatax.remotes.base import RemoteError, RemoteObjectMissing
+from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, local_store_failure
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub
 
@@ -57,7 +56,7 @@ class DirectoryRemote:
         except FileNotFoundError:
             raise RemoteObjectMissing(stub.oid, self.url) from None
         except OSError as exc:
-            if _in_local_store(exc, store):  # retrying cannot help, and the remote is not at fault
+            if local_store_failure(exc, store):  # retrying cannot help, and the remote is not at fault
                 raise RemoteError(f"cannot write object {stub.oid} into the local store: {exc}") from None
             raise RemoteError(f"remote {self.url}: cannot read object {stub.oid}: {exc.strerror}", transient=True) from None
 
@@ -91,16 +90,6 @@ class DirectoryRemote:
 
     def close(self) -> None:
         pass
-
-
-def _in_local_store(exc: OSError, store: ObjectStore) -> bool:
-    """Whether a failed download failed on our side: a path in the local store, or a write
-    refused (reading the remote never runs out of space)."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
-        return True
-    root = str(store.root) + os.sep
-    return any(isinstance(name, (str, os.PathLike)) and str(os.fspath(name)).startswith(root)
-               for name in (exc.filename, exc.filename2))
 
 
 def _same_device(path: Path, other: Path) -> bool:

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 from gitdatax.config import parse_size
 from gitdatax.errors import CorruptObject, FatalError
-from gitdatax.remotes.base import RemoteError, RemoteObjectMissing
+from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, local_store_failure
 from gitdatax.remotes.limits import BoundedReader, max_compressed_size
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
@@ -195,6 +195,10 @@ class S3Remote:
                 store.import_object(BoundedReader(body, stub, limit), stub)  # type: ignore[arg-type]
         except FatalError:
             raise
+        except OSError as exc:
+            if local_store_failure(exc, store):
+                raise RemoteError(f"cannot write object {stub.oid} into the local store: {exc}") from None
+            raise self._error(exc, f"download object {stub.oid}", stub.oid) from None
         except Exception as exc:  # noqa: BLE001
             raise self._error(exc, f"download object {stub.oid}", stub.oid) from None
 
