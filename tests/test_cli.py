@@ -242,3 +242,9 @@ def test_migrate_import_refuses_an_include_that_matches_no_file(repo: Path) -> N
         "--include data/: git applies attributes to files, not directories, so this pattern matches nothing: "
         "use 'data/**' for every file under data/")
     assert git("rev-parse", "HEAD").stdout == head
+
+
+@pytest.mark.parametrize("days", ["-1", "nan"])
+def test_gc_refuses_a_keep_days_that_is_not_a_number_of_days(repo: Path, days: str) -> None:
+    # nan compared false with every commit date: no commit counted as recent, whatever its age.
+    assert one_line_error(datax("gc", "--dry-run", "--keep-days", days)) == f"--keep-days must be 0 or more, not {days}"

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from gitdatax.remote_config import open_configured
     from gitdatax.store import ObjectStore
 
-    if args.keep_days < 0:
+    if not args.keep_days >= 0:  # also nan, which no commit date compares with
         raise FatalError(f"--keep-days must be 0 or more, not {args.keep_days:g}")
     git.repo_paths()
     store = ObjectStore.for_repo()
