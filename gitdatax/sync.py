@@ -209,13 +209,23 @@ def _put_back_stubs(top: Path, items: Sequence[PathStub], modes: dict[str, int])
 
 
 def pending_mark(store: ObjectStore) -> Path:
+    """One mark per work tree: <store>/pending-stubs for the main one, <its git dir>/datax/
+    pending-stubs for a linked worktree (`git worktree add`), whose stubs are its own; the hook
+    scripts look at `$(git rev-parse --git-dir)/datax/pending-stubs`."""
+    try:
+        paths = git.repo_paths()
+        if paths.git_dir != paths.common_dir:
+            return paths.git_dir / "datax" / PENDING_MARK
+    except Exception:  # noqa: BLE001 - only an optimisation for the hooks
+        pass
     return store.root / PENDING_MARK
 
 
 def mark_pending(store: ObjectStore) -> None:
     try:
-        store.root.mkdir(parents=True, exist_ok=True)
-        pending_mark(store).touch()
+        mark = pending_mark(store)
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        mark.touch()
     except OSError:
         pass  # only an optimisation for the hooks; the next `git datax pull` still finds stubs
 

@@ -13,7 +13,8 @@ fi
 case "@HOOK@" in post-checkout|post-merge|post-rewrite)
     # Fast path (they run on every checkout): nothing to fill in unless the filter left a stub
     # behind (its pending-stubs mark), and no hook of yours to chain: then no Python at all.
-    if [ ! -e "$0.pre-datax" ] && dir=$(git rev-parse --git-common-dir 2>/dev/null) &&
+    # The mark is per work tree: a linked worktree's is in its own git dir.
+    if [ ! -e "$0.pre-datax" ] && dir=$(git rev-parse --git-dir 2>/dev/null) &&
         [ ! -e "$dir/datax/pending-stubs" ]; then
         exit 0
     fi ;;

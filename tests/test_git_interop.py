@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -247,3 +248,26 @@ def test_messages_name_a_path_that_is_not_utf8_by_its_bytes(data_repo: Path) -> 
     proc = subprocess.run(["git", "checkout", "--", name], capture_output=True)
     assert proc.returncode == 0
     assert proc.stderr.startswith(b"git-datax: caf\xe9.bin: object %s is not in the local store" % oid_of(missing).encode())
+
+
+def test_each_worktree_keeps_its_own_mark_of_stubs_to_fill_in(tmp_path: Path) -> None:
+    # Two worktrees share the store; the mark that tells the post-checkout hook "stubs wait
+    # here" must not: filling in one worktree cleared the other's, whose stubs then stayed.
+    v1, v2 = random_bytes(3000, seed=17), random_bytes(3000, seed=18)
+    server, work = make_team_repo(tmp_path, {"a.bin": v1})
+    git("tag", "v1", cwd=work)
+    (work / "a.bin").write_bytes(v2)
+    git("commit", "-qam", "v2", cwd=work)
+    git("push", "-q", "origin", "main", "v1", cwd=work)
+    hidden = tmp_path / "elsewhere"
+    shutil.move(str(server / "datax"), hidden)  # the data server is down
+    dest = tmp_path / "teammate"
+    clone(server, dest, {})
+    git("worktree", "add", "-q", "--detach", str(tmp_path / "wt"), "v1", cwd=dest)
+    assert is_stub((dest / "a.bin").read_bytes()) and is_stub((tmp_path / "wt/a.bin").read_bytes())
+    shutil.move(str(hidden), server / "datax")
+    assert datax("pull", cwd=tmp_path / "wt").returncode == 0  # fills the worktree (v1) only
+    assert sha256(tmp_path / "wt/a.bin") == oid_of(v1)
+    git("checkout", "-q", "-b", "topic", cwd=dest)  # any checkout: the hook fetches and fills in
+    assert sha256(dest / "a.bin") == oid_of(v2)
+    assert git("status", "--porcelain", cwd=dest).stdout == ""
