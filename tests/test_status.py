@@ -39,10 +39,12 @@ def test_status_reports_each_state(data_repo: Path) -> None:
         f"  {'object missing, stub only':<24} {'4.9 KiB':>10}  e.bin",
         f"  {'deleted':<24} {'5.9 KiB':>10}  f.bin",
         f"  {'raw in git':<24} {'-':>10}  raw.bin",
+        "  (raw in git: `git add --renormalize .` stores them with gitdatax; commit that)",
+        "  (stub only, object missing: `git datax pull` downloads the data and fills them in)",
     ]
     everything = datax("status", "--all").stdout.splitlines()
     assert everything[1] == f"  {'committed':<24} {'1000 B':>10}  a.bin"
-    assert len(everything) == 8
+    assert len(everything) == 10
 
 
 def test_status_in_a_repository_with_nothing_tracked(repo: Path) -> None:

@@ -61,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"gitdatax: {len(files)} tracked file(s), {human_size(total)} of data: {summary}")
     for line in lines:
         print(line)
+    # What to do about the states that need more than git, as git status says what to run.
+    if "raw in git" in counts:
+        print("  (raw in git: `git add --renormalize .` stores them with gitdatax; commit that)")
+    if "stub only" in counts or "object missing" in counts:
+        print("  (stub only, object missing: `git datax pull` downloads the data and fills them in)")
     return 0
 
 
