@@ -245,6 +245,7 @@ class FillReport(NamedTuple):
     missing: list[PathStub]  # still stubs: the object is in no store we could reach
     fetch_failures: dict[str, str]  # oid -> why the download failed
     remote_error: str | None  # the remote could not be opened at all
+    unreadable: list[PathStub]  # still stubs though the object is local: corrupt (the filter said so)
 
 
 def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fetch: bool = True,
@@ -286,7 +287,22 @@ def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fe
         raise
     if missing:
         mark_pending(store)
-    return FillReport(ready, missing, failures, remote_error)
+    unreadable = [i for i in ready if _holds_stub(top, i)]
+    filled = [i for i in ready if i not in unreadable] if unreadable else ready
+    return FillReport(filled, missing, failures, remote_error, unreadable)
+
+
+def _holds_stub(top: Path, item: PathStub) -> bool:
+    """Whether the file is still its stub after git filled it in (a stat; a read when it has a
+    stub's size)."""
+    data = item.stub.encode()
+    try:
+        if os.lstat(top / item.path).st_size != len(data):
+            return False
+        with open(top / item.path, "rb") as f:
+            return f.read(len(data) + 1) == data
+    except OSError:
+        return False
 
 
 def failure_lines(items: Sequence[PathStub], failed: dict[str, str], limit: int = 20) -> list[str]:

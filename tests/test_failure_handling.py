@@ -367,3 +367,33 @@ def test_a_download_from_s3_that_the_local_disk_refuses_blames_the_local_store_a
         f"  a.bin: cannot write object {oid_of(data)} into the local store: [Errno 27] File too large")
     assert elapsed < 4  # not retried with backoff: 1.75 s or more for each of three retries
     assert not path.exists() and os.listdir(data_repo / ".git/datax/tmp") == []
+
+
+@pytest.mark.parametrize("command", ["checkout", "pull"])
+def test_a_file_left_a_stub_by_a_corrupt_object_is_not_counted_as_filled_in(data_repo: Path, tmp_path: Path,
+                                                                          command: str) -> None:
+    files = {"bad.bin": random_bytes(3000, seed=80), "good.bin": random_bytes(3000, seed=81)}
+    commit_then_stubs(data_repo, files)
+    nas = tmp_path / "nas"
+    nas.mkdir()
+    assert datax("push", str(nas)).returncode == 0  # for pull: a good copy is on the remote
+    assert datax("remote", "add", "--local", "--default", "nas", str(nas)).returncode == 0
+    bad = object_path(data_repo, oid_of(files["bad.bin"]))
+    raw = bytearray(bad.read_bytes())
+    raw[100] ^= 0x40
+    bad.unlink()  # not in place: the remote's copy is a hard link to this file
+    bad.write_bytes(bytes(raw))
+    proc = datax(command)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith(f"git-datax: bad.bin: object {oid_of(files['bad.bin'])} is corrupt in the store")
+    assert lines[1:] == [
+        "gitdatax: 1 file(s) filled in",
+        "git-datax: error: 1 file(s) are still stubs: their objects in the local store cannot be read "
+        "(said above); `git datax fsck` moves corrupt ones aside, then `git datax pull` fetches them again",
+    ]
+    assert (data_repo / "good.bin").read_bytes() == files["good.bin"]
+    assert (data_repo / "bad.bin").read_bytes() == stub_bytes(files["bad.bin"])
+    assert datax("fsck").returncode == 1  # as the message says: quarantined ...
+    assert datax("pull").returncode == 0  # ... and fetched again
+    assert (data_repo / "bad.bin").read_bytes() == files["bad.bin"]

@@ -30,8 +30,11 @@ def fill_and_report(top: Path, include: Sequence[str], exclude: Sequence[str], q
                      "(`git datax pull` downloads them)")
         for item in report.missing[:20]:
             output.info(f"  {item.path}: object {item.stub.oid}")
-        return 1
-    return 0
+    if report.unreadable:
+        output.error(f"{len(report.unreadable)} file(s) are still stubs: their objects in the local store cannot be "
+                     "read (said above); `git datax fsck` moves corrupt ones aside, then `git datax pull` "
+                     "fetches them again")
+    return 1 if report.missing or report.unreadable else 0
 
 
 def run(args: argparse.Namespace) -> int:
