@@ -10,7 +10,8 @@ HELP = "download the data of HEAD (or of all refs with --all) into the local sto
 DESCRIPTION = """Download from REMOTE (default: the default remote) every object that the files of
 HEAD and the index need and that the local store lacks. With --all, every object in the history of
 all local refs, so that any old commit can be checked out offline. --include and --exclude take
-comma-separated patterns ('data/*,models/asr.bin'); a pattern without a slash also matches file
+comma-separated patterns ('data/*,models/asr.bin', on paths from the top of the work tree, even
+in a subdirectory); a pattern without a slash also matches file
 names in any directory, a directory name matches everything under it. Every object is verified
 (decompressed and re-hashed) before it enters the store. `git datax pull` also fills in the files."""
 
