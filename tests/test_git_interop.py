@@ -271,3 +271,20 @@ def test_each_worktree_keeps_its_own_mark_of_stubs_to_fill_in(tmp_path: Path) ->
     git("checkout", "-q", "-b", "topic", cwd=dest)  # any checkout: the hook fetches and fills in
     assert sha256(dest / "a.bin") == oid_of(v2)
     assert git("status", "--porcelain", cwd=dest).stdout == ""
+
+
+def test_status_in_a_sparse_checkout_does_not_list_the_files_left_out(tmp_path: Path) -> None:
+    files = {"keep/a.bin": random_bytes(3000, seed=19), **{f"other/{i}.bin": random_bytes(3000, seed=20 + i)
+                                                          for i in range(3)}}
+    server, work = make_team_repo(tmp_path, files)
+    git("push", "-q", "origin", "main", cwd=work)
+    env = fresh_home(tmp_path, "home2")
+    dest = tmp_path / "teammate"
+    git("clone", "-q", "--no-checkout", str(server), str(dest), env=env)
+    git("sparse-checkout", "set", "keep", cwd=dest, env=env)
+    git("checkout", "-q", "main", cwd=dest, env=env)
+    proc = datax("status", cwd=dest, env=env)
+    assert proc.returncode == 0, proc.stderr
+    # Their data was never fetched, and need not be: git leaves them out of the work tree.
+    assert proc.stdout == "gitdatax: 4 tracked file(s), 11.7 KiB of data: 1 committed, 3 outside the sparse checkout\n"
+    assert "  outside the sparse checkout    2.9 KiB  other/0.bin\n" in datax("status", "--all", cwd=dest, env=env).stdout

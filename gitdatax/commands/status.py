@@ -11,7 +11,12 @@ DESCRIPTION = """States, for each file whose path gitdatax tracks:
   object missing  the data is not in the local store (`git datax pull`)
   raw in git      committed as plain content before it was tracked (`git add --renormalize`)
   deleted         gone from the work tree
-Only files not `committed` are listed unless --all is given."""
+  outside the sparse checkout
+                  git leaves it out of the work tree, so its data is not needed here
+Only files neither `committed` nor outside the sparse checkout are listed, unless --all is given."""
+
+
+OUTSIDE = "outside the sparse checkout"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         head = {e[0]: e[1] for e in _head_blobs(top)}
     modified = set(git.ls_files_z(["--modified", "--deleted"], cwd=top)) if files else set()
     deleted = set(git.ls_files_z(["--deleted"], cwd=top)) if files else set()
+    outside = git.skip_worktree_paths(cwd=top) if files else set()  # sparse checkout
     counts: dict[str, int] = {}
     total = 0
     lines = []
@@ -38,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
         states = []
         if f.stub is None:
             states.append("raw in git")
+        elif f.path in outside:  # not missing from the work tree: git keeps it out
+            total += f.stub.size
+            states.append(OUTSIDE)
         else:
             total += f.stub.size
             if not store.has(f.stub.oid):
@@ -54,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             states.append("committed")
         for state in states:
             counts[state] = counts.get(state, 0) + 1
-        if args.all or states != ["committed"]:
+        if args.all or states not in (["committed"], [OUTSIDE]):
             size = human_size(f.stub.size) if f.stub else "-"
             lines.append(f"  {', '.join(states):<24} {size:>10}  {f.path}")
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing tracked"
