@@ -248,3 +248,13 @@ def test_migrate_import_refuses_an_include_that_matches_no_file(repo: Path) -> N
 def test_gc_refuses_a_keep_days_that_is_not_a_number_of_days(repo: Path, days: str) -> None:
     # nan compared false with every commit date: no commit counted as recent, whatever its age.
     assert one_line_error(datax("gc", "--dry-run", "--keep-days", days)) == f"--keep-days must be 0 or more, not {days}"
+
+
+@pytest.mark.parametrize("local", [False, True])
+def test_remote_add_reads_a_relative_path_from_the_current_directory(repo: Path, local: bool) -> None:
+    (repo / "data").mkdir()
+    proc = datax("remote", "add", *(["--local"] if local else []), "nas", "../store", cwd=repo / "data")
+    assert proc.returncode == 0, proc.stderr
+    assert "(./store)" in proc.stderr
+    # Stored relative to the top of the work tree, where the settings are read from.
+    assert datax("remote", "list").stdout == f"nas  {repo / 'store'}  (default)\n"

@@ -93,6 +93,7 @@ def _add(args: argparse.Namespace) -> int:
     if scheme not in ("file", "s3", "http", "https", "ssh"):
         raise FatalError(f"remote {args.name}: unsupported URL scheme {scheme!r} (use a path, s3://, http(s):// or ssh://)")
     _check_url(args.url, scheme)
+    args.url = _from_top(args.url, scheme)
     values: dict[str, Any] = {"url": args.url}
     for key in ("endpoint_url", "region", "profile"):
         if getattr(args, key):
@@ -165,6 +166,22 @@ def _check_url(url: str, scheme: str) -> None:
     elif not urlsplit(url).hostname:
         raise FatalError(f"remote {url}: no bucket in the URL (s3://BUCKET/PREFIX)" if scheme == "s3"
                          else f"remote {url}: no host in the URL")
+
+
+def _from_top(url: str, scheme: str) -> str:
+    """A relative path typed in a subdirectory means from there, as for git; the settings read it
+    from the top of the work tree, so it is written relative to the top."""
+    import os
+
+    from gitdatax import git
+
+    if scheme != "file" or url.startswith("file://") or os.path.isabs(os.path.expanduser(url)):
+        return url
+    top = git.toplevel()
+    if os.path.realpath(os.getcwd()) == os.path.realpath(top):
+        return url
+    rel = os.path.relpath(os.path.realpath(url), os.path.realpath(top)).replace(os.sep, "/")
+    return rel if rel.startswith("../") else f"./{rel}"  # ./ keeps a name with ':' a path
 
 
 def _unset_local_defaults(local: dict[str, dict[str, Any]]) -> None:
