@@ -397,3 +397,23 @@ def test_a_file_left_a_stub_by_a_corrupt_object_is_not_counted_as_filled_in(data
     assert datax("fsck").returncode == 1  # as the message says: quarantined ...
     assert datax("pull").returncode == 0  # ... and fetched again
     assert (data_repo / "bad.bin").read_bytes() == files["bad.bin"]
+
+
+def test_an_lfs_server_that_cannot_be_reached_costs_one_round_of_retries_not_one_per_object(tmp_path: Path) -> None:
+    from giftless_server import free_port
+
+    from gitdatax.transfer import download_missing
+
+    url = f"http://127.0.0.1:{free_port()}/team/proj"  # nothing listens: connection refused
+    store = ObjectStore(tmp_path / "s")
+    stubs = [Stub(oid_of(b"%d" % i), len(b"%d" % i)) for i in range(8)]
+    remote = open_remote(url, {"backoff": 0.25, "retries": 3})  # 0.25 + 0.5 + 1 s of backoff a round
+    started = time.monotonic()
+    try:
+        result = download_missing(remote, store, stubs, jobs=1, quiet=True)
+    finally:
+        remote.close()
+    elapsed = time.monotonic() - started
+    assert set(result.failed) == {s.oid for s in stubs}
+    assert set(result.failed.values()) == {f"remote {url}: batch download: cannot connect (connection refused)"}
+    assert elapsed < 5, elapsed  # was 8 rounds, 14 s: a clone of 2000 files waited half an hour

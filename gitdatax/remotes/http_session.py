@@ -59,6 +59,10 @@ class HttpSession:
         self._cred_from_helper = False
         self._lock = threading.Lock()
         self._session: requests.Session | None = None
+        # Why the server could not be reached once a request spent all its retries on it: then
+        # every later request fails at its first error, and a clone of thousands of files with
+        # the server down costs one round of retries, not one per file.
+        self._unreachable: str | None = None
 
     def close(self) -> None:
         if self._session is not None:
@@ -126,7 +130,11 @@ class HttpSession:
                 raise RemoteError(f"remote {self.url}: {what}: the server gave a malformed URL") from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt >= self.retries:
+                    if isinstance(exc, requests.ConnectionError):  # not one slow answer: the server
+                        self._unreachable = _why(exc)
                     raise RemoteError(f"remote {self.url}: {what}: cannot connect ({_why(exc)})") from None
+                if self._unreachable is not None:  # another thread spent its retries on it already
+                    raise RemoteError(f"remote {self.url}: {what}: cannot connect ({self._unreachable})") from None
                 self.sleep(attempt)
                 attempt += 1
                 continue
