@@ -20,6 +20,19 @@ def error(message: str) -> None:
     sys.stderr.write(f"{PREFIX}: error: {message}\n")
 
 
+_C_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r",
+              '"': '\\"', "\\": "\\\\"}
+
+
+def path_on_a_line(path: str) -> str:
+    """`path` as one line of a listing: C-quoted as git quotes it when it holds a control character
+    (a newline would split the record), as it is otherwise (spaces, quotes, non-ASCII)."""
+    if not any(c < " " or c == "\x7f" for c in path):
+        return path
+    return '"' + "".join(_C_ESCAPES.get(c) or (f"\\{ord(c):03o}" if c < " " or c == "\x7f" else c)
+                         for c in path) + '"'
+
+
 def human_size(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(n) < 1024 or unit == "TiB":

@@ -258,3 +258,16 @@ def test_remote_add_reads_a_relative_path_from_the_current_directory(repo: Path,
     assert "(./store)" in proc.stderr
     # Stored relative to the top of the work tree, where the settings are read from.
     assert datax("remote", "list").stdout == f"nas  {repo / 'store'}  (default)\n"
+
+
+def test_status_and_ls_files_keep_one_line_per_file_whatever_the_path(data_repo: Path) -> None:
+    for name in ("new\nline.bin", "tab\there.bin", 'q"uote \\ ünï.bin'):
+        write(data_repo / name, b"x")
+    git("add", "-A")
+    git("commit", "-qm", "odd paths")
+    # Control characters are C-quoted as git quotes them; anything else is shown as it is.
+    names = ['"new\\nline.bin"', 'q"uote \\ ünï.bin', '"tab\\there.bin"']
+    status = datax("status", "--all").stdout.splitlines()
+    assert [line.split("  ")[-1] for line in status[1:]] == names
+    for args in (["ls-files"], ["ls-files", "--rev", "HEAD"]):
+        assert [line.split("  ")[-1] for line in datax(*args).stdout.splitlines()] == names

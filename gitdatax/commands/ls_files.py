@@ -14,7 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from gitdatax import git, tracked
     from gitdatax.errors import FatalError
-    from gitdatax.output import human_size
+    from gitdatax.output import human_size, path_on_a_line
     from gitdatax.store import ObjectStore
 
     store = ObjectStore.for_repo()
@@ -29,5 +29,5 @@ def run(args: argparse.Namespace) -> int:
     for path, stub in rows:
         oid = stub.oid if args.long else stub.oid[:12]
         mark = "*" if store.has(stub.oid) else "-"
-        print(f"{oid} {mark} {human_size(stub.size):>10}  {path}")
+        print(f"{oid} {mark} {human_size(stub.size):>10}  {path_on_a_line(path)}")
     return 0

@@ -25,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gitdatax import git, tracked
-    from gitdatax.output import human_size
+    from gitdatax.output import human_size, path_on_a_line
     from gitdatax.store import ObjectStore
 
     top = git.toplevel()
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             counts[state] = counts.get(state, 0) + 1
         if args.all or states not in (["committed"], [OUTSIDE]):
             size = human_size(f.stub.size) if f.stub else "-"
-            lines.append(f"  {', '.join(states):<24} {size:>10}  {f.path}")
+            lines.append(f"  {', '.join(states):<24} {size:>10}  {path_on_a_line(f.path)}")
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing tracked"
     print(f"gitdatax: {len(files)} tracked file(s), {human_size(total)} of data: {summary}")
     for line in lines:
