@@ -288,3 +288,26 @@ def test_status_in_a_sparse_checkout_does_not_list_the_files_left_out(tmp_path: 
     # Their data was never fetched, and need not be: git leaves them out of the work tree.
     assert proc.stdout == "gitdatax: 4 tracked file(s), 11.7 KiB of data: 1 committed, 3 outside the sparse checkout\n"
     assert "  outside the sparse checkout    2.9 KiB  other/0.bin\n" in datax("status", "--all", cwd=dest, env=env).stdout
+
+
+def test_fetch_all_in_a_partial_clone_asks_git_for_the_missing_stubs_in_one_fetch(tmp_path: Path) -> None:
+    # git clone --filter=blob:none leaves out the blobs (here, the stubs) of the commits it did
+    # not check out; reading them one by one costs a fetch each (minutes on a long history).
+    server, work = make_team_repo(tmp_path, {"m.bin": random_bytes(2000, seed=30)})
+    versions = [random_bytes(2000, seed=31 + i) for i in range(12)]
+    for data in versions:
+        (work / "m.bin").write_bytes(data)
+        git("commit", "-qam", "another version", cwd=work)
+    git("push", "-q", "origin", "main", cwd=work)
+    git("config", "uploadpack.allowFilter", "true", cwd=server)
+    env = fresh_home(tmp_path, "home2")
+    dest = tmp_path / "teammate"
+    git("clone", "-q", "--filter=blob:none", server.as_uri(), str(dest), env=env)
+    packs = len(list((dest / ".git/objects/pack").glob("*.pack")))
+    proc = datax("fetch", "--all", cwd=dest, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "12 object(s) downloaded" in proc.stderr  # every version but the checked-out one
+    for data in versions:
+        oid = oid_of(data)
+        assert (dest / ".git/datax/objects" / oid[:2] / oid[2:4] / oid).is_file()
+    assert len(list((dest / ".git/objects/pack").glob("*.pack"))) == packs + 1  # one fetch
