@@ -94,3 +94,11 @@ def matches_no_file(raw: str, where: Path) -> str | None:
     if not any(c in raw for c in "*?[") and where.is_dir():
         return f"{raw} is a directory: {why} in it: use '{raw}/**' for every file under {raw}/"
     return None
+
+
+def filter_configured() -> bool:
+    """Whether git has a datax filter to run: without one, git stores tracked files as they are
+    (filter.datax.required is unset then too)."""
+    from gitdatax import git
+
+    return bool(git.config_get("filter.datax.process") or git.config_get("filter.datax.clean"))

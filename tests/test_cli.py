@@ -271,3 +271,18 @@ def test_status_and_ls_files_keep_one_line_per_file_whatever_the_path(data_repo:
     assert [line.split("  ")[-1] for line in status[1:]] == names
     for args in (["ls-files"], ["ls-files", "--rev", "HEAD"]):
         assert [line.split("  ")[-1] for line in datax(*args).stdout.splitlines()] == names
+
+
+def test_track_and_status_say_when_the_filter_is_not_installed(repo: Path) -> None:
+    git("config", "--global", "--remove-section", "filter.datax")
+    proc = datax("track", "*.bin")
+    assert proc.returncode == 0
+    assert proc.stderr.splitlines()[-1] == (
+        "git-datax: warning: the datax filter is not configured: run `git datax install`, or git stores "
+        "the files these patterns match as they are")
+    write(repo / "a.bin", b"weights")
+    git("add", "a.bin")
+    assert datax("status").stdout.splitlines()[-1] == (
+        "  (the datax filter is not configured: run `git datax install` first)")
+    git("config", "--global", "filter.datax.process", "git-datax filter-process")
+    assert "warning" not in datax("track", "*.csv").stderr

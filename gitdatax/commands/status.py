@@ -24,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitdatax import git, tracked
+    from gitdatax import attributes, git, tracked
     from gitdatax.output import human_size, path_on_a_line
     from gitdatax.store import ObjectStore
 
@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         print("  (raw in git: `git add --renormalize .` stores them with gitdatax; commit that)")
     if "stub only" in counts or "object missing" in counts:
         print("  (stub only, object missing: `git datax pull` downloads the data and fills them in)")
+    if files and not attributes.filter_configured():
+        print("  (the datax filter is not configured: run `git datax install` first)")
     return 0
 
 

@@ -66,5 +66,8 @@ def run(args: argparse.Namespace) -> int:
     if added:
         attributes.write_lines(path, lines)
         output.info("commit .gitattributes to share this; `git add --renormalize .` converts files already committed")
+        if not attributes.filter_configured():
+            output.warn("the datax filter is not configured: run `git datax install`, or git stores the files "
+                        "these patterns match as they are")
     return 0
 
