@@ -25,6 +25,7 @@ from gitdatax.stub import Stub, is_valid_oid
 
 DEFAULT_MULTIPART_THRESHOLD = 64 << 20
 MULTIPART_CHUNK = 16 << 20
+UNREACHABLE_AFTER = 4  # connection failures (transfer.ATTEMPTS: one object's tries) before no more tries
 HEAD_LIMIT = 256  # up to this many oids: HEAD each (in parallel); more: list the key prefixes
 _TRANSIENT_CODES = {"500", "502", "503", "504", "InternalError", "SlowDown", "RequestTimeout",
                     "ServiceUnavailable", "RequestTimeTooSkewed", "Throttling", "ThrottlingException"}
@@ -47,6 +48,8 @@ class S3Remote:
         )
         self.endpoint_url = options.get("endpoint_url") or None
         self._checked = False
+        self._connect_failures = 0  # head_bucket calls that could not reach the endpoint
+        self._unreachable: Exception | None = None
         self._lock = threading.Lock()
         self._client = self._make_client(options)
 
@@ -126,6 +129,8 @@ class S3Remote:
         with self._lock:
             if self._checked:
                 return
+            if self._unreachable is not None:  # see below: no more waiting on a dead endpoint
+                raise RemoteError(str(self._unreachable))
             import botocore.exceptions as bx
 
             try:
@@ -137,7 +142,16 @@ class S3Remote:
                 if code not in ("403", "AccessDenied"):  # HeadBucket needs ListBucket; objects may not
                     raise self._error(exc, f"reach bucket {self.bucket!r}") from None
             except Exception as exc:  # noqa: BLE001 - mapped, or re-raised as is
-                raise self._error(exc, f"reach bucket {self.bucket!r}") from None
+                error = self._error(exc, f"reach bucket {self.bucket!r}")
+                if isinstance(exc, bx.EndpointConnectionError):
+                    # Once one object has spent the transfer's retries on a dead endpoint, the
+                    # others fail at once: thousands of objects must not each wait out a round
+                    # (each try costs botocore's own retries too).
+                    self._connect_failures += 1
+                    if self._connect_failures >= UNREACHABLE_AFTER:
+                        self._unreachable = error
+                        error = RemoteError(str(error))
+                raise error from None
             self._checked = True
 
     # -- Remote ------------------------------------------------------------------------------
