@@ -286,3 +286,11 @@ def test_track_and_status_say_when_the_filter_is_not_installed(repo: Path) -> No
         "  (the datax filter is not configured: run `git datax install` first)")
     git("config", "--global", "filter.datax.process", "git-datax filter-process")
     assert "warning" not in datax("track", "*.csv").stderr
+
+
+def test_env_says_how_to_install_missing_hooks(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bare_hooks = make_repo("plain", hooks=False)
+    rows = dict(line.split(None, 1) for line in datax("env", cwd=bare_hooks).stdout.splitlines()
+                if line.startswith("hooks "))
+    assert rows["hooks"].endswith("(missing: pre-commit, pre-push, post-checkout, post-merge, post-rewrite; "
+                                  "run `git datax install`)")

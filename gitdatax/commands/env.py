@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         if paths.toplevel is not None:
             hooks_dir = git.hooks_dir()
             absent = hooks.missing(hooks_dir)
-            rows.append(("hooks", f"{hooks_dir} ({'all installed' if not absent else 'missing: ' + ', '.join(absent)})"))
+            rows.append(("hooks", f"{hooks_dir} ({'all installed' if not absent else 'missing: ' + ', '.join(absent) + '; run `git datax install`'})"))
             rows.append(("remotes", _remotes()))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
