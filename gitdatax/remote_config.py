@@ -242,11 +242,11 @@ def resolve(name: str | None, cwd: str | os.PathLike[str] | None = None) -> Conf
         if table.remotes:
             raise FatalError(f"no default remote among {', '.join(table.remotes)}: "
                              "run `git datax remote set-default NAME` or name one")
-        origin = table.entries.get("remote.origin.url")
-        if origin is None:
+        git_remote = _data_git_remote(table.entries)
+        if git_remote is None:
             raise FatalError("no remote store configured and no git remote origin to derive one from: "
                              "run `git datax remote add NAME URL`")
-        return derive_from_git_remote(origin, table.entries, "origin", cwd)
+        return derive_from_git_remote(table.entries[f"remote.{git_remote}.url"], table.entries, git_remote, cwd)
     if name in table.remotes:
         return table.remotes[name]
     git_url = table.entries.get(f"remote.{name}.url")
@@ -257,6 +257,15 @@ def resolve(name: str | None, cwd: str | os.PathLike[str] | None = None) -> Conf
     known = sorted(set(table.remotes) | {k[7:-4] for k in table.entries if k.startswith("remote.") and k.endswith(".url")})
     hint = f"known: {', '.join(known)}" if known else "none is configured"
     raise FatalError(f"no remote named {name!r} ({hint}; see `git datax remote list`)")
+
+
+def _data_git_remote(entries: dict[str, str]) -> str | None:
+    """The Git remote the data follows: origin, else the only one there is (`git clone -o
+    upstream`, `git remote rename origin github`), as git-lfs chooses."""
+    if "remote.origin.url" in entries:
+        return "origin"
+    names = [key[len("remote."):-len(".url")] for key in entries if key.startswith("remote.") and key.endswith(".url")]
+    return names[0] if len(names) == 1 else None
 
 
 def for_git_remote(git_remote: str, git_url: str, cwd: str | os.PathLike[str] | None = None) -> ConfiguredRemote:

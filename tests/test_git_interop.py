@@ -311,3 +311,23 @@ def test_fetch_all_in_a_partial_clone_asks_git_for_the_missing_stubs_in_one_fetc
         oid = oid_of(data)
         assert (dest / ".git/datax/objects" / oid[:2] / oid[2:4] / oid).is_file()
     assert len(list((dest / ".git/objects/pack").glob("*.pack"))) == packs + 1  # one fetch
+
+
+def test_clone_with_another_remote_name_gets_the_data(tmp_path: Path) -> None:
+    # `git clone -o upstream`, or `git remote rename origin github`: with no remote called
+    # origin, the only Git remote is the one the data goes with (as git-lfs does).
+    data = random_bytes(3000, seed=40)
+    server, work = make_team_repo(tmp_path, {"a.bin": data})
+    git("push", "-q", "origin", "main", cwd=work)
+    env = fresh_home(tmp_path, "home2")
+    dest = tmp_path / "teammate"
+    proc = git("clone", "-q", "-o", "upstream", str(server), str(dest), env=env)
+    assert proc.stderr == ""
+    assert sha256(dest / "a.bin") == oid_of(data)
+    (dest / "b.bin").write_bytes(random_bytes(3000, seed=41))
+    git("add", "b.bin", cwd=dest, env=env)
+    git("commit", "-qm", "b", cwd=dest, env=env)
+    proc = git("push", "upstream", "main", cwd=dest, env=env)
+    assert "uploaded 1 object(s)" in proc.stderr
+    proc = datax("remote", "list", cwd=dest, env=env)
+    assert proc.returncode == 0 and f"upstream  {server / 'datax'}  (default)" in proc.stdout

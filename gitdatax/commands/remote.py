@@ -15,9 +15,9 @@ Without --local, remotes are written to .datax.toml at the top of the work tree:
 team shares them. With --local they go to this repository's git config (datax.remote.NAME.*),
 for you only; git config overrides .datax.toml key by key.
 
-With no remote configured, the default follows the git remote origin: a local bare repository
-stores in <bare>/datax, an http(s) origin uses its Git LFS endpoint, an ssh origin the ssh
-backend. `git datax remote list` shows what is in effect."""
+With no remote configured, the default follows the git remote origin (or the only git remote
+there is, after `git clone -o NAME`): a local bare repository stores in <bare>/datax, an http(s)
+origin uses its Git LFS endpoint, an ssh origin the ssh backend. `git datax remote list` shows what is in effect."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -207,7 +207,7 @@ def _list(args: argparse.Namespace) -> int:
         except FatalError as exc:
             output.info(str(exc))
             return 0
-        rows.append((True, derived._replace(source="derived from git remote origin")))
+        rows.append((True, derived._replace(source=f"derived from git remote {derived.name}")))
     rows.sort(key=lambda r: (not r[0], r[1].name))
     width = max(len(r.name) for _, r in rows)
     for is_default, remote in rows:
