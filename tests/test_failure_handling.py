@@ -444,3 +444,25 @@ def test_an_s3_endpoint_that_cannot_be_reached_costs_one_round_of_retries_not_on
     # One object's round of tries (botocore retries each try, with its own backoff), then none:
     # 8 s here where it was 25 s, and for 2000 objects about the same where it was hours.
     assert elapsed < 15, elapsed
+
+
+def test_an_ssh_server_that_cannot_be_reached_costs_one_round_of_retries_not_one_per_object(tmp_path: Path) -> None:
+    from giftless_server import free_port
+
+    from gitdatax.transfer import download_missing
+
+    url = f"ssh://127.0.0.1:{free_port()}/srv/store"  # nothing listens: ssh says connection refused
+    store = ObjectStore(tmp_path / "s")
+    stubs = [Stub(oid_of(b"%d" % i), len(b"%d" % i)) for i in range(6)]
+    remote = open_remote(url, {"sshcommand": "ssh -o BatchMode=yes -o StrictHostKeyChecking=no"})
+    started = time.monotonic()
+    try:
+        result = download_missing(remote, store, stubs, jobs=1, quiet=True)
+    finally:
+        remote.close()
+    elapsed = time.monotonic() - started
+    assert len(result.failed) == 6
+    (why,) = set(result.failed.values())
+    assert why.startswith(f"remote {url}: ssh exited 255: ") and why.endswith("Connection refused")
+    # One object's round of tries (1.75-5.25 s of backoff), then none: was 10.5 s or more
+    assert elapsed < 8, elapsed

@@ -31,6 +31,7 @@ from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
 HAS_MANY_BATCH = 1000  # oids per has-many frame (65 bytes each: well under a frame)
+UNREACHABLE_AFTER = 4  # sessions that failed to open (transfer.ATTEMPTS: one object's tries)
 
 
 class SshTarget(NamedTuple):
@@ -202,6 +203,8 @@ class SshRemote:
         self._opened = 0
         self._lock = threading.Lock()
         self._all: list[_Connection] = []
+        self._open_failures = 0  # sessions that could not be opened, in a row
+        self._unreachable: RemoteError | None = None
 
     def _acquire(self) -> _Connection:
         try:
@@ -215,13 +218,26 @@ class SshRemote:
         if not may_open:
             return self._idle.get()
         try:
+            if self._unreachable is not None:  # see below: no more waiting on a dead server
+                raise RemoteError(str(self._unreachable))
             conn = _Connection(self.argv, self.url)
+        except RemoteError as exc:
+            with self._lock:
+                self._opened -= 1
+                # Once one object has spent the transfer's tries failing to open a session
+                # (connection refused, host unknown, no key), the others fail at once instead
+                # of each waiting out a round of backoff.
+                self._open_failures += 1
+                if self._open_failures >= UNREACHABLE_AFTER and self._unreachable is None:
+                    self._unreachable = exc
+            raise
         except BaseException:
             with self._lock:
                 self._opened -= 1
             raise
         with self._lock:
             self._all.append(conn)
+            self._open_failures = 0
         return conn
 
     def _release(self, conn: _Connection, healthy: bool) -> None:
