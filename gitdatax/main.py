@@ -108,10 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     # Paths are bytes to git: one that is not UTF-8 reaches us as surrogate escapes, and must be
-    # printed back as its bytes (as git does), not crash a UTF-8 locale's strict stdout.
+    # printed back as its bytes (as git does), not crash a UTF-8 locale's strict stdout. And UTF-8
+    # whatever the locale: git writes a path's bytes as they are, where an ASCII or Latin-1
+    # stream would fail on 'données.bin' (an internal error, or a traceback from the handler).
     for stream in (sys.stdout, sys.stderr):  # messages name paths too (stderr's default: \udce9)
         if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(errors="surrogateescape")
+            stream.reconfigure(encoding="utf-8", errors="surrogateescape")
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)

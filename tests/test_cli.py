@@ -294,3 +294,15 @@ def test_env_says_how_to_install_missing_hooks(make_repo, tmp_path: Path) -> Non
                 if line.startswith("hooks "))
     assert rows["hooks"].endswith("(missing: pre-commit, pre-push, post-checkout, post-merge, post-rewrite; "
                                   "run `git datax install`)")
+
+
+def test_a_path_the_locale_cannot_encode_is_printed_as_git_prints_it(data_repo: Path) -> None:
+    write(data_repo / "données.bin", b"x")
+    git("add", "-A")
+    for args in (["ls-files"], ["status", "--all"]):
+        proc = datax(*args, env={"PYTHONIOENCODING": "ascii"})
+        assert (proc.returncode, proc.stderr) == (0, ""), proc.stderr
+        assert proc.stdout.endswith("  données.bin\n")  # its UTF-8 bytes, as git writes it
+    message = datax("untrack", "données.bin", env={"PYTHONIOENCODING": "ascii"})
+    assert (message.returncode, message.stderr.splitlines()[-1]) == (1, "git-datax: error: no pattern was untracked")
+    assert "données.bin was not tracked" in message.stderr
