@@ -306,3 +306,17 @@ def test_a_path_the_locale_cannot_encode_is_printed_as_git_prints_it(data_repo: 
     message = datax("untrack", "données.bin", env={"PYTHONIOENCODING": "ascii"})
     assert (message.returncode, message.stderr.splitlines()[-1]) == (1, "git-datax: error: no pattern was untracked")
     assert "données.bin was not tracked" in message.stderr
+
+
+def test_gc_that_removed_only_leftovers_does_not_say_it_deleted_nothing(data_repo: Path) -> None:
+    write(data_repo / "a.bin", b"weights")
+    git("add", "a.bin")
+    git("commit", "-qm", "a")
+    git("rm", "-q", "a.bin")
+    git("commit", "-qm", "gone")
+    git("update-ref", "refs/remotes/origin/main", "HEAD")  # pushed: a.bin's object needs a remote's word
+    write(data_repo / ".git/datax/tmp/999999999.leftover.obj", b"half an object")
+    proc = datax("gc", "--keep-days", "0")
+    assert proc.returncode == 1
+    assert proc.stdout == "gc: removed 1 temporary file(s) left by interrupted writes (14 B)\n"
+    assert proc.stderr.startswith("git-datax: error: gc deleted no object: no remote store configured")

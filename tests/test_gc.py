@@ -75,7 +75,7 @@ def test_gc_deletes_exactly_the_old_pushed_objects(repo: Path, tmp_path: Path) -
     assert datax("remote", "add", "--local", "--default", "gone", str(tmp_path / "gone")).returncode == 0
     proc = datax("gc", "--keep-days", "0")
     assert proc.returncode == 1
-    assert proc.stderr.startswith("git-datax: error: gc deleted nothing: remote ") and "no such directory" in proc.stderr
+    assert proc.stderr.startswith("git-datax: error: gc deleted no object: remote ") and "no such directory" in proc.stderr
     assert len(proc.stderr.splitlines()) == 1 and _store(repo) == before
     assert datax("remote", "remove", "--local", "gone").returncode == 0
 

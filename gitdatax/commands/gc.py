@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         plan = gc.plan(store, args.keep_days, lambda: open_configured(None))
     except FatalError as exc:
-        raise FatalError(f"gc deleted nothing: {exc} (an object is deleted only once the default "
+        raise FatalError(f"gc deleted no object: {exc} (an object is deleted only once the default "
                          "remote confirms it has a copy)") from None
     kept = sorted({reason for reason in plan.needed.values()}, key=gc.REASONS.index)
     needed_local = [oid for oid in plan.local if oid in plan.needed]
