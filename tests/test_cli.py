@@ -320,3 +320,20 @@ def test_gc_that_removed_only_leftovers_does_not_say_it_deleted_nothing(data_rep
     assert proc.returncode == 1
     assert proc.stdout == "gc: removed 1 temporary file(s) left by interrupted writes (14 B)\n"
     assert proc.stderr.startswith("git-datax: error: gc deleted no object: no remote store configured")
+
+
+def test_filling_in_stubs_without_the_filter_says_to_install_it(data_repo: Path) -> None:
+    from helpers import stub_bytes
+
+    write(data_repo / "a.bin", b"weights")
+    git("add", "a.bin")
+    git("commit", "-qm", "a")
+    write(data_repo / "a.bin", stub_bytes(b"weights"))
+    git("config", "--global", "--remove-section", "filter.datax")
+    expected = ("cannot fill in the 1 file(s) that are stubs: git has no datax filter to run, so it would "
+                "write the stubs back: run `git datax install`, then `git datax checkout`")
+    assert one_line_error(datax("checkout")) == expected
+    assert (data_repo / "a.bin").read_bytes() == stub_bytes(b"weights")
+    git("config", "--global", "filter.datax.process", "git-datax filter-process")
+    assert datax("checkout").returncode == 0
+    assert (data_repo / "a.bin").read_bytes() == b"weights"

@@ -19,9 +19,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def fill_and_report(top: Path, include: Sequence[str], exclude: Sequence[str], quiet: bool) -> int:
-    from gitdatax import output, sync
+    from gitdatax import attributes, output, sync
+    from gitdatax.errors import FatalError
     from gitdatax.store import ObjectStore
 
+    if not attributes.filter_configured():  # git checkout-index would write each stub back as it is
+        stubs = sync.worktree_stubs(top)
+        if stubs:
+            raise FatalError(f"cannot fill in the {len(stubs)} file(s) that are stubs: git has no datax filter to "
+                             "run, so it would write the stubs back: run `git datax install`, then "
+                             "`git datax checkout`")
     report = sync.fill_in(top, ObjectStore.for_repo(), fetch=False, include=include, exclude=exclude)
     if report.filled and not quiet:
         output.info(f"gitdatax: {len(report.filled)} file(s) filled in")
