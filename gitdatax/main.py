@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import io
+import os
 import sys
 from types import ModuleType
 from typing import NoReturn, Sequence
@@ -107,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # `git checkout --recurse-submodules` runs read-tree, hence our filter, in a submodule with
+    # GIT_INTERNAL_SUPER_PREFIX set (git < 2.40); every git command we start would inherit it and
+    # die with "doesn't support --super-prefix" (git-lfs fixed the same, git-lfs#4063).
+    os.environ.pop("GIT_INTERNAL_SUPER_PREFIX", None)
     # Paths are bytes to git: one that is not UTF-8 reaches us as surrogate escapes, and must be
     # printed back as its bytes (as git does), not crash a UTF-8 locale's strict stdout. And UTF-8
     # whatever the locale: git writes a path's bytes as they are, where an ASCII or Latin-1

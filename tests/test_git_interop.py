@@ -331,3 +331,30 @@ def test_clone_with_another_remote_name_gets_the_data(tmp_path: Path) -> None:
     assert "uploaded 1 object(s)" in proc.stderr
     proc = datax("remote", "list", cwd=dest, env=env)
     assert proc.returncode == 0 and f"upstream  {server / 'datax'}  (default)" in proc.stdout
+
+
+def test_checkout_recurse_submodules_into_a_submodule_with_data(tmp_path: Path) -> None:
+    # git read-tree runs the filter in the submodule with GIT_INTERNAL_SUPER_PREFIX set (git
+    # 2.39); the filter's own git calls (rev-parse...) refused it: "doesn't support --super-prefix".
+    v1, v2 = random_bytes(3000, seed=50), random_bytes(3000, seed=51)
+    server, work = make_team_repo(tmp_path, {"a.bin": v1})
+    git("tag", "v1", cwd=work)
+    (work / "a.bin").write_bytes(v2)
+    git("commit", "-qam", "v2", cwd=work)
+    git("push", "-q", "origin", "main", "v1", cwd=work)
+    allow = ("-c", "protocol.file.allow=always")
+    superproject = tmp_path / "super"
+    git("init", "-q", str(superproject))
+    git(*allow, "submodule", "add", "-q", str(server), "sub", cwd=superproject)
+    git("-C", "sub", "checkout", "-q", "v1", cwd=superproject)
+    git("commit", "-qam", "sub at v1", cwd=superproject)
+    git("-C", "sub", "checkout", "-q", "main", cwd=superproject)
+    git("commit", "-qam", "sub at v2", cwd=superproject)
+    dest = tmp_path / "clone"
+    git(*allow, "clone", "-q", "--recurse-submodules", str(superproject), str(dest))
+    assert sha256(dest / "sub/a.bin") == oid_of(v2)
+    proc = git(*allow, "checkout", "-q", "--recurse-submodules", "HEAD~1", cwd=dest, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert sha256(dest / "sub/a.bin") == oid_of(v1)
+    assert git("status", "--porcelain", cwd=dest).stdout == ""
+    assert git("status", "--porcelain", cwd=dest / "sub").stdout == ""
