@@ -57,6 +57,7 @@ class ObjectMissing(FatalError):
 class CorruptObject(FatalError):
     def __init__(self, oid: str, why: str) -> None:
         self.oid = oid
+        self.why = why
         super().__init__(f"object {oid} is corrupt in the store ({why})")
 
 

@@ -466,3 +466,51 @@ def test_an_ssh_server_that_cannot_be_reached_costs_one_round_of_retries_not_one
     assert why.startswith(f"remote {url}: ssh exited 255: ") and why.endswith("Connection refused")
     # One object's round of tries (1.75-5.25 s of backoff), then none: was 10.5 s or more
     assert elapsed < 8, elapsed
+
+
+def _corrupt_copy(path: Path) -> bytes:
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    return bytes(raw)
+
+
+def test_a_corrupt_object_in_a_directory_store_is_named_as_the_remote_s(data_repo: Path, tmp_path: Path) -> None:
+    data = random_bytes(3000, seed=90)
+    write(data_repo / "a.bin", data)
+    git("add", "a.bin")
+    git("commit", "-qm", "a")
+    nas = tmp_path / "nas"
+    nas.mkdir()
+    assert datax("push", str(nas)).returncode == 0
+    local = object_path(data_repo, oid_of(data))
+    theirs = nas / "objects" / oid_of(data)[:2] / oid_of(data)[2:4] / oid_of(data)
+    bad = _corrupt_copy(theirs)
+    theirs.unlink()  # (a hard link to ours)
+    theirs.write_bytes(bad)
+    make_writable(local)
+    local.unlink()
+    proc = datax("fetch", str(nas))
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[1] == (
+        f"  a.bin: remote {nas}: its copy of object {oid_of(data)} is corrupt "
+        "(zstd: decompression error: Restored data doesn't match checksum); nothing was stored")
+    assert not local.exists() and os.listdir(data_repo / ".git/datax/tmp") == []
+
+
+def test_a_corrupt_object_in_s3_is_named_as_the_remote_s(s3: S3Server, data_repo: Path) -> None:
+    data = random_bytes(3000, seed=91)
+    write(data_repo / "a.bin", data)
+    git("add", "a.bin")
+    git("commit", "-qm", "a")
+    assert datax("remote", "add", "--local", "--default", "team", s3.url(), "--endpoint-url", s3.endpoint).returncode == 0
+    local = object_path(data_repo, oid_of(data))
+    key = f"team/objects/{oid_of(data)[:2]}/{oid_of(data)[2:4]}/{oid_of(data)}"
+    s3.client().put_object(Bucket=s3.bucket, Key=key, Body=_corrupt_copy(local))
+    make_writable(local)
+    local.unlink()
+    proc = datax("fetch")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[1] == (
+        f"  a.bin: remote {s3.url()}: its copy of object {oid_of(data)} is corrupt "
+        "(zstd: decompression error: Restored data doesn't match checksum); nothing was stored")
+    assert not local.exists()

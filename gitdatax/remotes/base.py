@@ -12,7 +12,7 @@ import os
 from typing import Callable, Iterable, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
-from gitdatax.errors import FatalError, ObjectMissing
+from gitdatax.errors import CorruptObject, FatalError, ObjectMissing
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub
 
@@ -50,6 +50,17 @@ def number_option(url: str, options: dict, key: str, default: float, *, whole: b
         bound = f"over {minimum:g}" if above else f"{minimum:g} or more"
         raise RemoteError(f"remote {url}: bad {key} {str(raw)!r} (expected {kind}{',' if not above else ''} {bound})")
     return value
+
+
+class RemoteCorruptObject(RemoteError, CorruptObject):
+    """A download whose bytes the store refused: the remote's copy is bad, not ours (also a
+    CorruptObject, as the store raised it)."""
+
+    def __init__(self, url: str, exc: CorruptObject) -> None:
+        RemoteError.__init__(self, f"remote {url}: its copy of object {exc.oid} is corrupt ({exc.why}); "
+                                   "nothing was stored")
+        self.oid = exc.oid
+        self.why = exc.why
 
 
 def local_store_failure(exc: OSError, store: ObjectStore) -> bool:

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import unquote, urlparse
 
-from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, local_store_failure
+from gitdatax.errors import CorruptObject
+from gitdatax.remotes.base import RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub
 
@@ -53,6 +54,8 @@ class DirectoryRemote:
         path = self.layout.object_path(stub.oid)
         try:
             store.import_object_file(path, stub)
+        except CorruptObject as exc:
+            raise RemoteCorruptObject(self.url, exc) from None
         except FileNotFoundError:
             raise RemoteObjectMissing(stub.oid, self.url) from None
         except OSError as exc:

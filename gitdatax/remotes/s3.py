@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 from gitdatax.config import parse_size
 from gitdatax.errors import CorruptObject, FatalError
-from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, local_store_failure
+from gitdatax.remotes.base import RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
 from gitdatax.remotes.limits import BoundedReader, max_compressed_size
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
@@ -207,6 +207,8 @@ class S3Remote:
                 raise CorruptObject(stub.oid, f"the remote offers {length} bytes for a {stub.size}-byte object")
             with response["Body"] as body:
                 store.import_object(BoundedReader(body, stub, limit), stub)  # type: ignore[arg-type]
+        except CorruptObject as exc:
+            raise RemoteCorruptObject(self.url, exc) from None
         except FatalError:
             raise
         except OSError as exc:
