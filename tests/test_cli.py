@@ -337,3 +337,11 @@ def test_filling_in_stubs_without_the_filter_says_to_install_it(data_repo: Path)
     git("config", "--global", "filter.datax.process", "git-datax filter-process")
     assert datax("checkout").returncode == 0
     assert (data_repo / "a.bin").read_bytes() == b"weights"
+
+
+def test_migrate_info_refuses_a_top_below_one(repo: Path) -> None:
+    write(repo / "a.bin", b"x")
+    git("add", "-A")
+    git("commit", "-qm", "a")
+    assert one_line_error(datax("migrate", "info", "--top", "0")) == "--top must be 1 or more, not 0"
+    assert datax("migrate", "info", "--top", "1").returncode == 0

@@ -78,9 +78,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _info(args: argparse.Namespace) -> int:
     from gitdatax import migrate
+    from gitdatax.errors import FatalError
 
+    if args.top < 1:
+        raise FatalError(f"--top must be 1 or more, not {args.top}")
     refs, excludes = migrate.select_refs(args.everything, args.revs)
-    for line in migrate.info_lines(migrate.file_types(refs, excludes), max(1, args.top)):
+    for line in migrate.info_lines(migrate.file_types(refs, excludes), args.top):
         print(line)
     return 0
 
