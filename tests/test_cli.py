@@ -345,3 +345,9 @@ def test_migrate_info_refuses_a_top_below_one(repo: Path) -> None:
     git("commit", "-qm", "a")
     assert one_line_error(datax("migrate", "info", "--top", "0")) == "--top must be 1 or more, not 0"
     assert datax("migrate", "info", "--top", "1").returncode == 0
+
+
+def test_remote_add_takes_dvc_s_short_default_flag(repo: Path, tmp_path: Path) -> None:
+    assert datax("remote", "add", "-d", "nas", str(tmp_path)).returncode == 0
+    assert datax("remote", "add", "other", str(tmp_path / "x")).returncode == 0
+    assert datax("remote", "list").stdout.splitlines()[0] == f"nas    {tmp_path}  (default)"

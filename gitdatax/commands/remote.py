@@ -35,7 +35,7 @@ Examples:
   git datax remote add lfs https://git.example.com/team/proj --local""")
     add.add_argument("name", metavar="NAME")
     add.add_argument("url", metavar="URL")
-    add.add_argument("--default", action="store_true", help="make it the default remote")
+    add.add_argument("-d", "--default", action="store_true", help="make it the default remote (-d as in dvc)")
     add.add_argument("--endpoint-url", help="S3: the endpoint of an S3-compatible service")
     add.add_argument("--region", help="S3: the region")
     add.add_argument("--profile", help="S3: the AWS profile to take credentials from")
