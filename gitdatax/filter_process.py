@@ -204,6 +204,11 @@ class FilterProcess:
                 stub = stubs.parse(output[0])
                 if stub is not None:
                     self.journal.record(stub)
+        except EOFError:  # also pktline.Truncated: git died mid-file, no one to answer, no bug
+            raise pktline.ProtocolError(f"git closed the pipe in the middle of {pathname}; "
+                                        "nothing was stored for it") from None
+        except pktline.ProtocolError:
+            raise  # the stream cannot be trusted any more: end the process (one line, exit 1)
         except Exception as exc:  # one file fails, the process carries on
             _drain(content)
             self.say(f"cannot store {pathname}: {_describe(exc)}")

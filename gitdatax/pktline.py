@@ -11,13 +11,17 @@ class ProtocolError(Exception):
     """The peer broke the pkt-line framing; the stream cannot be trusted any more."""
 
 
+class Truncated(ProtocolError, EOFError):
+    """The stream ended inside a packet: the peer went away (git killed mid-file)."""
+
+
 def read_packet(stream: BinaryIO) -> bytes | None:
     """The next packet's payload, or None for a flush packet. EOFError at a clean end of stream."""
     header = stream.read(4)
     if not header:
         raise EOFError
     if len(header) != 4:
-        raise ProtocolError("truncated pkt-line header")
+        raise Truncated("truncated pkt-line header")
     try:
         length = int(header, 16)
     except ValueError:
@@ -28,7 +32,7 @@ def read_packet(stream: BinaryIO) -> bytes | None:
         raise ProtocolError(f"bad pkt-line length {length}")
     payload = stream.read(length - 4)
     if len(payload) != length - 4:
-        raise ProtocolError("truncated pkt-line payload")
+        raise Truncated("truncated pkt-line payload")
     return payload
 
 

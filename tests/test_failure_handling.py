@@ -514,3 +514,28 @@ def test_a_corrupt_object_in_s3_is_named_as_the_remote_s(s3: S3Server, data_repo
         f"  a.bin: remote {s3.url()}: its copy of object {oid_of(data)} is corrupt "
         "(zstd: decompression error: Restored data doesn't match checksum); nothing was stored")
     assert not local.exists()
+
+
+@pytest.mark.parametrize("cut", ["between packets", "inside a packet"])
+def test_git_dying_in_the_middle_of_a_file_it_sends_is_not_a_bug(repo: Path, cut: str) -> None:
+    from test_filter_process import FilterClient
+
+    from gitdatax import pktline
+
+    client = FilterClient(repo)
+    try:
+        client.handshake()
+        pktline.write_text_list(client.stdin, ["command=clean", "pathname=big.bin"])
+        for _ in range(100):  # 6.5 MiB, over the in-memory limit: compressed into tmp/ as it comes
+            pktline.write_packet(client.stdin, random_bytes(65516, seed=100))
+        if cut == "inside a packet":
+            client.stdin.write(b"fff0" + b"x" * 1000)
+        rc, stderr = client.close()  # git is gone: no flush packet, no more requests
+    finally:
+        if client.proc.poll() is None:
+            client.proc.kill()
+            client.proc.wait()
+    assert (rc, stderr) == (1, "git-datax: error: filter protocol error: git closed the pipe in the middle of "
+                               "big.bin; nothing was stored for it\n")
+    assert not (repo / ".git/datax/logs").exists()
+    assert os.listdir(repo / ".git/datax/tmp") == []
