@@ -351,3 +351,14 @@ def test_remote_add_takes_dvc_s_short_default_flag(repo: Path, tmp_path: Path) -
     assert datax("remote", "add", "-d", "nas", str(tmp_path)).returncode == 0
     assert datax("remote", "add", "other", str(tmp_path / "x")).returncode == 0
     assert datax("remote", "list").stdout.splitlines()[0] == f"nas    {tmp_path}  (default)"
+
+
+def test_install_in_a_bare_repository_points_to_the_server_side(tmp_path: Path) -> None:
+    bare = tmp_path / "proj.git"
+    git("init", "-q", "--bare", str(bare))
+    proc = datax("install", cwd=bare)
+    assert proc.returncode == 0
+    assert (
+        f"{bare} is a bare repository: no hooks here; on the Git server, `git datax install --server` installs "
+        "the one that refuses pushes whose data is not stored") in proc.stderr.splitlines()
+    assert not (bare / "hooks" / "pre-receive").exists()

@@ -57,11 +57,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.scope == "server" or args.store or args.path or args.store_option:
         return _install_server(args)
-    in_work_tree = True
+    in_work_tree = bare = False
     try:
-        in_work_tree = git.repo_paths().toplevel is not None
+        paths = git.repo_paths()
+        in_work_tree, bare = paths.toplevel is not None, paths.bare
     except NotARepository:
-        in_work_tree = False
         if args.scope == "local":
             raise FatalError("--local needs a repository: run it inside one") from None
     for key, value in FILTER_CONFIG.items():
@@ -70,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
     if in_work_tree and not args.skip_hooks:
         for line in hooks.install(git.hooks_dir()):
             output.info(f"  hook {line}")
+    if bare:  # someone setting up the server most likely wants the server side
+        output.info(f"{paths.common_dir} is a bare repository: no hooks here; on the Git server, "
+                    "`git datax install --server` installs the one that refuses pushes whose data is not stored")
     if args.scope in ("global", "system"):
         _install_man_page()
     if shutil.which("git-datax") is None:
