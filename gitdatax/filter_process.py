@@ -226,6 +226,8 @@ class FilterProcess:
         if not ended:
             return _spooled(head, rest)
         stub = stubs.parse(head)
+        if stub is None and b"\r\n" in head:
+            stub = _stub_after_eol_conversion(pathname, head)
         if stub is None or self.skip_smudge:
             return iter([head] if head else [])
         return self.smudged_content(pathname, stub, head, can_delay)
@@ -332,6 +334,21 @@ class FilterProcess:
 
 
 _SUCCESS = b"%04xstatus=success\n0000" % (len(b"status=success\n") + 4)  # the status list, framed
+
+
+def _stub_after_eol_conversion(pathname: str, head: bytes) -> stubs.Stub | None:
+    """The stub git turned to CRLF before smudge, when the path's text attribute is not unset
+    (a `* text=auto` line after gitdatax's overrides its -text, and core.autocrlf or eol=crlf
+    applies: git converts line endings before it runs the smudge filter). The blob in git is
+    the canonical stub. With -text git converts nothing: CRLF bytes are then content."""
+    stub = stubs.parse(head.replace(b"\r\n", b"\n"))
+    if stub is None:
+        return None
+    try:
+        text = git.check_attr("text", [pathname]).get(pathname)
+    except Exception:  # noqa: BLE001 - in doubt, the bytes are content
+        return None
+    return stub if text not in (None, "unset") else None
 
 
 def _peek(content: Iterator[bytes], limit: int) -> tuple[bytes, Iterator[bytes], bool]:

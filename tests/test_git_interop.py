@@ -12,7 +12,7 @@ import pytest
 
 from gitdatax import hooks
 from gitdatax.fetcher import CHEAP_FETCH_MAX
-from helpers import datax, git, is_stub, oid_of, random_bytes, sha256, stub_bytes
+from helpers import datax, git, git_bytes, is_stub, oid_of, random_bytes, sha256, stub_bytes
 from synchelpers import clone, fresh_home, make_team_repo
 
 
@@ -358,3 +358,24 @@ def test_checkout_recurse_submodules_into_a_submodule_with_data(tmp_path: Path) 
     assert sha256(dest / "sub/a.bin") == oid_of(v1)
     assert git("status", "--porcelain", cwd=dest).stdout == ""
     assert git("status", "--porcelain", cwd=dest / "sub").stdout == ""
+
+
+def test_a_text_attribute_after_the_datax_line_with_autocrlf_still_checks_out_data(data_repo: Path) -> None:
+    # `* text=auto` below gitdatax's lines overrides their -text; with core.autocrlf=true git
+    # then turns the stub's LF into CRLF *before* smudge. The stub in git is still the canonical
+    # one: the work tree must get the data, and git status stay clean.
+    with open(data_repo / ".gitattributes", "a") as f:
+        f.write("* text=auto\n")
+    git("add", ".gitattributes")
+    git("commit", "-qm", "text=auto for everything")
+    data = b"id,label\n" + b"".join(b"%d,%d\n" % (i, i % 3) for i in range(300))
+    (data_repo / "x.csv").write_bytes(data)
+    git("add", "x.csv")
+    git("commit", "-qm", "csv")
+    git("config", "core.autocrlf", "true")
+    os.unlink(data_repo / "x.csv")
+    proc = git("checkout", "--", "x.csv")
+    assert proc.stderr == ""
+    assert (data_repo / "x.csv").read_bytes() == data
+    assert git("status", "--porcelain").stdout == ""
+    assert git_bytes("cat-file", "-p", "HEAD:x.csv") == stub_bytes(data)
