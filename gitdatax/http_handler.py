@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from gitdatax import __version__
-from gitdatax.errors import CorruptObject
+from gitdatax.errors import CorruptObject, environment_problem
 from gitdatax.http_auth import User
 from gitdatax.store import CHUNK
 from gitdatax.stub import Stub, is_valid_oid
@@ -71,6 +71,12 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception as exc:  # a bug: answer 500 and keep serving the others
+            problem = environment_problem(exc)
+            if problem is not None:  # a full disk is the administrator's to fix, not a bug
+                self._send_json(507, {"message": f"the server cannot store it: {problem}"}, close=True)
+                with self.server.log_lock:
+                    sys.stderr.write(f"git-datax serve: {problem}\n")
+                return
             self._send_json(500, {"message": f"internal error ({type(exc).__name__})"}, close=True)
             self._log_bug()
         finally:

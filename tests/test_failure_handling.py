@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from datax_serve import serve  # noqa: F401 - the fixture
+from datax_serve import serve, wait_for  # noqa: F401 - the fixture
 from gitdatax.output import human_size
 from gitdatax.remotes import RemoteError, open_remote
 from gitdatax.store import ObjectStore
@@ -539,3 +539,23 @@ def test_git_dying_in_the_middle_of_a_file_it_sends_is_not_a_bug(repo: Path, cut
                                "big.bin; nothing was stored for it\n")
     assert not (repo / ".git/datax/logs").exists()
     assert os.listdir(repo / ".git/datax/tmp") == []
+
+
+def test_serve_on_a_full_disk_answers_507_once_and_the_client_does_not_send_the_object_again(
+        serve, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server = serve(None, command=["prlimit", f"--fsize={1 << 20}", "git-datax", "serve"])
+    local = ObjectStore(tmp_path / "local")
+    stub = local.put_file(write(tmp_path / "big", random_bytes(5 << 20, seed=110)))  # over the limit
+    remote = open_remote(server.url + "/info/lfs", {"backoff": 0.01})
+    try:
+        with pytest.raises(RemoteError) as info:
+            remote.upload(stub, local)
+    finally:
+        remote.close()
+    assert str(info.value) == (f"remote {server.url}/info/lfs: upload of {stub.oid}: HTTP 507: the server "
+                               "cannot store it: the file system refused: File too large")
+    assert wait_for(lambda: f'/objects/{stub.oid}" 507' in server.log)
+    assert server.log.count(f'/objects/{stub.oid}"') == 1  # not sent four times
+    assert "git-datax serve: the file system refused: File too large\n" in server.log
+    assert "Traceback" not in server.log
+    assert not ObjectStore(server.store).has(stub.oid) and os.listdir(server.store / "tmp") == []

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 LFS_JSON = "application/vnd.git-lfs+json"
 MAX_REDIRECTS = 5
+# Server errors that sending the same request again cannot cure: not implemented, and
+# insufficient storage (each retry of an upload would send the whole object again).
+FINAL_5XX = (501, 505, 507)
 RETRY_AFTER_CAP = 60.0  # seconds; a server asking for longer gets an error instead
 
 
@@ -164,7 +167,7 @@ class HttpSession:
                 credentials.reject(self.endpoint, self._cred)
                 self._cred = None
                 self._cred_from_helper = False
-            if status in (429, 503) or 500 <= status < 600:
+            if status in (429, 503) or (500 <= status < 600 and status not in FINAL_5XX):
                 if attempt >= self.retries:
                     response.close()
                     raise RemoteError(f"remote {self.url}: {what}: server error (HTTP {status})")
