@@ -362,3 +362,13 @@ def test_install_in_a_bare_repository_points_to_the_server_side(tmp_path: Path) 
         f"{bare} is a bare repository: no hooks here; on the Git server, `git datax install --server` installs "
         "the one that refuses pushes whose data is not stored") in proc.stderr.splitlines()
     assert not (bare / "hooks" / "pre-receive").exists()
+
+
+def test_track_from_outside_a_git_work_tree_env_writes_patterns_from_the_top(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    env = {"GIT_DIR": str(repo / ".git"), "GIT_WORK_TREE": str(repo)}
+    assert datax("track", "*.bin", cwd=outside, env=env).returncode == 0
+    assert (repo / ".gitattributes").read_text() == "*.bin filter=datax diff=datax merge=datax -text\n"
+    assert datax("untrack", "*.bin", cwd=outside, env=env).returncode == 0
+    assert (repo / ".gitattributes").read_text() == ""

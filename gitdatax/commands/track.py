@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         if not listed:  # on stderr: the listing itself stays empty for scripts
             output.info("no pattern is tracked yet: `git datax track '*.csv'` adds one")
         return 0
-    prefix = os.path.relpath(os.getcwd(), top)
+    prefix = git.output(["rev-parse", "--show-prefix"]).rstrip("/") or "."  # git's: "" outside the work tree
     path = top / ".gitattributes"
     lines = attributes.read_lines(path)
     existing = {p[0]: p[1] for p in map(attributes.split_line, lines) if p}

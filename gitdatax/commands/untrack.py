@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 HELP = "stop storing files matching PATTERN with gitdatax (edits .gitattributes)"
 DESCRIPTION = """Remove gitdatax's line for each PATTERN from the .gitattributes at the top of the
@@ -18,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     from gitdatax.errors import FatalError
 
     top = git.toplevel()
-    prefix = os.path.relpath(os.getcwd(), top)
+    prefix = git.output(["rev-parse", "--show-prefix"]).rstrip("/") or "."  # git's: "" outside the work tree
     path = top / ".gitattributes"
     lines = attributes.read_lines(path)
     wanted = {p if prefix == "." or p.startswith("/") else f"{prefix}/{p}" for p in args.patterns}
