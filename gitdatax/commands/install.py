@@ -24,7 +24,9 @@ FILTER_CONFIG = {
 }
 
 
-def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
+def add_scope_arguments(parser: argparse.ArgumentParser, server_help: str = "a bare repository on a Git server: "
+                        "the pre-receive hook that refuses pushes whose data is not in the server's store "
+                        "(see PATH)") -> None:
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument("--local", dest="scope", action="store_const", const="local",
                        help="this repository's config only")
@@ -32,9 +34,7 @@ def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
                        help="your user config (the default)")
     scope.add_argument("--system", dest="scope", action="store_const", const="system",
                        help="the machine-wide config (needs write access to it)")
-    scope.add_argument("--server", dest="scope", action="store_const", const="server",
-                       help="a bare repository on a Git server: the pre-receive hook that refuses "
-                       "pushes whose data is not in the server's store (see PATH)")
+    scope.add_argument("--server", dest="scope", action="store_const", const="server", help=server_help)
     parser.set_defaults(scope="global")
 
 

@@ -13,7 +13,8 @@ repository; the store's data stays."""
 def configure(parser: argparse.ArgumentParser) -> None:
     from gitdatax.commands.install import add_scope_arguments
 
-    add_scope_arguments(parser)
+    add_scope_arguments(parser, server_help="a bare repository on a Git server: remove the pre-receive hook "
+                        "and the datax.serverstore settings (see PATH); the store's data stays")
     parser.add_argument("--skip-hooks", action="store_true", help="leave the hooks alone")
     parser.add_argument("path", nargs="?", metavar="PATH",
                         help="with --server: the bare repository (default: the current directory)")
