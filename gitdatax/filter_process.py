@@ -184,6 +184,10 @@ class FilterProcess:
         head, rest, ended = _peek(content, stubs.MAX_STUB_SIZE + 1)
         if ended and (not head or stubs.parse(head) is not None):
             return [head] if head else []
+        if ended and pathname and b"\r\n" in head:  # a stub smudge wrote back, as git converted it
+            converted = _stub_after_eol_conversion(pathname, head)
+            if converted is not None:
+                return [converted.encode()]
         if ended:  # the common case of a small file: no more buffering
             background = (lambda oid, data: self.writer.submit(oid, data, pathname)) if pathname else None
             return [self.store.put_bytes(head, background).encode()]
@@ -340,7 +344,8 @@ def _stub_after_eol_conversion(pathname: str, head: bytes) -> stubs.Stub | None:
     """The stub git turned to CRLF before smudge, when the path's text attribute is not unset
     (a `* text=auto` line after gitdatax's overrides its -text, and core.autocrlf or eol=crlf
     applies: git converts line endings before it runs the smudge filter). The blob in git is
-    the canonical stub. With -text git converts nothing: CRLF bytes are then content."""
+    the canonical stub. Clean gets the same bytes back when smudge had to write the stub (no
+    object): they are that stub too. With -text git converts nothing: CRLF bytes are content."""
     stub = stubs.parse(head.replace(b"\r\n", b"\n"))
     if stub is None:
         return None

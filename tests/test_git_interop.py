@@ -379,3 +379,25 @@ def test_a_text_attribute_after_the_datax_line_with_autocrlf_still_checks_out_da
     assert (data_repo / "x.csv").read_bytes() == data
     assert git("status", "--porcelain").stdout == ""
     assert git_bytes("cat-file", "-p", "HEAD:x.csv") == stub_bytes(data)
+
+
+def test_a_text_attribute_after_the_datax_line_with_autocrlf_and_no_object_keeps_the_stub(data_repo: Path) -> None:
+    # The same, offline: the stub git wrote (with CRLF) must clean back to the committed stub,
+    # or git status shows it modified and `git commit -a` stores the stub text as data.
+    with open(data_repo / ".gitattributes", "a") as f:
+        f.write("* text=auto\n")
+    data = random_bytes(3000, seed=60)
+    (data_repo / "m.bin").write_bytes(data)
+    git("add", "-A")
+    git("commit", "-qm", "model")
+    git("config", "core.autocrlf", "true")
+    oid = oid_of(data)
+    shutil.rmtree(data_repo / ".git/datax/objects")
+    os.unlink(data_repo / "m.bin")
+    proc = git("checkout", "--", "m.bin")
+    assert f"m.bin: object {oid} is not in the local store" in proc.stderr
+    assert git("status", "--porcelain").stdout == ""
+    os.utime(data_repo / "m.bin", (1, 1))  # stat data changed: git must clean it again
+    assert git("status", "--porcelain").stdout == ""
+    git("commit", "-qam", "nothing to commit", check=False)
+    assert git_bytes("cat-file", "-p", "HEAD:m.bin") == stub_bytes(data)
