@@ -372,3 +372,11 @@ def test_track_from_outside_a_git_work_tree_env_writes_patterns_from_the_top(rep
     assert (repo / ".gitattributes").read_text() == "*.bin filter=datax diff=datax merge=datax -text\n"
     assert datax("untrack", "*.bin", cwd=outside, env=env).returncode == 0
     assert (repo / ".gitattributes").read_text() == ""
+
+
+def test_remote_alone_lists_the_remotes_as_git_remote_does(repo: Path, tmp_path: Path) -> None:
+    assert datax("remote", "add", "nas", str(tmp_path)).returncode == 0
+    for args in ([], ["-v"]):
+        alone, listed = datax("remote", *args), datax("remote", "list", *args)
+        assert (alone.returncode, alone.stdout, alone.stderr) == (0, listed.stdout, listed.stderr)
+    assert datax("remote", "-v").stdout != datax("remote").stdout

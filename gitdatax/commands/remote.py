@@ -17,12 +17,14 @@ for you only; git config overrides .datax.toml key by key.
 
 With no remote configured, the default follows the git remote origin (or the only git remote
 there is, after `git clone -o NAME`): a local bare repository stores in <bare>/datax, an http(s)
-origin uses its Git LFS endpoint, an ssh origin the ssh backend. `git datax remote list` shows what is in effect."""
+origin uses its Git LFS endpoint, an ssh origin the ssh backend. `git datax remote list` (or just `git datax remote`) shows what is in effect."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    # No subcommand lists them, as `git remote` does (and -v, as `git remote -v`).
+    parser.add_argument("-v", "--verbose", action="store_true", help="with no subcommand: list them with "
+                        "their options and where each is set")
     sub = parser.add_subparsers(dest="action", metavar="{add,list,remove,set-default}")
-    sub.required = True
     add = sub.add_parser("add", help="add a remote", formatter_class=argparse.RawDescriptionHelpFormatter,
                          description="""Add a remote store named NAME at URL (a path, s3://BUCKET/PREFIX, an
 http(s):// Git LFS server, ssh://host/path or host:path: see `git datax remote --help`), to
@@ -59,7 +61,7 @@ def _local_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"add": _add, "list": _list, "remove": _remove, "set-default": _set_default}[args.action](args)
+    return {"add": _add, "list": _list, "remove": _remove, "set-default": _set_default}[args.action or "list"](args)
 
 
 def _team_path() -> Any:
