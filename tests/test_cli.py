@@ -380,3 +380,12 @@ def test_remote_alone_lists_the_remotes_as_git_remote_does(repo: Path, tmp_path:
         alone, listed = datax("remote", *args), datax("remote", "list", *args)
         assert (alone.returncode, alone.stdout, alone.stderr) == (0, listed.stdout, listed.stderr)
     assert datax("remote", "-v").stdout != datax("remote").stdout
+
+
+def test_track_of_a_pattern_git_lfs_tracks_points_to_migrate_from_lfs(repo: Path) -> None:
+    lfs = "*.bin filter=lfs diff=lfs merge=lfs -text\n"
+    write(repo / ".gitattributes", lfs.encode())
+    assert one_line_error(datax("track", "*.bin")) == (
+        "*.bin is tracked by Git LFS: `git datax migrate from-lfs` turns its pointers into stubs and its "
+        "line into gitdatax's (a second line would check the LFS pointers out as text)")
+    assert (repo / ".gitattributes").read_text() == lfs

@@ -54,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
         if own:
             raise FatalError(f"{raw}: it also matches {own}, which must stay plain text in Git (git reads it "
                              "from the commit): use a narrower pattern, e.g. '*.bin'")
+        if "filter=lfs" in existing.get(pattern, ()):
+            raise FatalError(f"{raw} is tracked by Git LFS: `git datax migrate from-lfs` turns its pointers into "
+                             "stubs and its line into gitdatax's (a second line would check the LFS pointers out "
+                             "as text)")
         if pattern in existing and attributes.is_datax_line(existing[pattern]):
             said.append(f"{pattern} is already tracked")
             continue
