@@ -164,6 +164,31 @@ def skip_worktree_paths(*, cwd: str | os.PathLike[str] | None = None) -> set[str
     return {record[2:].decode("utf-8", "surrogateescape") for record in out.split(b"\0") if record[:2] == b"S "}
 
 
+def prefetch_missing_blobs(rev_list: Sequence[str], *, cwd: str | os.PathLike[str] | None = None,
+                           stdin: bytes | None = None) -> None:
+    """In a partial clone (`git clone --filter=blob:none`), the blobs (stubs) of commits never
+    checked out are not local, and `rev-list --filter=blob:limit` fetches each one on its own to
+    learn its size: a round trip per blob. List them without fetching and ask the promisor remote
+    for all of them at once, as git's own checkout does (promisor-remote.c)."""
+    pack_dir = repo_paths(cwd).common_dir / "objects" / "pack"
+    try:
+        if not any(name.endswith(".promisor") for name in os.listdir(pack_dir)):
+            return  # not a partial clone: nothing can be missing on purpose
+    except OSError:
+        return
+    promisor = run(["config", "--get-regexp", r"^remote\..*\.promisor$"], cwd=cwd, check=False).stdout
+    remotes = [line.split()[0][len("remote."):-len(".promisor")] for line in
+               promisor.decode("utf-8", "surrogateescape").splitlines() if line.split()[1:] == ["true"]]
+    if not remotes:
+        return
+    probe = run([rev_list[0], "--missing=print", *rev_list[1:]], cwd=cwd, input=stdin, check=False).stdout
+    missing = b"".join(line[1:] + b"\n" for line in probe.split(b"\n") if line.startswith(b"?"))
+    if missing:  # a failure (offline) leaves rev-list to fetch them, or say why it cannot
+        run(["-c", "fetch.negotiationAlgorithm=noop", "fetch", remotes[0], "--no-tags",
+             "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none", "--stdin"],
+            cwd=cwd, input=missing, check=False)
+
+
 def read_small_blobs(shas: Iterable[str], cwd: str | os.PathLike[str] | None = None, *,
                      listed_small: bool = False) -> dict[str, bytes]:
     """The content of every blob among `shas` of at most 1023 bytes (a stub's limit).

@@ -41,6 +41,9 @@ def small_blobs_in(rev_args: list[str], *, stdin_revs: Iterable[str] | None = No
     if stdin_revs is not None:
         args.append("--stdin")
         spool = _spool(stdin_revs)
+    git.prefetch_missing_blobs(args[1:], cwd=cwd, stdin=spool.read() if spool else None)  # partial clones
+    if spool is not None:
+        spool.seek(0)
     rev_list = subprocess.Popen(args, cwd=cwd, stdin=spool or subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     check = subprocess.Popen(

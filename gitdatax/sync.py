@@ -45,7 +45,7 @@ def stubs_in_history(tips: Sequence[str], exclude: Sequence[str] = (), *, all_re
         args += ["--not", *nots]
     if not all_refs and not tips:
         return []
-    _prefetch_missing_blobs(args, cwd)
+    git.prefetch_missing_blobs(args, cwd=cwd)
     out = git.run(args, cwd=cwd).stdout
     named: list[tuple[str, str]] = []
     for line in out.split(b"\n"):
@@ -65,30 +65,6 @@ def stubs_in_history(tips: Sequence[str], exclude: Sequence[str] = (), *, all_re
         if stub is not None:
             found.append(PathStub(path, stub))
     return found
-
-
-def _prefetch_missing_blobs(rev_list: list[str], cwd: str | os.PathLike[str] | None) -> None:
-    """In a partial clone (`git clone --filter=blob:none`), the blobs (stubs) of commits never
-    checked out are not local, and `rev-list --filter=blob:limit` fetches each one on its own to
-    learn its size: a round trip per blob. List them without fetching and ask the promisor remote
-    for all of them at once, as git's own checkout does (promisor-remote.c)."""
-    pack_dir = git.repo_paths(cwd).common_dir / "objects" / "pack"
-    try:
-        if not any(name.endswith(".promisor") for name in os.listdir(pack_dir)):
-            return  # not a partial clone: nothing can be missing on purpose
-    except OSError:
-        return
-    promisor = git.run(["config", "--get-regexp", r"^remote\..*\.promisor$"], cwd=cwd, check=False).stdout
-    remotes = [line.split()[0][len("remote."):-len(".promisor")] for line in
-               promisor.decode("utf-8", "surrogateescape").splitlines() if line.split()[1:] == ["true"]]
-    if not remotes:
-        return
-    probe = git.run([rev_list[0], "--missing=print", *rev_list[1:]], cwd=cwd, check=False).stdout
-    missing = b"".join(line[1:] + b"\n" for line in probe.split(b"\n") if line.startswith(b"?"))
-    if missing:  # a failure (offline) leaves rev-list to fetch them, or say why it cannot
-        git.run(["-c", "fetch.negotiationAlgorithm=noop", "fetch", remotes[0], "--no-tags",
-                 "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none", "--stdin"],
-                cwd=cwd, input=missing, check=False)
 
 
 def tree_stubs(rev: str, cwd: str | os.PathLike[str] | None = None) -> list[PathStub]:

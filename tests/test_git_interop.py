@@ -304,6 +304,9 @@ def test_fetch_all_in_a_partial_clone_asks_git_for_the_missing_stubs_in_one_fetc
     dest = tmp_path / "teammate"
     git("clone", "-q", "--filter=blob:none", server.as_uri(), str(dest), env=env)
     packs = len(list((dest / ".git/objects/pack").glob("*.pack")))
+    proc = datax("fsck", "--all", cwd=dest, env=env)  # the data is not local yet: missing
+    assert proc.returncode == 1 and "12 missing" in proc.stdout, proc.stdout + proc.stderr
+    assert len(list((dest / ".git/objects/pack").glob("*.pack"))) == packs + 1  # one fetch
     proc = datax("fetch", "--all", cwd=dest, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "12 object(s) downloaded" in proc.stderr  # every version but the checked-out one
