@@ -389,3 +389,13 @@ def test_track_of_a_pattern_git_lfs_tracks_points_to_migrate_from_lfs(repo: Path
         "*.bin is tracked by Git LFS: `git datax migrate from-lfs` turns its pointers into stubs and its "
         "line into gitdatax's (a second line would check the LFS pointers out as text)")
     assert (repo / ".gitattributes").read_text() == lfs
+
+
+def test_untrack_of_a_pattern_in_a_nested_gitattributes_names_that_file(repo: Path) -> None:
+    write(repo / "sub" / ".gitattributes", b"*.h5 filter=datax diff=datax merge=datax -text\n")
+    for cwd, shown in ((repo / "sub", "sub/*.h5"), (repo, "*.h5")):
+        proc = datax("untrack", "*.h5", cwd=cwd)
+        assert proc.returncode == 1
+        assert proc.stderr.splitlines()[0] == (
+            f"git-datax: warning: {shown} was not tracked in .gitattributes (sub/.gitattributes tracks it: "
+            "edit that file)")

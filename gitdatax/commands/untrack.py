@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 HELP = "stop storing files matching PATTERN with gitdatax (edits .gitattributes)"
 DESCRIPTION = """Remove gitdatax's line for each PATTERN from the .gitattributes at the top of the
@@ -29,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         kept.append(line)
     for pattern in sorted(wanted - removed):
-        output.warn(f"{pattern} was not tracked in {path.name}")
+        where = _tracked_in_nested_file(top, pattern)
+        output.warn(f"{pattern} was not tracked in {path.name}" + (f" ({where} tracks it: edit that file)" if where else ""))
     for pattern in sorted(removed):
         output.info(f"untracking {pattern}")
     if removed:
@@ -41,3 +43,19 @@ def run(args: argparse.Namespace) -> int:
     elif wanted:
         raise FatalError("no pattern was untracked")
     return 0
+
+
+def _tracked_in_nested_file(top: Path, pattern: str) -> str | None:
+    """The .gitattributes below the top whose gitdatax line is `pattern` (as given, or made
+    relative to the top), if any: `track` lists those lines too, untrack edits only the top file."""
+    import os
+
+    from gitdatax import attributes, git
+
+    files = git.ls_files_z(["--cached", "--others", "--exclude-standard", "--full-name"], cwd=top)
+    for attr_file in sorted(f for f in files if os.path.basename(f) == ".gitattributes" and f != ".gitattributes"):
+        folder = os.path.dirname(attr_file)
+        for tracked in attributes.tracked_patterns(top / attr_file):
+            if pattern in (tracked, f"{folder}/{tracked.lstrip('/')}"):
+                return attr_file
+    return None
