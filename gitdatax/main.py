@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gitdatax {__version__}")
     visible = ",".join(name for name, _ in COMMANDS)
     sub = parser.add_subparsers(dest="command", metavar=f"{{{visible}}}")
-    sub.required = True
+    sub.required = False  # main() says "no command given" in words, not as a {a,b,...} set
     for name, module_name in COMMANDS + HIDDEN_COMMANDS:
         module = _command_module(module_name)
         hidden = (name, module_name) in HIDDEN_COMMANDS
@@ -119,7 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # messages name paths too (stderr's default: \udce9)
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(encoding="utf-8", errors="surrogateescape")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.error(f"no command given: one of {', '.join(name for name, _ in COMMANDS)}")
     try:
         return int(args.run(args) or 0)
     except FatalError as exc:
