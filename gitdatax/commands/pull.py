@@ -15,7 +15,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("remote", nargs="?", metavar="REMOTE", help="a remote name or URL")
     add_pattern_arguments(parser)
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no 'file(s) filled in' line")
 
 
 def run(args: argparse.Namespace) -> int:
