@@ -406,3 +406,24 @@ def test_no_command_lists_the_commands_in_one_line(tmp_path: Path) -> None:
     assert message.startswith("no command given: one of install, uninstall, track, untrack, status, ls-files,")
     assert message.endswith(", migrate (see `git datax --help`)")
     assert "{" not in message and "filter-process" not in message
+
+
+def test_gc_dry_run_lists_the_stored_bytes_it_frees(data_repo: Path, tmp_path: Path) -> None:
+    from helpers import object_path, oid_of
+
+    store = tmp_path / "store"
+    store.mkdir()
+    assert datax("remote", "add", "--local", "nas", str(store), "--default").returncode == 0
+    write(data_repo / "a.bin", b"weights " * 100)
+    git("add", "a.bin")
+    git("commit", "-qm", "a")
+    git("rm", "-q", "a.bin")
+    git("commit", "-qm", "gone")
+    git("update-ref", "refs/remotes/origin/main", "HEAD")
+    oid = oid_of(b"weights " * 100)
+    stored = object_path(data_repo, oid).stat().st_size
+    proc = datax("gc", "--dry-run", "--keep-days", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-2:] == [
+        f"would delete {oid}      800 B of data, {stored} B stored  a.bin",
+        f"gc: would delete 1 object(s), freeing {stored} B (dry run: nothing deleted)"]

@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     size = gc.stored_size(store, [s.oid for s in plan.deletable])
     if args.dry_run:
         for stub in plan.deletable:
-            print(f"would delete {stub.oid} {human_size(stub.size):>10}  {plan.paths.get(stub.oid, '(no commit)')}")
+            stored = human_size(gc.stored_size(store, [stub.oid]))  # what "freeing" adds up, compressed
+            print(f"would delete {stub.oid} {human_size(stub.size):>10} of data, {stored} stored  "
+                  f"{plan.paths.get(stub.oid, '(no commit)')}")
         print(f"gc: would delete {len(plan.deletable)} object(s), freeing {human_size(size)} (dry run: nothing deleted)")
         return 0
     freed = gc.execute(store, plan)
