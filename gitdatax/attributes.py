@@ -64,20 +64,26 @@ def tracked_patterns(path: Path) -> list[str]:
     return patterns
 
 
-def own_file_matched(pattern: str) -> str | None:
-    """Which of .gitattributes, .gitignore, .datax.toml (at the top) `pattern` matches, if any.
+def own_file_matched(pattern: str, top: Path | None = None) -> str | None:
+    """Which of .gitattributes, .gitignore, .datax.toml `pattern` matches, if any: at the top, or
+    in the folder a `FOLDER/NAME` pattern names when one is there (in the work tree under `top`).
     Git reads them from the commit: stored as a stub, .gitattributes would reach a clone as stub
-    text and no file there would get its data (git lfs track refuses such patterns too). Only the
-    top-level files are checked, and a pattern without a folder, which matches at any depth;
-    fnmatch reads these single-component patterns as git does."""
+    text and no file there would get its data (git lfs track refuses such patterns too). fnmatch
+    reads the last, single-component part as git does; deeper globs are not checked."""
     import fnmatch
 
     bare = pattern[1:] if pattern.startswith("/") else pattern
     while bare.startswith("**/"):
         bare = bare[3:]
-    if "/" in bare:
+    folder, _, base = bare.rpartition("/")
+    if folder and (top is None or any(c in folder for c in "*?[")):
         return None
-    return next((n for n in (".gitattributes", ".gitignore", ".datax.toml") if fnmatch.fnmatchcase(n, bare)), None)
+    for name in (".gitattributes", ".gitignore", ".datax.toml"):
+        path = f"{folder}/{name}" if folder else name
+        # A folder's own files only when present: 'data/*' stays usable where data/ has none.
+        if fnmatch.fnmatchcase(name, base) and (not folder or (top / path).exists()):  # type: ignore[operator]
+            return path
+    return None
 
 
 def matches_no_file(raw: str, where: Path) -> str | None:

@@ -427,3 +427,12 @@ def test_gc_dry_run_lists_the_stored_bytes_it_frees(data_repo: Path, tmp_path: P
     assert proc.stdout.splitlines()[-2:] == [
         f"would delete {oid}      800 B of data, {stored} B stored  a.bin",
         f"gc: would delete 1 object(s), freeing {stored} B (dry run: nothing deleted)"]
+
+
+def test_track_refuses_a_folder_pattern_that_matches_a_gitattributes_there(repo: Path) -> None:
+    write(repo / "sub" / ".gitattributes", b"*.txt text\n")
+    message = ("it also matches sub/.gitattributes, which must stay plain text in Git (git reads it from the "
+               "commit): use a narrower pattern, e.g. '*.bin'")
+    assert one_line_error(datax("track", "*", cwd=repo / "sub")) == f"*: {message}"
+    assert one_line_error(datax("track", "sub/**")) == f"sub/**: {message}"
+    assert datax("track", "data/*", "sub/*.bin").returncode == 0  # no .gitattributes in data/ to catch

@@ -105,7 +105,7 @@ def _patterns(args: argparse.Namespace) -> list[str]:
         problem = attributes.matches_no_file(pattern, git.toplevel() / pattern.lstrip("/"))
         if problem:
             raise FatalError(f"--include {problem}")
-        own = attributes.own_file_matched(pattern)
+        own = attributes.own_file_matched(pattern, git.toplevel())
         if own:
             raise FatalError(f"--include {pattern}: it also matches {own}, which must stay plain text in Git "
                              "(git reads it from the commit): use a narrower pattern, e.g. '*.bin'")

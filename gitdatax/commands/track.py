@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         problem = attributes.matches_no_file(raw, top / pattern.lstrip("/"))
         if problem:
             raise FatalError(problem)
-        own = attributes.own_file_matched(pattern)
+        own = attributes.own_file_matched(pattern, top)
         if own:
             raise FatalError(f"{raw}: it also matches {own}, which must stay plain text in Git (git reads it "
                              "from the commit): use a narrower pattern, e.g. '*.bin'")
