@@ -15,11 +15,11 @@ from typing import Any, Callable, Iterable
 
 from gitdatax import output
 from gitdatax.errors import FatalError, ObjectMissing
+from gitdatax.remotes.base import ATTEMPTS, RemoteError
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub
 
 HAS_BATCH = 1000  # oids per has_many call
-ATTEMPTS = 4  # tries per object on transient errors
 BACKOFF = 0.5  # seconds before the first retry; doubles each time, with jitter
 
 
@@ -156,8 +156,6 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: Transf
 
 def with_retries(call: Callable[[], Any]) -> Any:
     """Run `call`, retrying a RemoteError marked transient with exponential backoff."""
-    from gitdatax.remotes.base import RemoteError
-
     for attempt in range(ATTEMPTS):
         try:
             return call()

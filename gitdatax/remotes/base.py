@@ -17,6 +17,11 @@ from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub
 
 
+# Tries per object on transient errors (transfer.with_retries). A backend that has seen this
+# many connection failures in a row has seen one object give up on it: it stops trying.
+ATTEMPTS = 4
+
+
 class RemoteError(FatalError):
     """A remote could not be reached or refused an operation. Carries whether a retry may help."""
 

@@ -18,14 +18,14 @@ from urllib.parse import urlparse
 
 from gitdatax.config import parse_size
 from gitdatax.errors import CorruptObject, FatalError
-from gitdatax.remotes.base import RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
+from gitdatax.remotes.base import ATTEMPTS, RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
 from gitdatax.remotes.limits import BoundedReader, max_compressed_size
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
 DEFAULT_MULTIPART_THRESHOLD = 64 << 20
 MULTIPART_CHUNK = 16 << 20
-UNREACHABLE_AFTER = 4  # connection failures (transfer.ATTEMPTS: one object's tries) before no more tries
+UNREACHABLE_AFTER = ATTEMPTS  # connection failures: one object's tries, then no more tries
 HEAD_LIMIT = 256  # up to this many oids: HEAD each (in parallel); more: list the key prefixes
 _TRANSIENT_CODES = {"500", "502", "503", "504", "InternalError", "SlowDown", "RequestTimeout",
                     "ServiceUnavailable", "RequestTimeTooSkewed", "Throttling", "ThrottlingException"}

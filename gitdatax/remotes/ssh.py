@@ -26,12 +26,12 @@ from urllib.parse import unquote, urlsplit
 from gitdatax import frames
 from gitdatax.errors import CorruptObject, FatalError, InvalidOid
 from gitdatax.frames import COMMAND, DATA, ERROR, ProtocolError
-from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, number_option
+from gitdatax.remotes.base import ATTEMPTS, RemoteError, RemoteObjectMissing, number_option
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
 HAS_MANY_BATCH = 1000  # oids per has-many frame (65 bytes each: well under a frame)
-UNREACHABLE_AFTER = 4  # sessions that failed to open (transfer.ATTEMPTS: one object's tries)
+UNREACHABLE_AFTER = ATTEMPTS  # sessions that failed to open: one object's tries
 
 
 class SshTarget(NamedTuple):
