@@ -17,6 +17,8 @@ else:  # pragma: no cover - exercised on older Pythons only
 
 TEAM_FILE = ".datax.toml"
 DEFAULT_MAX_GIT_SIZE = 10 << 20
+# The [core] settings the team file may carry: inert ones (see remote_config.TEAM_SAFE_OPTIONS).
+TEAM_CORE_SETTINGS = ("maxgitsize", "concurrency")
 _SIZE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -34,8 +36,14 @@ def load_team_config(cwd: str | os.PathLike[str] | None = None) -> dict[str, Any
     top = git.repo_paths(cwd).toplevel
     if top is None:
         return {}
-    path = top / TEAM_FILE
-    return load_toml(path)
+    data = load_toml(top / TEAM_FILE)
+    core = data.get("core", {})
+    for name in core if isinstance(core, dict) else ():
+        if name not in TEAM_CORE_SETTINGS:
+            raise FatalError(f"{TEAM_FILE}: [core] {name} may not be set in the team file (it may set "
+                             f"{' and '.join(TEAM_CORE_SETTINGS)}); set it in your own git config: "
+                             f"`git config datax.{name} VALUE`")
+    return data
 
 
 def load_toml(path: Path) -> dict[str, Any]:

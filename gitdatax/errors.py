@@ -15,6 +15,11 @@ class FatalError(Exception):
     """A problem the user can fix. The message is one line, printed as is; exit status 1."""
 
 
+class NoRemoteConfigured(FatalError):
+    """No remote store is configured and none can be derived: nothing to fetch from, which is no
+    news to report once per file (each file's own message says it)."""
+
+
 class GitError(FatalError):
     """A git command failed. Carries the command, its exit code and its output."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from gitdatax.errors import FatalError
+from gitdatax.errors import FatalError, NoRemoteConfigured
 from gitdatax.store import ObjectStore
 from gitdatax.stub import Stub
 
@@ -39,12 +39,11 @@ class RemoteFetcher:
 
                 try:
                     configured = resolve(self.remote_name)
-                except FatalError as exc:  # nothing configured: each file's message says enough
+                    self._remote = open_remote(configured.url, configured.options)
+                except NoRemoteConfigured as exc:  # nothing configured: each file's message says enough
                     self._error = str(exc)
                     return None
-                try:
-                    self._remote = open_remote(configured.url, configured.options)
-                except FatalError as exc:  # a remote that is there but unusable: say why, once
+                except FatalError as exc:  # settings refused, a remote unusable: say why, once
                     self._error = str(exc)
                     from gitdatax import output
 

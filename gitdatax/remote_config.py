@@ -36,11 +36,18 @@ from typing import Any, NamedTuple
 from urllib.parse import urlparse, urlunparse
 
 from gitdatax import config, git
-from gitdatax.errors import FatalError
+from gitdatax.errors import FatalError, NoRemoteConfigured
 
 TEAM_FILE = config.TEAM_FILE
 # The options every backend knows by these names; git config spellings are mapped onto them.
 KNOWN_OPTIONS = ("url", "default", "endpoint_url", "region", "profile", "multipart_threshold")
+# What a committed .datax.toml may say of a remote: where it is and options that run nothing and
+# choose no credentials. It is data a stranger may have written, read by the filter on every
+# clone; a program to run (`sshcommand`, `server_command`), a credential or a choice of the
+# user's credentials (`profile`) comes only from the user's own git config, as Git never runs
+# configuration it cloned and Git LFS honours only a safe list of keys in .lfsconfig.
+TEAM_SAFE_OPTIONS = ("url", "default", "endpoint_url", "region", "multipart_threshold", "retries", "backoff",
+                     "timeout", "connections")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
@@ -114,8 +121,44 @@ def team_remotes(cwd: str | os.PathLike[str] | None = None) -> dict[str, dict[st
             kind = {list: "a list", dict: "a table", bool: "a boolean", int: "a number",
                     float: "a number"}.get(type(url), "a date or time")
             raise FatalError(f"{TEAM_FILE}: [remote.{name}] url must be a string, not {kind}")
+        for key in settings:
+            if key not in TEAM_SAFE_OPTIONS:
+                raise FatalError(team_refusal(name, key))
+        check_team_url(name, url)
         out[name] = dict(settings)
     return out
+
+
+def team_refusal(name: str, key: str) -> str:
+    """The one line that refuses `key` of remote `name` in the team file, naming the safe way."""
+    allowed = ", ".join(TEAM_SAFE_OPTIONS[:-1]) + " and " + TEAM_SAFE_OPTIONS[-1]
+    return (f"{TEAM_FILE}: [remote.{name}] {key} may not be set in the team file (it may name a remote's "
+            f"{allowed}); set it in your own git config: `git datax remote add --local` or "
+            f"`git config datax.remote.{name}.{git_key(key)} VALUE`")
+
+
+def check_team_url(name: str, url: str) -> None:
+    """Refuse a team-file URL that could be read as an ssh option (a leading `-` in the host, the
+    user or the path, as Git does since CVE-2017-1000117) or that carries a password."""
+    from gitdatax.remotes import scheme_of
+
+    scheme = scheme_of(url)
+    where = f"{TEAM_FILE}: [remote.{name}] url"
+    if scheme == "ssh":
+        from gitdatax.remotes.ssh import parse_ssh_url
+
+        try:
+            parse_ssh_url(url)
+        except FatalError as exc:
+            raise FatalError(f"{where}: {exc}") from None
+    elif scheme in ("http", "https", "s3") and "://" in url:
+        try:
+            password = urlparse(url).password
+        except ValueError:
+            password = None
+        if password is not None:
+            raise FatalError(f"{where} holds a password, and the team file is for everyone to read: leave it "
+                             "to git's credential helper, or add the remote with `git datax remote add --local`")
 
 
 def git_remotes(entries: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -244,7 +287,7 @@ def resolve(name: str | None, cwd: str | os.PathLike[str] | None = None) -> Conf
                              "run `git datax remote set-default NAME` or name one")
         git_remote = _data_git_remote(table.entries)
         if git_remote is None:
-            raise FatalError("no remote store configured and no git remote origin to derive one from: "
+            raise NoRemoteConfigured("no remote store configured and no git remote origin to derive one from: "
                              "run `git datax remote add NAME URL`")
         return derive_from_git_remote(table.entries[f"remote.{git_remote}.url"], table.entries, git_remote, cwd)
     if name in table.remotes:

@@ -122,6 +122,13 @@ def _add(args: argparse.Namespace) -> int:
             git.config_set(f"datax.remote.{args.name}.{git_key(key)}", "true" if value is True else str(value), scope="local")
         output.info(f"added remote {args.name} ({display_url(args.url)}) to this repository's git config")
         return 0
+    from gitdatax.remote_config import TEAM_SAFE_OPTIONS
+
+    unsafe = [key for key in values if key not in TEAM_SAFE_OPTIONS]
+    if unsafe:
+        raise FatalError(f"remote {args.name}: {unsafe[0]} may not be set in the team file {TEAM_FILE}, which "
+                         "every clone reads (it names no program to run and no credentials): add the remote "
+                         "with --local, to your own git config")
     if scheme in ("http", "https", "s3") and urlparse(args.url).password is not None:
         raise FatalError(f"remote {args.name}: the URL holds a password, and {TEAM_FILE} is committed for the "
                          "whole team to read: add the remote with --local, or leave the password to git's "

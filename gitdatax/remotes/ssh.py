@@ -59,10 +59,15 @@ def parse_ssh_url(url: str) -> SshTarget:
         dest, _, path = url.partition(":")
         user, _, host = dest.rpartition("@")
         target = SshTarget(user or None, host.strip("[]"), None, path)
-    if not target.host or target.host.startswith("-") or (target.user or "").startswith("-"):
-        raise RemoteError(f"remote {url}: bad host")  # never let a host be read as an ssh option
+    # Never let a host, a user or a path be read as an option of ssh or of the server's command.
+    if not target.host or target.host.startswith("-"):
+        raise RemoteError(f"remote {url}: bad host (a host may not start with '-')")
+    if (target.user or "").startswith("-"):
+        raise RemoteError(f"remote {url}: bad user (a user name may not start with '-')")
     if not target.path:
         raise RemoteError(f"remote {url}: no path in the URL")
+    if target.path.startswith("-"):
+        raise RemoteError(f"remote {url}: bad path (a path may not start with '-')")
     return target
 
 
