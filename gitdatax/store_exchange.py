@@ -7,21 +7,37 @@ import os
 import shutil
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Iterable
+from typing import Any, BinaryIO, Iterable, Protocol
 
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.objectfile import CHUNK, COUNTER, check_sha256, decompressed_chunks, read_small, unlink_quietly
 from gitdatax.stub import Stub
 
-if TYPE_CHECKING:
-    from gitdatax.store import ObjectStore
-
 # Raw content up to this size is checked in memory (most objects a server receives).
 SMALL_IMPORT = 4 << 20
 
 
+class _StoreHost(Protocol):
+    """What the exchange half needs of the store it is mixed into (ObjectStore): typed here
+    rather than imported, so that the two halves do not import each other."""
+
+    def has(self, oid: str) -> bool: ...
+    def write_small_object(self, oid: str, compressed: bytes) -> None: ...
+    def import_object(self, source: BinaryIO, stub: Stub) -> None: ...
+    def _object_str(self, oid: str) -> str: ...
+    def _new_tmp(self, suffix: str) -> tuple[int, str]: ...
+    def _unique_tmp(self, oid: str) -> str: ...
+    def _publish(self, tmp_path: str, oid: str, mode: int | None = None) -> None: ...
+    def _make_parent(self, final: Path | str) -> None: ...
+    def _compressor(self, threads: int = 0) -> Any: ...
+    def _compress_file(self, raw_path: str, stub: Stub) -> None: ...
+    def _remember_verified(self, oid: str) -> None: ...
+    def _verify_and_publish(self, tmp: str, stub: Stub) -> None: ...
+    def _import_small(self, chunks: Iterable[bytes], stub: Stub) -> None: ...
+
+
 class ExchangeMixin:
-    def import_object(self: ObjectStore, source: BinaryIO, stub: Stub) -> None:
+    def import_object(self: _StoreHost, source: BinaryIO, stub: Stub) -> None:
         """Publish an object file (already compressed, e.g. from a remote) after re-hashing it.
 
         The bytes are decompressed and their SHA-256 and size checked against the stub before the
@@ -36,7 +52,7 @@ class ExchangeMixin:
             unlink_quietly(tmp)
             raise
 
-    def import_object_file(self: ObjectStore, path: Path, stub: Stub) -> None:
+    def import_object_file(self: _StoreHost, path: Path, stub: Stub) -> None:
         """Publish an object file of another store on this machine: hard-linked when the file
         system allows (objects are read-only and named by their content, as git's own local
         clones link theirs), else copied; re-hashed before it is published either way."""
@@ -53,7 +69,7 @@ class ExchangeMixin:
             unlink_quietly(tmp)
             raise
 
-    def _verify_and_publish(self: ObjectStore, tmp: str, stub: Stub) -> None:
+    def _verify_and_publish(self: _StoreHost, tmp: str, stub: Stub) -> None:
         with open(tmp, "rb") as f:
             mode = os.fstat(f.fileno()).st_mode  # a linked file is most likely read-only already
             if stub.size <= SMALL_IMPORT:  # in memory, with this thread's zstd context
@@ -64,7 +80,7 @@ class ExchangeMixin:
         if stub.size > SMALL_IMPORT:  # small objects are read in one go, never checked twice
             self._remember_verified(stub.oid)
 
-    def link_or_copy_object_to(self: ObjectStore, oid: str, target: Path, tmp_dir: Path) -> None:
+    def link_or_copy_object_to(self: _StoreHost, oid: str, target: Path, tmp_dir: Path) -> None:
         """Place this store's object file at `target` in another store of the same layout.
         A hard link is made straight in place (it appears whole or not at all, and the source is
         complete and read-only); across file systems the file is copied to `tmp_dir` and renamed."""
@@ -92,7 +108,7 @@ class ExchangeMixin:
             unlink_quietly(str(tmp))
             raise
 
-    def import_raw(self: ObjectStore, chunks: Iterable[bytes], stub: Stub) -> None:
+    def import_raw(self: _StoreHost, chunks: Iterable[bytes], stub: Stub) -> None:
         """Publish raw content (e.g. from a Git LFS server) only if it hashes to `stub`."""
         if stub.size <= SMALL_IMPORT:
             self._import_small(chunks, stub)
@@ -115,7 +131,7 @@ class ExchangeMixin:
         finally:
             unlink_quietly(raw_tmp)
 
-    def _import_small(self: ObjectStore, chunks: Iterable[bytes], stub: Stub) -> None:
+    def _import_small(self: _StoreHost, chunks: Iterable[bytes], stub: Stub) -> None:
         # Small content (most objects a server receives) is checked in memory and written once,
         # compressed, instead of spooled raw and compressed in a second pass with zstd threads;
         # that cut the server's CPU time in tests/test_serve_load.py by about a quarter. A fresh
