@@ -103,11 +103,11 @@ def resolve_store(url: str | None) -> ObjectStore:
         if not path.is_dir():
             raise FatalError(f"--store {url}: no such directory")
         return ObjectStore(path)
-    from gitdatax import git, server_install
+    from gitdatax import git, remote_config
 
     paths = git.repo_paths()
     if paths.toplevel is None:
-        configured = server_install.store_url(paths.common_dir)
+        configured = remote_config.store_url(paths.common_dir)
         if scheme_of(configured) == "file":
             return ObjectStore(path_from_url(configured))
     return ObjectStore(paths.common_dir / "datax")

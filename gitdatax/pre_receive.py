@@ -142,7 +142,7 @@ def missing_objects(store, found: list[AddedStub]) -> list[AddedStub]:  # type: 
 
 def check(git_dir: Path, stdin: bytes) -> int:
     """The hook: 0 to accept the push, 1 (after saying why) to refuse it."""
-    from gitdatax import server_install
+    from gitdatax import remote_config
 
     tips = [u.new for u in parse_updates(stdin) if not _is_zero(u.new)]
     if not tips:
@@ -153,7 +153,7 @@ def check(git_dir: Path, stdin: bytes) -> int:
     found = added_stubs(git_dir, tips)
     if not found:
         return 0
-    store = server_install.open_store(git_dir)
+    store = remote_config.open_store(git_dir)
     try:
         missing = missing_objects(store, found)
     finally:

@@ -216,22 +216,80 @@ def _anchor_path(url: str, cwd: str | os.PathLike[str] | None) -> str:
     return str((top / url).resolve()) if top is not None else url
 
 
-# -- deriving from a Git remote --------------------------------------------------------------
+# -- the store of a bare repository on a Git server -----------------------------------------
+# Its settings are `datax.serverstore` (URL) and `datax.serverstore.OPTION` (backend options) in
+# that repository's own config file, e.g.
+#
+#     [datax]
+#         serverstore = s3://acme-ml/wolof-asr
+#     [datax "serverstore"]
+#         endpoint-url = https://minio.example.com
+#
+# Without it the store is `<bare repo>/datax`. These functions are the one reader of those
+# settings: pre-receive, `serve` and a client deriving its remote from a local bare origin all
+# read the repository's config file alone, so a value in the server account's ~/.gitconfig
+# cannot make the server check one store while clients push to another.
+
+STORE_KEY = "datax.serverstore"
 
 
-def _server_store(bare: Path) -> tuple[str, dict[str, str]] | None:
-    """The store URL and options a bare repository's `datax.serverstore*` settings name."""
-    from gitdatax.server_install import STORE_KEY, store_options
+def default_store(git_dir: Path) -> Path:
+    return git_dir / "datax"
 
-    from gitdatax.remotes import scheme_of
 
-    url = git.run(["config", "--file", str(bare / "config"), "--get", STORE_KEY], check=False).stdout.decode().strip()
+def _config_file_entries(git_dir: Path) -> dict[str, str]:
+    proc = git.run(["config", "--file", str(git_dir / "config"), "-z", "--get-regexp", r"^datax\.serverstore"],
+                   check=False)
+    entries = {}
+    for record in proc.stdout.split(b"\0"):
+        if record:
+            key, _, value = record.decode("utf-8", "surrogateescape").partition("\n")
+            entries[key.lower()] = value
+    return entries
+
+
+def configured_store(git_dir: Path) -> tuple[str, dict[str, Any]] | None:
+    """(URL, options) the repository's `datax.serverstore*` settings name; None when unset."""
+    entries = _config_file_entries(git_dir)
+    url = entries.get(STORE_KEY, "").strip()
     if not url:
         return None
-    options: dict = dict(store_options(bare))
-    if scheme_of(url) == "file":
-        options["create"] = True  # as for <bare>/datax: made on the first push
+    prefix = STORE_KEY + "."
+    options: dict[str, Any] = {option_name(k[len(prefix):]): v for k, v in entries.items() if k.startswith(prefix)}
     return url, options
+
+
+def store_url(git_dir: Path) -> str:
+    """The store this bare repository's pushes are checked against."""
+    configured = configured_store(git_dir)
+    return configured[0] if configured else str(default_store(git_dir))
+
+
+def store_options(git_dir: Path) -> dict[str, Any]:
+    configured = configured_store(git_dir)
+    return configured[1] if configured else {}
+
+
+def store_remote(git_dir: Path) -> tuple[str, dict[str, Any]]:
+    """URL and options to open the server's store with. A directory store is created when
+    missing: a fresh server has simply stored nothing yet."""
+    from gitdatax.remotes import scheme_of
+
+    url, options = configured_store(git_dir) or (str(default_store(git_dir)), {})
+    options = dict(options)
+    if scheme_of(url) == "file":
+        options["create"] = True
+    return url, options
+
+
+def open_store(git_dir: Path):  # type: ignore[no-untyped-def]
+    """The server's store as a Remote."""
+    from gitdatax.remotes import open_remote
+
+    return open_remote(*store_remote(git_dir))
+
+
+# -- deriving from a Git remote --------------------------------------------------------------
 
 
 def derive_from_git_remote(git_url: str, entries: dict[str, str], git_remote: str = "origin",
@@ -255,9 +313,8 @@ def derive_from_git_remote(git_url: str, entries: dict[str, str], git_remote: st
             return ConfiguredRemote(git_remote, str(path / ".git" / "datax"), {"create": True}, git_remote)
         is_bare = (path / "objects").is_dir() and (path / "HEAD").is_file()
         if is_bare:  # a server set up with `install --server --store URL` names its store
-            server_store = _server_store(path)
-            if server_store is not None:
-                return ConfiguredRemote(git_remote, server_store[0], server_store[1], git_remote)
+            if configured_store(path) is not None:
+                return ConfiguredRemote(git_remote, *store_remote(path), git_remote)
         # A bare repository that exists gets its store created on the first push.
         return ConfiguredRemote(git_remote, str(path / "datax"), {"create": True} if is_bare else {}, git_remote)
     if scheme == "ssh":  # the server end resolves a repository path to its store itself

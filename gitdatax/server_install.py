@@ -1,15 +1,7 @@
 """`git datax install --server`: the pre-receive hook and the store a bare repository checks.
 
-The store's URL is kept in the bare repository's own config as `datax.serverstore` (absolute
-path, file://, s3://, ...) and its backend options as `datax.serverstore.OPTION`, e.g.
-
-    [datax]
-        serverstore = s3://acme-ml/wolof-asr
-    [datax "serverstore"]
-        endpoint-url = https://minio.example.com
-
-Without it the store is `<bare repo>/datax`, which is also where `git datax serve` and the
-default remote of a client pushing to a local bare repository look.
+The store's URL and options are recorded as `datax.serverstore` and `datax.serverstore.OPTION`
+in the bare repository's config; remote_config reads them (for pre-receive, `serve` and clients).
 """
 from __future__ import annotations
 
@@ -18,8 +10,8 @@ from pathlib import Path
 
 from gitdatax import git, hooks
 from gitdatax.errors import FatalError, NotARepository
+from gitdatax.remote_config import STORE_KEY, default_store, option_name
 
-STORE_KEY = "datax.serverstore"
 SERVER_HOOKS = ("pre-receive",)
 TEMPLATE = "server-hook.sh"
 
@@ -41,31 +33,8 @@ def bare_repository(path: str | os.PathLike[str] | None) -> Path:
     return paths.common_dir
 
 
-def default_store(git_dir: Path) -> Path:
-    return git_dir / "datax"
-
-
-def store_url(git_dir: Path) -> str:
-    """The store this bare repository's pushes are checked against."""
-    return git.config_get(STORE_KEY, cwd=git_dir) or str(default_store(git_dir))
-
-
-def store_options(git_dir: Path) -> dict[str, str]:
-    from gitdatax.remote_config import option_name
-
-    proc = git.run(["config", "--local", "-z", "--get-regexp", r"^datax\.serverstore\."], cwd=git_dir, check=False)
-    options = {}
-    for record in proc.stdout.split(b"\0"):
-        if record:
-            key, _, value = record.decode("utf-8", "surrogateescape").partition("\n")
-            options[option_name(key.rpartition(".")[2])] = value
-    return options
-
-
 def parse_options(pairs: list[str] | None) -> dict[str, str]:
     """`endpoint_url=https://...` pairs from the command line."""
-    from gitdatax.remote_config import option_name
-
     options = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
@@ -83,18 +52,6 @@ def _normalise(url: str | None, git_dir: Path) -> str:
     if scheme_of(url) == "file" and not url.startswith("file://"):
         return str(Path(os.path.expanduser(url)).resolve())
     return url
-
-
-def open_store(git_dir: Path):  # type: ignore[no-untyped-def]
-    """The server's store as a Remote. A directory store is created when missing: a fresh server
-    has simply stored nothing yet."""
-    from gitdatax.remotes import open_remote, scheme_of
-
-    url = store_url(git_dir)
-    options: dict[str, object] = dict(store_options(git_dir))
-    if scheme_of(url) == "file":
-        options["create"] = True
-    return open_remote(url, options)
 
 
 def install(path: str | os.PathLike[str] | None, url: str | None, option_pairs: list[str] | None = None) -> list[str]:
