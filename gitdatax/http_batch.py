@@ -2,7 +2,7 @@
 `git datax serve`, and reading the store's objects as raw bytes."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator, Protocol
 
 import zstandard
 
@@ -11,8 +11,13 @@ from gitdatax.http_auth import TOKEN_SECONDS, User
 from gitdatax.store import CHUNK, ObjectStore
 from gitdatax.stub import is_valid_oid
 
-if TYPE_CHECKING:
-    from gitdatax.http_server import DataxServer
+
+class BatchServer(Protocol):
+    """What a batch answer needs of the server (http_handler.DataxServer)."""
+
+    store: ObjectStore
+    auth: Any  # an http_auth.Authenticator, or None when serving anonymously
+    max_body: int
 
 MAX_OBJECTS = 10_000  # per batch request; git-lfs sends 100
 
@@ -47,7 +52,7 @@ def _error(oid: Any, size: Any, code: int, message: str) -> dict[str, Any]:
     return {"oid": oid, "size": size, "error": {"code": code, "message": message}}
 
 
-def answer_batch(server: "DataxServer", request: dict, user: User, base: str) -> tuple[int, dict]:
+def answer_batch(server: BatchServer, request: dict, user: User, base: str) -> tuple[int, dict]:
     """(HTTP status, JSON answer) for a batch request whose operation was checked already."""
     operation = request["operation"]
     objects = request.get("objects")
@@ -62,7 +67,7 @@ def answer_batch(server: "DataxServer", request: dict, user: User, base: str) ->
     return 200, {"transfer": "basic", "objects": answers, "hash_algo": "sha256"}
 
 
-def _answer(server: "DataxServer", operation: str, obj: Any, user: User, base: str) -> dict[str, Any]:
+def _answer(server: BatchServer, operation: str, obj: Any, user: User, base: str) -> dict[str, Any]:
     oid = obj.get("oid") if isinstance(obj, dict) else None
     size = obj.get("size") if isinstance(obj, dict) else None
     if not is_valid_oid(oid):
@@ -89,7 +94,7 @@ def _answer(server: "DataxServer", operation: str, obj: Any, user: User, base: s
     return result
 
 
-def _action(server: "DataxServer", user: User, operation: str, oid: str, href: str) -> dict[str, Any]:
+def _action(server: BatchServer, user: User, operation: str, oid: str, href: str) -> dict[str, Any]:
     action: dict[str, Any] = {"href": href, "expires_in": TOKEN_SECONDS}
     if server.auth is not None:
         action["header"] = {"Authorization": f"Bearer {server.auth.token(user, operation, oid)}"}

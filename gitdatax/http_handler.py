@@ -7,19 +7,17 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 import time
-from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from gitdatax import __version__
 from gitdatax.errors import CorruptObject, environment_problem
-from gitdatax.http_auth import User
-from gitdatax.store import CHUNK
+from gitdatax.http_auth import Authenticator, User
+from gitdatax.store import CHUNK, ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
-
-if TYPE_CHECKING:
-    from gitdatax.http_server import DataxServer
 
 LFS_JSON = "application/vnd.git-lfs+json"
 JSON_LIMIT = 16 << 20  # a batch of 100 objects is ~10 KB; no API request needs more than this
@@ -358,3 +356,42 @@ def _range_start(header: str | None, size: int) -> int:
     if not match or size < 0 or int(match[1]) >= size:
         return 0
     return int(match[1])
+
+
+class DataxServer(ThreadingHTTPServer):
+    daemon_threads = True  # an idle keep-alive connection must not hold up shutdown
+
+    def __init__(self, address: tuple[str, int], store: ObjectStore, auth: Authenticator | None,
+                 max_body: int, public_url: str | None) -> None:
+        self.address_family = _family(address[0])
+        super().__init__(address, Handler)
+        self.store = store
+        self.auth = auth
+        self.max_body = max_body
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.log_lock = threading.Lock()
+        self.busy: set[Any] = set()  # sockets of the connections with a request in flight
+        self.idle = threading.Condition()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self.idle:
+            return self.idle.wait_for(lambda: not self.busy, timeout)
+
+    def cut_busy(self) -> None:
+        """End the requests still running: their reads see EOF, so an upload stops as a client
+        that went away does, and its temporary file is removed."""
+        import socket
+
+        with self.idle:
+            sockets = list(self.busy)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _family(host: str) -> int:
+    import socket
+
+    return socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -20,56 +20,16 @@ import ipaddress
 import signal
 import sys
 import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from gitdatax.errors import FatalError
 from gitdatax.http_auth import Authenticator
-from gitdatax.http_handler import Handler
+from gitdatax.http_handler import DataxServer
 from gitdatax.store import ObjectStore
 
 DEFAULT_MAX_BODY = "50GiB"
 DEFAULT_GRACE = 10.0  # seconds requests in flight get to finish after SIGTERM
-
-
-class DataxServer(ThreadingHTTPServer):
-    daemon_threads = True  # an idle keep-alive connection must not hold up shutdown
-
-    def __init__(self, address: tuple[str, int], store: ObjectStore, auth: Authenticator | None,
-                 max_body: int, public_url: str | None) -> None:
-        self.address_family = _family(address[0])
-        super().__init__(address, Handler)
-        self.store = store
-        self.auth = auth
-        self.max_body = max_body
-        self.public_url = public_url.rstrip("/") if public_url else None
-        self.log_lock = threading.Lock()
-        self.busy: set[Any] = set()  # sockets of the connections with a request in flight
-        self.idle = threading.Condition()
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self.idle:
-            return self.idle.wait_for(lambda: not self.busy, timeout)
-
-    def cut_busy(self) -> None:
-        """End the requests still running: their reads see EOF, so an upload stops as a client
-        that went away does, and its temporary file is removed."""
-        import socket
-
-        with self.idle:
-            sockets = list(self.busy)
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-def _family(host: str) -> int:
-    import socket
-
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def parse_bind(text: str) -> tuple[str, int]:
