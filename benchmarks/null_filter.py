@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # gitdatax.pktline, without installing
 
-from gitdatax import pktline  # noqa: E402
+from gitdatax.filter import pktline  # noqa: E402
 
 ZEROS = bytes(1 << 20)
 STUB_START = b"version gitdatax/1\n"

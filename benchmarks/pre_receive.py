@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gitdatax.store import ObjectStore  # noqa: E402
+from gitdatax.store.objectstore import ObjectStore  # noqa: E402
 from gitdatax.stub import Stub  # noqa: E402
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import sys
 
-from gitdatax.main import main
+from gitdatax.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gitdatax.background_writer import BackgroundWriter, missing_among
-from gitdatax.store import ObjectStore
+from gitdatax.filter.background_writer import BackgroundWriter, missing_among
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 from helpers import random_bytes
 

@@ -156,8 +156,8 @@ def test_urls_are_shown_without_their_query_and_a_password_is_kept_out_of_the_te
 
 
 def test_the_man_page_documents_the_options_of_every_subcommand() -> None:
-    from gitdatax import manpage
-    from gitdatax.main import build_parser
+    from gitdatax.cli import manpage
+    from gitdatax.cli.main import build_parser
 
     page = manpage.render(build_parser())
     for section, option in [("remote add", "endpoint\\-url"), ("remote list", "\\-\\-verbose"),

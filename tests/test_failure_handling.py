@@ -15,7 +15,7 @@ import pytest
 from datax_serve import serve, wait_for  # noqa: F401 - the fixture
 from gitdatax.output import human_size
 from gitdatax.remotes import RemoteError, open_remote
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 from helpers import datax, git, make_writable, object_path, oid_of, random_bytes, stub_bytes, write
 from lfs_fault_server import FaultServer
@@ -402,7 +402,7 @@ def test_a_file_left_a_stub_by_a_corrupt_object_is_not_counted_as_filled_in(data
 def test_an_lfs_server_that_cannot_be_reached_costs_one_round_of_retries_not_one_per_object(tmp_path: Path) -> None:
     from giftless_server import free_port
 
-    from gitdatax.transfer import download_missing
+    from gitdatax.sync.transfer import download_missing
 
     url = f"http://127.0.0.1:{free_port()}/team/proj"  # nothing listens: connection refused
     store = ObjectStore(tmp_path / "s")
@@ -423,7 +423,7 @@ def test_an_s3_endpoint_that_cannot_be_reached_costs_one_round_of_retries_not_on
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from giftless_server import free_port
 
-    from gitdatax import transfer
+    from gitdatax.sync import transfer
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -449,7 +449,7 @@ def test_an_s3_endpoint_that_cannot_be_reached_costs_one_round_of_retries_not_on
 def test_an_ssh_server_that_cannot_be_reached_costs_one_round_of_retries_not_one_per_object(tmp_path: Path) -> None:
     from giftless_server import free_port
 
-    from gitdatax.transfer import download_missing
+    from gitdatax.sync.transfer import download_missing
 
     url = f"ssh://127.0.0.1:{free_port()}/srv/store"  # nothing listens: ssh says connection refused
     store = ObjectStore(tmp_path / "s")
@@ -520,7 +520,7 @@ def test_a_corrupt_object_in_s3_is_named_as_the_remote_s(s3: S3Server, data_repo
 def test_git_dying_in_the_middle_of_a_file_it_sends_is_not_a_bug(repo: Path, cut: str) -> None:
     from test_filter_process import FilterClient
 
-    from gitdatax import pktline
+    from gitdatax.filter import pktline
 
     client = FilterClient(repo)
     try:

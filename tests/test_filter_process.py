@@ -10,7 +10,7 @@ from typing import Iterable
 
 import pytest
 
-from gitdatax import pktline
+from gitdatax.filter import pktline
 from helpers import git, git_bytes, make_writable, object_path, oid_of, random_bytes, stub_bytes, write
 
 

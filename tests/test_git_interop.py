@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gitdatax import hooks
-from gitdatax.fetcher import CHEAP_FETCH_MAX
+from gitdatax.hooks import installer as hooks
+from gitdatax.sync.fetcher import CHEAP_FETCH_MAX
 from helpers import datax, git, git_bytes, is_stub, oid_of, random_bytes, sha256, stub_bytes
 from synchelpers import clone, fresh_home, make_team_repo
 

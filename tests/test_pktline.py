@@ -5,8 +5,8 @@ import io
 
 import pytest
 
-from gitdatax import pktline
-from gitdatax.pktline import ProtocolError
+from gitdatax.filter import pktline
+from gitdatax.filter.pktline import ProtocolError
 
 
 @pytest.fixture(autouse=True)

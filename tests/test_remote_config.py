@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from helpers import datax, git
-from gitdatax import remote_config, toml_edit
+from gitdatax import toml_edit
+from gitdatax.remotes import remote_config
 from gitdatax.errors import FatalError
 
 TEAM = """# Team settings for gitdatax.

@@ -20,7 +20,7 @@ from synchelpers import FILES, assert_files, fresh_home
 
 from gitdatax.remotes import RemoteError, RemoteObjectMissing, open_remote
 from gitdatax.remotes.lfs_http import LfsHttpRemote, lfs_endpoint
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
 FAST = {"backoff": 0.01}
@@ -86,7 +86,7 @@ def test_giftless_upload_has_many_download(giftless_url: str, tmp_path: Path) ->
 
 
 def test_giftless_parallel_transfers(giftless_url: str, tmp_path: Path) -> None:
-    from gitdatax.transfer import download_missing, upload_missing
+    from gitdatax.sync.transfer import download_missing, upload_missing
 
     store = ObjectStore(tmp_path / "a")
     stubs = [store.put_bytes(random_bytes(30_000 + i, seed=100 + i)) for i in range(24)]

@@ -9,7 +9,7 @@ import pytest
 
 from gitdatax.errors import CorruptObject
 from gitdatax.remotes.local import DirectoryRemote
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 
 
 def test_upload_and_download_link_the_read_only_object_file(tmp_path: Path) -> None:
@@ -49,7 +49,7 @@ def test_a_corrupt_remote_object_is_refused_even_when_linked(tmp_path: Path) -> 
 
 def test_a_store_on_this_file_system_caps_the_transfer_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Linking objects is CPU work: more threads than cores only contend for the GIL."""
-    from gitdatax.transfer import jobs_for
+    from gitdatax.sync.transfer import jobs_for
 
     monkeypatch.chdir(tmp_path)
     remote = DirectoryRemote(str(tmp_path / "nas" / "not-yet"), {"create": True})

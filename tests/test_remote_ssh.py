@@ -16,11 +16,11 @@ from helpers import datax, git, object_path, random_bytes, write
 from sshd_server import Sshd, sshd
 from synchelpers import FILES, assert_files, fresh_home
 
-from gitdatax import frames
+from gitdatax.remotes import frames
 from gitdatax.remotes import RemoteError, RemoteObjectMissing, open_remote
 from gitdatax.remotes.ssh import SshRemote, parse_ssh_url, ssh_argv
-from gitdatax.stdio_server import StdioServer
-from gitdatax.store import ObjectStore
+from gitdatax.server.stdio import StdioServer
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
 
@@ -260,7 +260,7 @@ def test_hostile_server_answers_write_nothing(ssh_env: Sshd, tmp_path: Path, mod
 def test_parallel_transfers_and_concurrent_puts_of_one_object(ssh_env: Sshd, tmp_path: Path) -> None:
     import threading
 
-    from gitdatax.transfer import download_missing, upload_missing
+    from gitdatax.sync.transfer import download_missing, upload_missing
 
     bare = tmp_path / "server.git"
     git("init", "-q", "--bare", str(bare))

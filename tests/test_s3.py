@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from gitdatax import transfer
+from gitdatax.sync import transfer
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.remotes import RemoteError, open_remote
 from gitdatax.remotes import s3 as s3_backend
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 from helpers import random_bytes
 from s3server import S3Server, free_port, s3  # noqa: F401 - the fixture
 

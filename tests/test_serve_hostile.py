@@ -20,7 +20,7 @@ import pytest
 from datax_serve import DataxServe, serve, wait_for  # noqa: F401 - the fixture
 from helpers import datax, random_bytes
 from gitdatax.remotes import open_remote
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 
 LFS_JSON = "application/vnd.git-lfs+json"
 
@@ -204,7 +204,7 @@ def hook(event, args):
         paths = [a for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
         os.write(log, ("%s\t%s\n" % (event, "\t".join(os.path.abspath(os.fsdecode(p)) for p in paths))).encode())
 sys.addaudithook(hook)
-from gitdatax.main import main
+from gitdatax.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -9,9 +9,9 @@ import pytest
 
 from datax_serve import DataxServe, serve, wait_for  # noqa: F401 - the fixture
 from helpers import datax, git, git_bytes, random_bytes, sha256, write
-from gitdatax import tracked
+from gitdatax.scan import tracked
 from gitdatax.remotes import open_remote
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import parse_lfs_pointer
 
 

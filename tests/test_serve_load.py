@@ -11,16 +11,16 @@ from pathlib import Path
 
 from datax_serve import serve  # noqa: F401 - the fixture
 from helpers import random_bytes
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 
 CLIENTS = 8
 OBJECTS = 200
 
 UPLOADER = r"""
 import json, sys, time
-from gitdatax import transfer
+from gitdatax.sync import transfer
 from gitdatax.remotes import open_remote
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
 store = ObjectStore(sys.argv[1])

@@ -8,9 +8,9 @@ import pytest
 
 from helpers import datax, git, random_bytes, write
 from s3server import S3Server, s3  # noqa: F401 - the fixture
-from gitdatax import tracked
+from gitdatax.scan import tracked
 from gitdatax.remotes import open_remote
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
 

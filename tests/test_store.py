@@ -10,7 +10,7 @@ import pytest
 import zstandard
 
 from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
-from gitdatax.store import IN_MEMORY_LIMIT, ObjectStore
+from gitdatax.store.objectstore import IN_MEMORY_LIMIT, ObjectStore
 from gitdatax.stub import Stub
 from helpers import make_writable, oid_of, random_bytes
 
@@ -160,7 +160,7 @@ def test_corruption_is_found_before_any_byte_is_handed_out(
     store: ObjectStore, how: str, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if path == "two passes":  # the path content over 16 MiB takes, without 16 MiB of test data
-        monkeypatch.setattr("gitdatax.store.SPOOL_IN_MEMORY", 1000)
+        monkeypatch.setattr("gitdatax.store.objectstore.SPOOL_IN_MEMORY", 1000)
     data = random_bytes(60000, seed=3)
     stub = store.put([data])
     assert read_all(store, stub) == data

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from helpers import datax, git, git_bytes, random_bytes, store_dir, write
 from gitdatax.stub import Stub
-from gitdatax.stub_journal import JournalWriter, git_blob_id, load
+from gitdatax.scan.stub_journal import JournalWriter, git_blob_id, load
 
 
 def test_entries_prove_themselves(tmp_path: Path) -> None:

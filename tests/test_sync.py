@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from gitdatax.fetcher import CHEAP_FETCH_MAX
+from gitdatax.sync.fetcher import CHEAP_FETCH_MAX
 from helpers import datax, git, is_stub, random_bytes, write
 from synchelpers import FILES, assert_files, clone, fresh_home, make_team_repo, server_object
 
@@ -145,7 +145,7 @@ def test_two_clones_push_the_same_object_at_once(tmp_path: Path) -> None:
     target = server_object(server, oid(same))
     assert len(list(target.parent.iterdir())) == 1  # one object, no temporary left beside it
     assert not (server / "datax/tmp").exists() or list((server / "datax/tmp").iterdir()) == []
-    from gitdatax.store import ObjectStore
+    from gitdatax.store.objectstore import ObjectStore
 
     assert ObjectStore(server / "datax").verify(oid(same)) is None
 

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 from helpers import datax, git, random_bytes, write
 from s3server import S3Server, s3  # noqa: F401 - the fixture
 from synchelpers import FILES, assert_files, clone, fresh_home, make_team_repo, server_object

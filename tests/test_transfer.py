@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gitdatax import transfer
+from gitdatax.sync import transfer
 from gitdatax.remotes import RemoteError, open_remote
 from gitdatax.remotes.local import DirectoryRemote
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 from helpers import random_bytes
 

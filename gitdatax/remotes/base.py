@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
 from gitdatax.errors import CorruptObject, FatalError, ObjectMissing
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
 

@@ -25,12 +25,12 @@ import time
 from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
-from gitdatax.chunkreader import ChunkReader
+from gitdatax.remotes.chunkreader import ChunkReader
 from gitdatax.errors import CorruptObject, InvalidOid
 from gitdatax.remotes import credentials
 from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, number_option
 from gitdatax.remotes.http_session import LFS_JSON, HttpSession
-from gitdatax.store import CHUNK, ObjectStore
+from gitdatax.store.objectstore import CHUNK, ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
 BATCH_SIZE = 100  # objects per batch request, as git-lfs sends them

@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlparse
 
 from gitdatax.errors import CorruptObject
 from gitdatax.remotes.base import RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
 

@@ -20,7 +20,7 @@ from gitdatax.config import parse_size
 from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.remotes.base import ATTEMPTS, RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
 from gitdatax.remotes.limits import BoundedReader, max_compressed_size
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
 DEFAULT_MULTIPART_THRESHOLD = 64 << 20

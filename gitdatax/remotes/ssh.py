@@ -23,11 +23,11 @@ import threading
 from typing import Iterable, NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from gitdatax import frames
+from gitdatax.remotes import frames
 from gitdatax.errors import CorruptObject, FatalError, InvalidOid
-from gitdatax.frames import COMMAND, DATA, ERROR, ProtocolError
+from gitdatax.remotes.frames import COMMAND, DATA, ERROR, ProtocolError
 from gitdatax.remotes.base import ATTEMPTS, RemoteError, RemoteObjectMissing, number_option
-from gitdatax.store import ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
 HAS_MANY_BATCH = 1000  # oids per has-many frame (65 bytes each: well under a frame)

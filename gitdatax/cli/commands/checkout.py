@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Sequence
+
+HELP = "fill in the work tree files that are still stubs, from the local store (offline)"
+DESCRIPTION = """Replace every work tree file that holds a stub with its data from the local store,
+without the network (`git datax pull` also downloads). Files whose object is not in the local
+store stay stubs and are listed; exit status 1 then. --include and --exclude limit it to some
+paths (see `git datax fetch --help`)."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from gitdatax.cli.commands.fetch import add_pattern_arguments
+
+    add_pattern_arguments(parser)
+    parser.add_argument("-q", "--quiet", action="store_true", help="say nothing when all is well")
+
+
+def fill_and_report(top: Path, include: Sequence[str], exclude: Sequence[str], quiet: bool) -> int:
+    from gitdatax import attributes, output
+    from gitdatax.sync import worktree as sync
+    from gitdatax.errors import FatalError
+    from gitdatax.store.objectstore import ObjectStore
+
+    if not attributes.filter_configured():  # git checkout-index would write each stub back as it is
+        stubs = sync.worktree_stubs(top)
+        if stubs:
+            raise FatalError(f"cannot fill in the {len(stubs)} file(s) that are stubs: git has no datax filter to "
+                             "run, so it would write the stubs back: run `git datax install`, then "
+                             "`git datax checkout`")
+    report = sync.fill_in(top, ObjectStore.for_repo(), fetch=False, include=include, exclude=exclude)
+    if report.filled and not quiet:
+        output.info(f"gitdatax: {len(report.filled)} file(s) filled in")
+    if report.missing:
+        output.error(f"{len(report.missing)} file(s) are still stubs: their objects are not in the local store "
+                     "(`git datax pull` downloads them)")
+        for item in report.missing[:20]:
+            output.info(f"  {item.path}: object {item.stub.oid}")
+    if report.unreadable:
+        output.error(f"{len(report.unreadable)} file(s) are still stubs: their objects in the local store cannot be "
+                     "read (said above); `git datax fsck` moves corrupt ones aside, then `git datax pull` "
+                     "fetches them again")
+    return 1 if report.missing or report.unreadable else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax import git
+    from gitdatax.sync import worktree as sync
+
+    return fill_and_report(git.toplevel(), sync.split_patterns(args.include), sync.split_patterns(args.exclude),
+                           args.quiet)

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "clean one file from stdin to its stub on stdout (git's one-shot filter)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", default="", help="the file's path, for messages")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax.filter.process import FilterProcess
+    from gitdatax.store.objectstore import ObjectStore
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    process = FilterProcess(ObjectStore.for_repo(), stdin, stdout)
+    for chunk in process.clean_output(iter(lambda: stdin.read(1 << 20), b"")):
+        stdout.write(chunk)
+    stdout.flush()
+    return 0

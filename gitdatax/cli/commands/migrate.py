@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import argparse
+
+HELP = "bring big files already committed, or a Git LFS repository, into gitdatax (rewrites history)"
+DESCRIPTION = """Subcommands:
+  info        which file types take the most room in the history (largest total first)
+  import      rewrite history so files matching --include become stubs, their bytes in the store
+  from-lfs    turn Git LFS pointers into gitdatax stubs (staged, or in every commit with
+              --rewrite-history) and copy the objects from .git/lfs/objects into the store
+
+History rewriting is safe to interrupt: the refs move only at the very end, in one transaction,
+and each rewritten ref keeps its old value under refs/datax-backup/<time>/<ref> until you delete
+it. Rewritten branches need `git push --force` to replace what others have; tell them first.
+Run `git datax migrate SUBCOMMAND --help` for the options."""
+
+REVS_HELP = ("branches or tags to rewrite, and ^REV to leave a commit and its history unchanged "
+             "(default: the checked-out branch)")
+
+
+def _add_revs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--everything", action="store_true", help="every local branch and tag")
+    parser.add_argument("revs", nargs="*", metavar="REV", help=REVS_HELP)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="migrate_command", metavar="{info,import,from-lfs}")
+    sub.required = True
+    info = sub.add_parser("info", help="the largest file types in the history",
+                          description="List file types (by extension) by the total size of their distinct "
+                          "versions in the history of the chosen refs, largest first: what to --include.")
+    _add_revs(info)
+    info.add_argument("--top", type=int, default=10, metavar="N", help="how many types to list (default 10)")
+    imp = sub.add_parser(
+        "import", help="rewrite history: matching files become stubs",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""Rewrite the history of the chosen refs so that every file matching --include
+becomes a gitdatax stub, its bytes stored in .git/datax. Every rewritten commit gets a
+.gitattributes with a `PATTERN filter=datax diff=datax merge=datax -text` line per pattern.
+Needs a clean work tree; the checked-out branch's files are refreshed afterwards.
+
+The old history stays under refs/datax-backup/<time>/ (printed at the end): restore it with
+`git update-ref REF BACKUP`; once satisfied, delete it, expire the reflogs and run
+`git gc --prune=now` to free the space (the commands are printed too).
+
+Example: git datax migrate import --include '*.bin,*.parquet' --everything""")
+    imp.add_argument("--include", action="append", metavar="PATTERNS", default=[],
+                     help="gitattributes patterns, comma-separated or repeated (default: the patterns "
+                     "the top .gitattributes already tracks with gitdatax)")
+    _add_revs(imp)
+    lfs = sub.add_parser(
+        "from-lfs", help="convert a Git LFS repository",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""Convert Git LFS to gitdatax: `filter=lfs` lines in .gitattributes become gitdatax
+lines, pointers become stubs with the same oid and size, and objects are copied from
+.git/lfs/objects into the store, re-hashed on the way (run `git lfs fetch --all` first if
+some are not there: nothing is changed when one is missing).
+
+Without --rewrite-history, the checked-out files are converted and the change is staged: review
+and commit it. With --rewrite-history, every commit of the chosen refs is rewritten (backup refs
+as for `import`).""")
+    lfs.add_argument("--rewrite-history", action="store_true", help="convert every commit, not just the index")
+    lfs.add_argument("--remove-lfs-objects", action="store_true",
+                     help="delete the Git LFS copies once stored (the backup refs then need the LFS server)")
+    _add_revs(lfs)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax import git
+
+    git.repo_paths()  # one clear line outside a repository
+    if args.migrate_command == "info":
+        return _info(args)
+    if args.migrate_command == "import":
+        return _import(args)
+    return _from_lfs(args)
+
+
+def _info(args: argparse.Namespace) -> int:
+    from gitdatax.migrate import importer as migrate
+    from gitdatax.errors import FatalError
+
+    if args.top < 1:
+        raise FatalError(f"--top must be 1 or more, not {args.top}")
+    refs, excludes = migrate.select_refs(args.everything, args.revs)
+    for line in migrate.info_lines(migrate.file_types(refs, excludes), args.top):
+        print(line)
+    return 0
+
+
+def _patterns(args: argparse.Namespace) -> list[str]:
+    from gitdatax import attributes, git
+    from gitdatax.errors import FatalError
+
+    patterns = [p.strip() for item in args.include for p in item.split(",") if p.strip()]
+    if not patterns:
+        patterns = attributes.tracked_patterns(git.toplevel() / ".gitattributes")
+        if not patterns:
+            raise FatalError("no --include patterns given and .gitattributes tracks none: "
+                             "run `git datax migrate info` to see what takes the room, then "
+                             "e.g. --include '*.bin'")
+    for pattern in patterns:
+        if "\n" in pattern or pattern.startswith("!"):
+            raise FatalError(f"invalid pattern {pattern!r}")
+        problem = attributes.matches_no_file(pattern, git.toplevel() / pattern.lstrip("/"))
+        if problem:
+            raise FatalError(f"--include {problem}")
+        own = attributes.own_file_matched(pattern, git.toplevel())
+        if own:
+            raise FatalError(f"--include {pattern}: it also matches {own}, which must stay plain text in Git "
+                             "(git reads it from the commit): use a narrower pattern, e.g. '*.bin'")
+    return list(dict.fromkeys(patterns))
+
+
+def _import(args: argparse.Namespace) -> int:
+    from gitdatax import output
+    from gitdatax.migrate import importer as migrate
+
+    patterns = _patterns(args)
+    refs, excludes = migrate.select_refs(args.everything, args.revs)
+    result = migrate.import_history(patterns, refs, excludes)
+    output.info(f"migrate: {result.files} distinct file version(s) ({output.human_size(result.nbytes)}) "
+                f"now stored by gitdatax, patterns: {', '.join(patterns)}")
+    _report_updates(result.updates)
+    return 0
+
+
+def _from_lfs(args: argparse.Namespace) -> int:
+    from gitdatax import output
+    from gitdatax.migrate import importer as migrate
+    from gitdatax.migrate import from_lfs as migrate_lfs
+
+    if args.rewrite_history:
+        refs, excludes = migrate.select_refs(args.everything, args.revs)
+        result = migrate_lfs.rewrite_history(refs, excludes, remove_lfs=args.remove_lfs_objects)
+        output.info(f"migrate: {result.files} Git LFS object(s) ({output.human_size(result.nbytes)}) "
+                    "now stored by gitdatax")
+        _report_updates(result.updates)
+    else:
+        if args.everything or args.revs:
+            from gitdatax.errors import FatalError
+
+            raise FatalError("REVS and --everything need --rewrite-history")
+        result = migrate_lfs.convert_in_place(remove_lfs=args.remove_lfs_objects)
+        output.info(f"migrate: {result.files} file(s) ({output.human_size(result.nbytes)}) converted from Git LFS "
+                    f"pointers to gitdatax stubs, {len(result.attribute_files)} .gitattributes file(s) updated; "
+                    "staged: review with `git status` and commit")
+    if result.lfs_freed:
+        output.info(f"migrate: removed the Git LFS copies ({output.human_size(result.lfs_freed)})")
+    output.info("migrate: Git LFS hooks, if installed here, can go: `git lfs uninstall --local`")
+    return 0
+
+
+def _report_updates(updates: list) -> None:  # list[history.RefUpdate]
+    from gitdatax import output
+    from gitdatax.migrate import history
+
+    if not updates:
+        output.info("migrate: nothing to rewrite: no ref changed")
+        return
+    for path, branch in history.stale_worktrees(updates):
+        output.warn(f"worktree {path} has {branch} checked out: run `git reset --hard` there "
+                    "(its files keep their bytes; its index still lists the old commit)")
+    for u in updates:
+        output.info(f"  {u.ref}: {u.old[:12]} -> {u.new[:12]} (old history kept as {u.backup})")
+    prefix = updates[0].backup[: -len(updates[0].ref) - 1]
+    output.info(f"to restore: git update-ref REF {prefix}/REF (e.g. git update-ref {updates[0].ref} {updates[0].backup})")
+    output.info(f"to drop the backup and free the space: git for-each-ref --format='delete %(refname)' {prefix}/ "
+                "| git update-ref --stdin && git reflog expire --expire=now --all && git gc --prune=now")
+    output.info("rewritten branches replace the remote's only with `git push --force`")

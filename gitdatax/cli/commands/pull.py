@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import argparse
+
+HELP = "download the data HEAD needs and fill in the files that are still stubs"
+DESCRIPTION = """`git datax fetch` for HEAD and the index (in a sparse checkout, only for the paths
+the work tree holds), then replace every work tree file that holds a stub with its data
+(through git, so `git status` stays clean). Use it after a clone or checkout made with
+GIT_DATAX_SKIP_SMUDGE=1, after an offline checkout, or to restore a deleted local store.
+--include and --exclude limit it to some paths (see `git datax fetch --help`)."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from gitdatax.cli.commands.fetch import add_pattern_arguments
+
+    parser.add_argument("remote", nargs="?", metavar="REMOTE", help="a remote name or URL")
+    add_pattern_arguments(parser)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no 'file(s) filled in' line")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax import git
+    from gitdatax.sync import worktree as sync
+    from gitdatax.cli.commands.checkout import fill_and_report
+    from gitdatax.cli.commands.fetch import fetch, wanted
+
+    top = git.toplevel()  # one clear line outside a work tree, before any download
+    include, exclude = sync.split_patterns(args.include), sync.split_patterns(args.exclude)
+    # Only what the work tree holds: a sparse checkout leaves the rest of the data on the remote.
+    outside = git.skip_worktree_paths()
+    items = [i for i in wanted(False) if i.path not in outside]
+    code = fetch(args.remote, sync.select(items, include, exclude), args.quiet)
+    fill_code = fill_and_report(top, include, exclude, args.quiet)
+    return code or fill_code

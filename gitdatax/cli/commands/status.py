@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import argparse
+
+HELP = "show the state of every file gitdatax tracks: staged, modified, stub only, object missing"
+DESCRIPTION = """States, for each file whose path gitdatax tracks:
+  committed       the index and HEAD agree and the work tree holds the real content
+  staged          a new version is in the index, ready to commit
+  modified        the work tree differs from the index (`git add` it)
+  stub only       the work tree holds the stub, not the data (`git datax checkout` or `pull`)
+  object missing  the data is not in the local store (`git datax pull`)
+  raw in git      committed as plain content before it was tracked (`git add --renormalize`)
+  deleted         gone from the work tree
+  outside the sparse checkout
+                  git leaves it out of the work tree, so its data is not needed here
+Only files neither `committed` nor outside the sparse checkout are listed, unless --all is given."""
+
+
+OUTSIDE = "outside the sparse checkout"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-a", "--all", action="store_true", help="list committed files too")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax import attributes, git
+    from gitdatax.scan import tracked
+    from gitdatax.output import human_size, path_on_a_line
+    from gitdatax.store.objectstore import ObjectStore
+
+    top = git.toplevel()
+    store = ObjectStore.for_repo()
+    files = tracked.index_files(cwd=top)
+    head = {}
+    if git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], cwd=top, check=False).returncode == 0:
+        head = {e[0]: e[1] for e in _head_blobs(top)}
+    modified = set(git.ls_files_z(["--modified", "--deleted"], cwd=top)) if files else set()
+    deleted = set(git.ls_files_z(["--deleted"], cwd=top)) if files else set()
+    outside = git.skip_worktree_paths(cwd=top) if files else set()  # sparse checkout
+    counts: dict[str, int] = {}
+    total = 0
+    lines = []
+    for f in files:
+        states = []
+        if f.stub is None:
+            states.append("raw in git")
+        elif f.path in outside:  # not missing from the work tree: git keeps it out
+            total += f.stub.size
+            states.append(OUTSIDE)
+        else:
+            total += f.stub.size
+            if not store.has(f.stub.oid):
+                states.append("object missing")
+            if f.path in deleted:
+                states.append("deleted")
+            elif tracked.worktree_stub(top, f.path) == f.stub:
+                states.append("stub only")
+            elif f.path in modified:
+                states.append("modified")
+        if head.get(f.path) != f.blob:
+            states.append("staged")
+        if not states:
+            states.append("committed")
+        for state in states:
+            counts[state] = counts.get(state, 0) + 1
+        if args.all or states not in (["committed"], [OUTSIDE]):
+            size = human_size(f.stub.size) if f.stub else "-"
+            lines.append(f"  {', '.join(states):<24} {size:>10}  {path_on_a_line(f.path)}")
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing tracked"
+    print(f"gitdatax: {len(files)} tracked file(s), {human_size(total)} of data: {summary}")
+    for line in lines:
+        print(line)
+    # What to do about the states that need more than git, as git status says what to run.
+    if "raw in git" in counts:
+        print("  (raw in git: `git add --renormalize .` stores them with gitdatax; commit that)")
+    if "stub only" in counts or "object missing" in counts:
+        print("  (stub only, object missing: `git datax pull` downloads the data and fills them in)")
+    if files and not attributes.filter_configured():
+        print("  (the datax filter is not configured: run `git datax install` first)")
+    return 0
+
+
+def _head_blobs(top: object) -> list[tuple[str, str]]:
+    from gitdatax import git
+
+    raw = git.run(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], cwd=top).stdout  # type: ignore[arg-type]
+    out = []
+    for record in raw.split(b"\0"):
+        if record:
+            meta, _, path = record.partition(b"\t")
+            out.append((path.decode("utf-8", "surrogateescape"), meta.decode().split()[2]))
+    return out

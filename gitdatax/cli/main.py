@@ -1,0 +1,145 @@
+"""`git datax ...`: argument parsing, dispatch, and the one place exceptions become exit codes."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import os
+import sys
+from types import ModuleType
+from typing import NoReturn, Sequence
+
+from gitdatax import __version__, output
+from gitdatax.errors import FatalError, environment_problem
+
+# (command, module in gitdatax.commands); the order is the order of `--help`.
+COMMANDS = [
+    ("install", "install"),
+    ("uninstall", "uninstall"),
+    ("track", "track"),
+    ("untrack", "untrack"),
+    ("status", "status"),
+    ("ls-files", "ls_files"),
+    ("env", "env"),
+    ("demo", "demo"),
+    ("serve", "serve"),
+    ("fsck", "fsck"),
+    ("remote", "remote"),
+    ("push", "push"),
+    ("fetch", "fetch"),
+    ("pull", "pull"),
+    ("checkout", "checkout"),
+    ("gc", "gc"),
+    ("migrate", "migrate"),
+]
+# Called by git, not by people: hidden from --help.
+HIDDEN_COMMANDS = [
+    ("filter-process", "filter_process"),
+    ("clean", "clean"),
+    ("smudge", "smudge"),
+    ("hook", "hook"),
+    ("merge-driver", "merge_driver"),
+]
+
+
+def _command_module(module: str) -> ModuleType:
+    return importlib.import_module(f"gitdatax.cli.commands.{module}")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error, but 2 means a bug here: a usage error is a problem the
+    user can fix, so it is one line and exit status 1 (subcommand parsers inherit this class)."""
+
+    # The innermost parser that ran: the top parser reports unrecognized arguments, but the
+    # help that answers them is the (sub)command's.
+    _innermost: "_Parser | None" = None
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"{output.PREFIX}: error: {message} (see `{self.prog} --help`)\n")
+
+    def parse_known_args(self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None,
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        _Parser._innermost = self  # a subcommand's parser runs inside its parent's call
+        return super().parse_known_args(args, namespace)
+
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            (_Parser._innermost or self).error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        """An unknown command: name the closest one, or the visible ones (not git's internals)."""
+        if isinstance(action, argparse._SubParsersAction) and value not in action.choices:
+            import difflib
+
+            # Commands added without help (the hidden ones) have no entry in _choices_actions.
+            visible = [a.dest for a in action._choices_actions] or list(action.choices)
+            close = difflib.get_close_matches(str(value), visible, n=1)
+            hint = f"did you mean `{self.prog} {close[0]}`?" if close else f"one of {', '.join(visible)}"
+            raise argparse.ArgumentError(None, f"unknown command {value!r}: {hint}")
+        super()._check_value(action, value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="git datax",
+        description="Version data sets and models with plain Git: large files become small stubs "
+        "in Git, their bytes live in a compressed content-addressed store synced with a remote.",
+        epilog="Run `git datax COMMAND --help` for a command's options. "
+        "Start here: `git datax install`, then `git datax track '*.csv' '*.bin'`.",
+    )
+    parser.add_argument("--version", action="version", version=f"gitdatax {__version__}")
+    visible = ",".join(name for name, _ in COMMANDS)
+    sub = parser.add_subparsers(dest="command", metavar=f"{{{visible}}}")
+    sub.required = False  # main() says "no command given" in words, not as a {a,b,...} set
+    for name, module_name in COMMANDS + HIDDEN_COMMANDS:
+        module = _command_module(module_name)
+        hidden = (name, module_name) in HIDDEN_COMMANDS
+        kwargs = {} if hidden else {"help": module.HELP}
+        command_parser = sub.add_parser(
+            name, description=getattr(module, "DESCRIPTION", module.HELP), **kwargs,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.configure(command_parser)
+        command_parser.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # `git checkout --recurse-submodules` runs read-tree, hence our filter, in a submodule with
+    # GIT_INTERNAL_SUPER_PREFIX set (git < 2.40); every git command we start would inherit it and
+    # die with "doesn't support --super-prefix" (git-lfs fixed the same, git-lfs#4063).
+    os.environ.pop("GIT_INTERNAL_SUPER_PREFIX", None)
+    # Paths are bytes to git: one that is not UTF-8 reaches us as surrogate escapes, and must be
+    # printed back as its bytes (as git does), not crash a UTF-8 locale's strict stdout. And UTF-8
+    # whatever the locale: git writes a path's bytes as they are, where an ASCII or Latin-1
+    # stream would fail on 'données.bin' (an internal error, or a traceback from the handler).
+    for stream in (sys.stdout, sys.stderr):  # messages name paths too (stderr's default: \udce9)
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8", errors="surrogateescape")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.error(f"no command given: one of {', '.join(name for name, _ in COMMANDS)}")
+    try:
+        return int(args.run(args) or 0)
+    except FatalError as exc:
+        output.error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 141
+    except Exception as exc:  # a bug: keep the details, show one line
+        problem = environment_problem(exc)
+        if problem is not None:  # not a bug: a full disk, a read-only file system, ...
+            output.error(problem)
+            return 1
+        from gitdatax.crashlog import details, write_crash_log  # traceback, datetime: off the start-up
+
+        log = write_crash_log(sys.argv if argv is None else ["git-datax", *argv])
+        output.error(f"internal error ({type(exc).__name__}: {exc}); {details(log)}")
+        return 2

@@ -1,0 +1,110 @@
+"""The pre-commit hook's local checks: no raw content for a tracked path, no huge untracked file."""
+from __future__ import annotations
+
+import shlex
+from typing import Callable, NamedTuple
+
+from gitdatax import git, stub as stubs
+
+from gitdatax.filter import background_writer
+
+from gitdatax.scan import stub_journal
+from gitdatax.output import human_size
+
+
+class StagedFile(NamedTuple):
+    path: str
+    blob: str
+    size: int
+
+
+def staged_files(known: Callable[[str], bool] | None = None) -> list[StagedFile]:
+    """Regular files added or changed in the index relative to HEAD (or to nothing). Blobs that
+    `known` accepts are not looked up: their size is reported as -1."""
+    # No revision: against HEAD, or against the empty tree on an unborn branch (whose id depends
+    # on the repository's hash, SHA-1 or SHA-256).
+    raw = git.run(["diff", "--cached", "--raw", "--no-abbrev", "-z", "--no-renames", "--diff-filter=ACMRT"]).stdout
+    fields = raw.split(b"\0")
+    entries: list[tuple[str, str]] = []
+    for i in range(0, len(fields) - 1, 2):
+        meta = fields[i].decode().split()
+        if len(meta) < 4 or meta[1] not in ("100644", "100755"):
+            continue  # symlinks and submodules carry no data
+        entries.append((fields[i + 1].decode("utf-8", "surrogateescape"), meta[3]))
+    unknown = [blob for _, blob in entries if known is None or not known(blob)]
+    sizes: dict[str, int] = {}
+    if unknown:
+        check = git.run(
+            ["cat-file", "--batch-check=%(objectsize)"], input="".join(f"{blob}\n" for blob in unknown).encode()
+        ).stdout.split()
+        sizes = {blob: int(size) for blob, size in zip(unknown, check)}
+    return [StagedFile(path, blob, sizes.get(blob, -1)) for path, blob in entries]
+
+
+def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
+    """(one line per file the commit must not take, with what to do about it; the stubs staged
+    for tracked paths: stub text in a path gitdatax does not track is plain content)."""
+    # Stubs the filter wrote need no reading back (stub_journal proves each one by its blob id).
+    common_dir = git.repo_paths().common_dir
+    journal = stub_journal.load(common_dir / "datax")
+    staged: dict[str, stubs.Stub] = {}
+
+    def known(blob: str) -> bool:
+        stub = journal.get(blob)
+        if stub is not None:
+            staged[blob] = stub
+        return stub is not None
+
+    files = staged_files(known)
+    if not files:
+        return [], []
+    # A blob the filter wrote is a stub: fine in any path. Only the others need attributes.
+    unknown = [f for f in files if f.blob not in staged]
+    filters = git.check_attr("filter", (f.path for f in unknown), cached=True) if unknown else {}
+    limit: int | None = None  # read only when a file gitdatax does not track is staged
+    # staged_files knows the sizes already: read the small blobs without asking git again
+    small = git.read_small_blobs((f.blob for f in unknown if filters.get(f.path) == "datax"
+                                  and 0 < f.size <= stubs.MAX_STUB_SIZE), listed_small=True)
+    staged.update({blob: stub for blob, data in small.items() if (stub := stubs.parse(data)) is not None})
+    problems = []
+    # Objects the filter answered for but could not write (background_writer.py): never commit a
+    # stub whose data exists nowhere.
+    unstored = background_writer.missing_among(common_dir / "datax", {s.oid for s in staged.values()})
+    for f in files:
+        quoted = shlex.quote(f.path)
+        stub = staged.get(f.blob)
+        if stub is not None and stub.oid in unstored:
+            problems.append(
+                f"{f.path}: its data was not stored when it was added (the store could not be "
+                f"written; `git add` said why): fix that and run `git add --renormalize -- {quoted}`"
+            )
+            continue
+        if f.blob in staged:
+            continue  # a stub the filter wrote, or read above: never raw data, whatever the path
+        # `git add --renormalize`, not `git add`: the file's stat still matches the index entry,
+        # so a plain `git add` would keep the raw blob staged without running the filter.
+        if filters.get(f.path) == "datax":
+            if f.size > 0 and f.blob not in staged:
+                problems.append(
+                    f"{f.path}: staged as raw content, but .gitattributes says gitdatax tracks it "
+                    f"(the datax filter was not installed when it was added): run `git datax install` "
+                    f"and then `git add --renormalize -- {quoted}`"
+                )
+        elif f.size > (limit := _max_git_size() if limit is None else limit):
+            problems.append(
+                f"{f.path}: {human_size(f.size)} is over datax.maxgitsize ({human_size(limit)}): "
+                f"run `git datax track {quoted}`, then `git add .gitattributes` and "
+                f"`git add --renormalize -- {quoted}`"
+            )
+    return problems, list(staged.values())
+
+
+def _max_git_size() -> int:
+    from gitdatax import config  # tomllib and the team file: only when an untracked file is staged
+
+    return config.max_git_size()
+
+
+def pre_commit_problems() -> list[str]:
+    """One line per file the commit must not take, with what to do about it."""
+    return inspect_staged()[0]

@@ -1,0 +1,174 @@
+"""Freeing local space without losing anything that is not safe elsewhere.
+
+An object may be deleted only when nothing that could be checked out without a network needs it
+and the default remote holds a copy. Kept, whatever their age:
+  - the work tree's stub files, the index of every worktree, the HEAD of every worktree;
+  - every local branch tip; every stash entry (refs/stash and its reflog);
+  - every commit newer than --keep-days (committer date), reachable from any ref;
+  - every commit not reachable from a remote-tracking ref (not pushed), and its whole tree;
+and then only objects the remote confirms it has (has_many) are deleted.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, NamedTuple
+
+import zstandard
+
+from gitdatax import git
+
+from gitdatax.scan import reachable
+
+from gitdatax.sync import transfer
+from gitdatax.remotes.base import Remote
+from gitdatax.store.objectstore import CHUNK, ObjectStore
+from gitdatax.stub import Stub
+
+# Why an object is kept, in the order the checks run (the first reason found is reported).
+STALE_TMP_SECONDS = 3600  # a tmp/ file with no pid in its name, unchanged this long, is left over
+REASONS = ("work tree", "index", "HEAD", "branch tip", "stash", "recent commit", "unpushed commit")
+
+
+class GcPlan(NamedTuple):
+    local: list[str]  # every object in the store
+    needed: dict[str, str]  # oid -> why it is kept (one of REASONS)
+    unneeded: list[Stub]  # not needed by anything local
+    deletable: list[Stub]  # unneeded and confirmed on the remote
+    remote_url: str | None
+    paths: dict[str, str]  # oid -> a path that held it in history, for messages
+
+
+def _commits_by_reason(keep_days: float, now: float, cwd: str | os.PathLike[str] | None) -> dict[str, list[str]]:
+    heads = reachable.worktree_heads(cwd)
+    tips = git.output(["for-each-ref", "--format=%(objectname)", "refs/heads/"], cwd=cwd).split()
+    cutoff = now - keep_days * 86400
+    recent = []
+    for line in git.output(["rev-list", "--all", "--timestamp"], cwd=cwd).splitlines():
+        stamp, _, commit = line.partition(" ")
+        if int(stamp) >= cutoff:
+            recent.append(commit)
+    unpushed = git.output(["rev-list", "--all", "--not", "--remotes"], cwd=cwd).split()
+    return {"HEAD": heads, "branch tip": tips, "stash": reachable.stash_commits(cwd),
+            "recent commit": recent, "unpushed commit": unpushed}
+
+
+def needed_objects(keep_days: float, *, now: float | None = None,
+                   cwd: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """oid -> the first reason it must stay."""
+    needed: dict[str, str] = {}
+
+    def add(refs: dict[str, reachable.StubRef], reason: str) -> None:
+        for oid in refs:
+            needed.setdefault(oid, reason)
+
+    add(reachable.in_work_tree(cwd), "work tree")
+    for index in reachable.index_files(cwd):
+        add(reachable.in_index(index, "index", cwd), "index")
+    seen: set[str] = set()
+    for reason, commits in _commits_by_reason(keep_days, time.time() if now is None else now, cwd).items():
+        todo = [c for c in dict.fromkeys(commits) if c not in seen]
+        seen.update(todo)
+        if todo:
+            add(reachable.in_commits(["--no-walk"], reason, stdin_revs=todo, cwd=cwd), reason)
+    return needed
+
+
+def content_size(store: ObjectStore, oid: str) -> int | None:
+    """The content size of an object no stub names: from the zstd frame header when it was
+    written with one (objects compressed while streaming are not), else by decompressing.
+    None when unreadable (fsck's business, never a reason to delete)."""
+    try:
+        with open(store.object_path(oid), "rb") as f:
+            size = zstandard.frame_content_size(f.read(18))  # 18: the longest frame header
+            if size >= 0:
+                return size
+            f.seek(0)
+            reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
+            size = 0
+            while chunk := reader.read(CHUNK):
+                size += len(chunk)
+            return size
+    except (OSError, zstandard.ZstdError):
+        return None
+
+
+def plan(store: ObjectStore, keep_days: float, open_remote: Callable[[], Remote], *,
+         cwd: str | os.PathLike[str] | None = None) -> GcPlan:
+    """What gc would delete. Opens the remote only when something could be deleted."""
+    local = list(store.iter_oids())
+    needed = needed_objects(keep_days, cwd=cwd)
+    candidates = [oid for oid in local if oid not in needed]
+    if not candidates:
+        return GcPlan(local, needed, [], [], None, {})
+    # Remotes want the size with the oid (the LFS batch API does): the stubs in history have it.
+    known = reachable.in_commits(["--all"], "history", cwd=cwd)
+    paths = {oid: ref.path for oid, ref in known.items()}
+    unneeded = []
+    for oid in candidates:
+        size = known[oid].stub.size if oid in known else content_size(store, oid)
+        if size is not None:
+            unneeded.append(Stub(oid, size))
+    remote = open_remote()
+    try:
+        on_remote = transfer.remote_has(remote, unneeded) if unneeded else set()
+    finally:
+        remote.close()
+    deletable = [s for s in unneeded if s.oid in on_remote]
+    return GcPlan(local, needed, unneeded, deletable, remote.url, paths)
+
+
+def execute(store: ObjectStore, gc_plan: GcPlan) -> int:
+    """Delete the deletable objects; the compressed bytes freed."""
+    return sum(store.delete(stub.oid) for stub in gc_plan.deletable)
+
+
+def remove_stale_tmp(store: ObjectStore, *, dry_run: bool = False, now: float | None = None) -> tuple[int, int]:
+    """Remove what interrupted writes left in tmp/ (a filter or a download killed half way):
+    files whose writer, named by the pid in the file name, is gone; files without a pid that
+    have not changed for an hour (as git-lfs does with its tmp/). Returns (files, bytes)."""
+    from gitdatax.filter.background_writer import _alive
+
+    cutoff = (time.time() if now is None else now) - STALE_TMP_SECONDS
+    count = freed = 0
+    try:
+        entries = list(os.scandir(store.tmp_dir))
+    except OSError:
+        return 0, 0
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        pid = _writer_pid(entry.name)
+        if pid is not None:
+            if pid == os.getpid() or _alive(pid):
+                continue
+        elif max(st.st_mtime, st.st_ctime) > cutoff:
+            continue
+        if not dry_run:
+            try:
+                os.unlink(entry.path)
+            except OSError:  # a folder, or gone already: not ours to force
+                continue
+        count += 1
+        freed += st.st_size
+    return count, freed
+
+
+def _writer_pid(name: str) -> int | None:
+    """The pid in a tmp/ file name: `<pid>.<random>.obj|raw` (whole files being compressed or
+    downloaded) or `<oid>.<pid>.<thread>.<n>.obj` (small objects, linked imports)."""
+    parts = name.split(".")
+    field = parts[1] if len(parts) > 2 and len(parts[0]) == 64 else parts[0]
+    return int(field) if len(parts) > 2 and field.isdigit() else None
+
+
+def stored_size(store: ObjectStore, oids: list[str]) -> int:
+    total = 0
+    for oid in oids:
+        try:
+            total += store.object_path(oid).stat().st_size
+        except FileNotFoundError:
+            pass
+    return total

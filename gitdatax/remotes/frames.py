@@ -1,0 +1,111 @@
+"""Length-prefixed frames for `git datax serve --stdio` and the SSH remote (docs/ssh-protocol.md).
+
+A frame is one kind byte, a 4-byte big-endian payload length, then the payload:
+    C  a command or a reply: UTF-8 text
+    D  object bytes; an empty D frame ends the stream
+    E  an error: UTF-8 text `CODE message`
+Payloads are at most MAX_FRAME bytes, so a reader never holds more than that in memory.
+"""
+from __future__ import annotations
+
+import struct
+from typing import BinaryIO
+
+from gitdatax.remotes.chunkreader import ChunkReader
+
+PROTOCOL = "gitdatax-stdio"
+VERSION = 1
+MAX_FRAME = 4 << 20
+DATA_CHUNK = 1 << 20
+COMMAND, DATA, ERROR = b"C", b"D", b"E"
+_HEADER = struct.Struct(">cI")
+
+
+class ProtocolError(Exception):
+    """The peer sent something that is not a frame of this protocol (or went away)."""
+
+
+class Aborted(ProtocolError):
+    """The sender ended a data stream with an E frame instead of an empty D frame."""
+
+
+def write_frame(out: BinaryIO, kind: bytes, payload: bytes = b"") -> None:
+    out.write(_HEADER.pack(kind, len(payload)))
+    if payload:
+        out.write(payload)
+
+
+def read_exact(stream: BinaryIO, n: int) -> bytes:
+    data = stream.read(n)
+    if len(data) == n:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < n:
+        more = stream.read(n - got)
+        if not more:
+            raise ProtocolError("connection closed")
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def read_frame(stream: BinaryIO) -> tuple[bytes, bytes]:
+    header = stream.read(_HEADER.size)
+    if not header:
+        raise ProtocolError("connection closed")
+    if len(header) < _HEADER.size:
+        header += read_exact(stream, _HEADER.size - len(header))
+    kind, length = _HEADER.unpack(header)
+    if kind not in (COMMAND, DATA, ERROR):
+        raise ProtocolError(f"not a frame of {PROTOCOL} (starts with {header[:8]!r})")
+    if length > MAX_FRAME:
+        raise ProtocolError(f"frame of {length} bytes is over the {MAX_FRAME}-byte limit")
+    return kind, read_exact(stream, length)
+
+
+def compressed_bound(size: int) -> int:
+    """The most bytes an honest object file of `size` content bytes takes (shared with the other
+    backends, so every remote refuses the same oversized answers)."""
+    from gitdatax.remotes.limits import max_compressed_size
+
+    return max_compressed_size(size)
+
+
+class DataReader(ChunkReader):
+    """A file-like view of the D frames of one stream, refusing more than `limit` bytes."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        super().__init__()
+        self._stream = stream
+        self._limit = limit
+        self.total = 0
+        self.done = False
+
+    def _at_end(self) -> bool:
+        return self.done
+
+    def _next_chunk(self) -> bytes:
+        return self._next()
+
+    def _next(self) -> bytes:
+        kind, payload = read_frame(self._stream)
+        if kind == ERROR:
+            self.done = True
+            raise Aborted(payload.decode("utf-8", "replace"))
+        if kind != DATA:
+            raise ProtocolError("expected a data frame")
+        if not payload:
+            self.done = True
+            return b""
+        self.total += len(payload)
+        if self.total > self._limit:
+            raise OverflowError(f"more than {self._limit} bytes")
+        return payload
+
+    def drain(self) -> None:
+        """Skip to the end of the stream, to stay in step with the peer after refusing it."""
+        self._limit = 1 << 62
+        while not self.done:
+            self._next()
+        self._buffer = b""

@@ -1,0 +1,174 @@
+"""Moving objects between the local store and a remote: in parallel, existence checked in batches,
+transient failures retried with backoff, and a result that says what moved and what failed.
+
+Nothing here raises half-way through a batch (dvc-data's habit): one object that cannot move is
+recorded in `TransferResult.failed` and the others carry on. Callers decide what a failure means
+(pre-push refuses, post-checkout warns). Remote methods are called from several threads at once.
+"""
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from gitdatax import output
+from gitdatax.errors import FatalError, ObjectMissing
+from gitdatax.remotes.base import ATTEMPTS, RemoteError
+from gitdatax.store.objectstore import ObjectStore
+from gitdatax.stub import Stub
+
+HAS_BATCH = 1000  # oids per has_many call
+BACKOFF = 0.5  # seconds before the first retry; doubles each time, with jitter
+
+
+@dataclass
+class TransferResult:
+    moved: list[Stub] = field(default_factory=list)  # copied by this call
+    present: list[Stub] = field(default_factory=list)  # already where they had to be
+    failed: dict[str, str] = field(default_factory=dict)  # oid -> why, one line
+    bytes_moved: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def unique(stubs: Iterable[Stub]) -> list[Stub]:
+    seen: dict[str, Stub] = {}
+    for stub in stubs:
+        seen.setdefault(stub.oid, stub)
+    return list(seen.values())
+
+
+def remote_has(remote: Any, stubs: list[Stub]) -> set[str]:
+    """The oids the remote holds, asked HAS_BATCH at a time (with retries)."""
+    found: set[str] = set()
+    for start in range(0, len(stubs), HAS_BATCH):
+        batch = stubs[start:start + HAS_BATCH]
+        found |= with_retries(lambda: remote.has_many(batch))
+    return found
+
+
+def upload_missing(remote: Any, store: ObjectStore, stubs: Iterable[Stub], *, jobs: int | None = None,
+                   quiet: bool = False) -> TransferResult:
+    """Upload the objects among `stubs` that the remote lacks. An object that is neither on the
+    remote nor in the local store fails with "not in the local store"."""
+    wanted = unique(stubs)
+    result = TransferResult()
+    if not wanted:
+        return result
+    try:
+        there = remote_has(remote, wanted)
+    except FatalError as exc:
+        result.failed.update({s.oid: str(exc) for s in wanted})
+        return result
+    todo = []
+    for stub in wanted:
+        if stub.oid in there:
+            result.present.append(stub)
+        elif not store.has(stub.oid):
+            result.failed[stub.oid] = f"object {stub.oid} is in neither the local store nor {remote.url}"
+        else:
+            todo.append(stub)
+    _run_parallel(todo, lambda s: remote.upload(s, store), result, jobs_for(remote, jobs), quiet, f"uploading to {remote.url}",
+                  missing="not in the local store")
+    return result
+
+
+def download_missing(remote: Any, store: ObjectStore, stubs: Iterable[Stub], *, jobs: int | None = None,
+                     quiet: bool = False) -> TransferResult:
+    """Download the objects among `stubs` that the local store lacks; each is verified by the
+    store before it is published."""
+    result = TransferResult()
+    todo = []
+    for stub in unique(stubs):
+        (result.present if store.has(stub.oid) else todo).append(stub)
+    _run_parallel(todo, lambda s: remote.download(s, store), result, jobs_for(remote, jobs), quiet,
+                  f"downloading from {remote.url}", missing=f"not on {remote.url}")
+    return result
+
+
+def jobs_for(remote: Any, jobs: int | None = None) -> int:
+    """How many transfers to run at once: datax.concurrency (or `jobs`), capped by what the
+    backend says helps (`max_parallel`: a directory store on this file system is CPU-bound)."""
+    if jobs is None:
+        from gitdatax.config import concurrency
+
+        jobs = concurrency()
+    cap = getattr(remote, "max_parallel", None)
+    return min(jobs, cap) if cap else jobs
+
+
+def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: TransferResult,
+                  jobs: int | None, quiet: bool, desc: str, *, missing: str) -> None:
+    """Move every stub with `jobs` worker threads that each take the next stub from a shared
+    queue (a future per object costs more than linking a local object does)."""
+    if not todo:
+        return
+    if jobs is None:
+        from gitdatax.config import concurrency
+
+        jobs = concurrency()
+    lock = threading.Lock()
+    queue = iter(todo)
+    stop = threading.Event()
+    bar = output.progress(sum(s.size for s in todo), desc, quiet=quiet)
+    done = 0
+
+    def worker() -> None:
+        nonlocal done
+        while not stop.is_set():
+            with lock:
+                stub = next(queue, None)
+            if stub is None:
+                return
+            try:
+                with_retries(lambda: move(stub))
+                error: BaseException | None = None
+            except Exception as exc:  # recorded per object: a transfer never stops half-way
+                error = exc
+            with lock:
+                done += 1
+                if error is None:
+                    result.moved.append(stub)
+                    result.bytes_moved += stub.size
+                else:
+                    result.failed[stub.oid] = _describe(error, missing)
+                bar.update(stub.size)
+                bar.set_postfix_str(f"{done}/{len(todo)} files")
+
+    threads = [threading.Thread(target=worker, name=f"datax-transfer-{i}", daemon=True)
+               for i in range(max(1, min(jobs, len(todo))))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)  # a timeout keeps Ctrl-C deliverable to the main thread
+    except BaseException:
+        stop.set()  # Ctrl-C: workers finish the object in hand and take no more
+        raise
+    finally:
+        bar.close()
+
+
+def with_retries(call: Callable[[], Any]) -> Any:
+    """Run `call`, retrying a RemoteError marked transient with exponential backoff."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return call()
+        except RemoteError as exc:
+            if not exc.transient or attempt == ATTEMPTS - 1:
+                raise
+            time.sleep(BACKOFF * (2 ** attempt) * (0.5 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def _describe(exc: BaseException, missing: str) -> str:
+    if isinstance(exc, ObjectMissing):
+        return f"object {exc.oid} is {missing}"
+    if isinstance(exc, FatalError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,318 @@
+"""What the data of some commits is, and bringing the work tree in line with the store.
+
+- `stubs_in_history`: the stubs newly reachable from some commits (what a push must upload),
+  found with one `git rev-list --objects` and one `git cat-file --batch`, never a process per
+  commit or per file.
+- `worktree_stubs` / `fill_worktree`: files that hold a stub instead of their data, and filling
+  them in through `git checkout-index -u`, which smudges through our filter and refreshes the
+  index entry, so `git status` stays clean without re-hashing the data.
+- The "pending" mark: the filter process leaves it when it had to write a stub instead of data,
+  so that the post-checkout hook costs nothing at all after a complete checkout.
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+import subprocess
+from pathlib import Path
+from typing import Iterable, NamedTuple, Sequence
+
+from gitdatax import git, stub as stubs
+
+from gitdatax.scan import stub_journal
+from gitdatax.store.objectstore import ObjectStore
+
+PENDING_MARK = "pending-stubs"
+ZERO_SHA = "0" * 40
+
+
+class PathStub(NamedTuple):
+    path: str
+    stub: stubs.Stub
+
+
+# -- reading stubs out of git ----------------------------------------------------------------
+
+
+def stubs_in_history(tips: Sequence[str], exclude: Sequence[str] = (), *, all_refs: bool = False,
+                     exclude_remote: str | None = None,
+                     cwd: str | os.PathLike[str] | None = None) -> list[PathStub]:
+    """Every (path, stub) among the blobs reachable from `tips` (or all refs) but not from
+    `exclude` nor the remote-tracking refs of `exclude_remote`."""
+    # --ignore-missing: a pre-push names the remote's old tip, which we may never have fetched.
+    args = ["rev-list", "--objects", "--ignore-missing", "--filter=blob:limit=%d" % (stubs.MAX_STUB_SIZE + 1)]
+    args += ["--all"] if all_refs else list(tips)
+    nots = list(exclude) + ([f"--remotes={exclude_remote}"] if exclude_remote else [])
+    if nots:
+        args += ["--not", *nots]
+    if not all_refs and not tips:
+        return []
+    git.prefetch_missing_blobs(args, cwd=cwd)
+    out = git.run(args, cwd=cwd).stdout
+    named: list[tuple[str, str]] = []
+    for line in out.split(b"\n"):
+        sha, sep, path = line.partition(b" ")
+        if sep and path:  # commits have no name; trees and blobs do
+            named.append((sha.decode(), path.decode("utf-8", "surrogateescape")))
+    # Stubs the filter wrote are known by their blob id (stub_journal); read only the rest.
+    journal = stub_journal.load(git.repo_paths(cwd).common_dir / "datax")
+    known = {sha: stub for sha, _ in named if (stub := journal.get(sha)) is not None}
+    blobs = git.read_small_blobs((sha for sha, _ in named if sha not in known), cwd, listed_small=True)
+    found = []
+    for sha, path in named:
+        stub = known.get(sha)
+        if stub is None:
+            data = blobs.get(sha)
+            stub = stubs.parse(data) if data is not None else None
+        if stub is not None:
+            found.append(PathStub(path, stub))
+    return found
+
+
+def tree_stubs(rev: str, cwd: str | os.PathLike[str] | None = None) -> list[PathStub]:
+    from gitdatax.scan import tracked
+
+    return [PathStub(p, s) for p, s in tracked.tree_stubs(rev, cwd=cwd)]
+
+
+def has_head(cwd: str | os.PathLike[str] | None = None) -> bool:
+    return git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], cwd=cwd, check=False).returncode == 0
+
+
+def commit_introducing(blob: str, tips: Sequence[str], exclude: Sequence[str] = (),
+                       cwd: str | os.PathLike[str] | None = None) -> str | None:
+    """The newest commit among tips (not exclude) that adds or changes `blob`; for messages."""
+    args = ["log", "-n1", "--ignore-missing", "--format=%H", f"--find-object={blob}", *tips]
+    if exclude:
+        args += ["--not", *exclude]
+    proc = git.run(args, cwd=cwd, check=False)
+    sha = proc.stdout.decode().strip()
+    return sha or None
+
+
+def git_blob_sha(data: bytes, object_format: str = "sha1") -> str:
+    return stub_journal.git_blob_id(data, object_format)
+
+
+def select(items: Iterable[PathStub], include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[PathStub]:
+    """Keep paths matching any include pattern (all when none) and no exclude pattern."""
+    return [i for i in items if (not include or _matches(i.path, include)) and not _matches(i.path, exclude)]
+
+
+def split_patterns(values: Sequence[str] | None) -> list[str]:
+    """`-I 'data/*,models/*' -I x` -> ['data/*', 'models/*', 'x'] (comma lists, as git-lfs)."""
+    return [p.strip() for v in values or () for p in v.split(",") if p.strip()]
+
+
+def _matches(path: str, patterns: Sequence[str]) -> bool:
+    for pattern in patterns:
+        bare = pattern.strip("/")
+        if fnmatch.fnmatchcase(path, bare) or path.startswith(bare + "/"):
+            return True
+        if "/" not in bare and fnmatch.fnmatchcase(os.path.basename(path), bare):
+            return True
+    return False
+
+
+# -- the work tree ---------------------------------------------------------------------------
+
+
+def worktree_stubs(top: Path) -> list[PathStub]:
+    """Index entries whose work tree file holds exactly the stub the index holds: the files to
+    fill in. One `git ls-files` and a stat per file; only stub-sized files are read."""
+    found = []
+    for entry in git.index_entries(cwd=top):
+        if entry.stage != 0 or entry.mode not in ("100644", "100755"):
+            continue
+        full = top / entry.path
+        try:
+            st = os.lstat(full)
+            if not 0 < st.st_size <= stubs.MAX_STUB_SIZE or not os.path.isfile(full) or os.path.islink(full):
+                continue
+            with open(full, "rb") as f:
+                data = f.read(stubs.MAX_STUB_SIZE + 1)
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        stub = stubs.parse(data)
+        if stub is not None and git_blob_sha(data, stub_journal.format_of(entry.blob)) == entry.blob:
+            found.append(PathStub(entry.path, stub))
+    return found
+
+
+def fill_worktree(top: Path, items: Sequence[PathStub]) -> None:
+    """Replace the stubs of `items` with their data from the local store, through git so that
+    the index's stat data is refreshed and `git status` stays clean. Should git fail (another
+    git holds index.lock, a full disk, a kill), every file it did not fill in is a stub again."""
+    if not items:
+        return
+    # checkout-index skips a file whose stat data matches the index, even with --force, and a
+    # stub checked out by git does: move each stub's mtime back a second so git rewrites it.
+    # Removing the stubs instead would lose them all when git cannot even start (index.lock).
+    modes: dict[str, int] = {}
+    for item in items:
+        full = top / item.path
+        try:
+            st = os.stat(full)
+            os.utime(full, ns=(st.st_atime_ns, st.st_mtime_ns - 1_000_000_000))
+            modes[item.path] = st.st_mode
+        except FileNotFoundError:
+            pass
+    env = {k: v for k, v in os.environ.items() if k != "GIT_DATAX_SKIP_SMUDGE"}
+    payload = b"".join(i.path.encode("utf-8", "surrogateescape") + b"\0" for i in items)
+    cmd = ["git", "checkout-index", "--force", "--index", "-z", "--stdin"]
+    # Our filter, run by checkout-index, says on stderr what it could not fill; let that through.
+    proc = subprocess.run(cmd, cwd=top, input=payload, env=env, stdout=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        _put_back_stubs(top, items, modes)
+        if proc.returncode < 0:
+            import signal
+
+            how = f"was killed by signal {signal.Signals(-proc.returncode).name}"
+        else:
+            how = f"exited {proc.returncode} (git said why above)"
+        from gitdatax.errors import FatalError
+
+        raise FatalError(f"filling in {len(items)} file(s) failed: `{' '.join(cmd)}` {how}; "
+                         "the files not filled in are still stubs (`git datax pull` fills them in)")
+
+
+def _put_back_stubs(top: Path, items: Sequence[PathStub], modes: dict[str, int]) -> None:
+    """After git failed: write the stub back where git removed it, or left part of the data (it
+    writes in place, so a git that dies mid-file leaves a short file). A file with its full
+    size was filled in before git stopped."""
+    for item in items:
+        full = top / item.path
+        data = item.stub.encode()
+        try:
+            st = os.lstat(full)
+            if st.st_size == item.stub.size or not os.path.isfile(full) or os.path.islink(full):
+                continue
+            if st.st_size == len(data):
+                with open(full, "rb") as f:
+                    if f.read() == data:
+                        continue  # still the stub
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue
+        tmp = full.with_name(f".{full.name}.datax-{os.getpid()}")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, modes.get(item.path, 0o644) & 0o7777)
+            os.replace(tmp, full)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+# -- the pending mark ------------------------------------------------------------------------
+
+
+def pending_mark(store: ObjectStore) -> Path:
+    """One mark per work tree: <store>/pending-stubs for the main one, <its git dir>/datax/
+    pending-stubs for a linked worktree (`git worktree add`), whose stubs are its own; the hook
+    scripts look at `$(git rev-parse --git-dir)/datax/pending-stubs`."""
+    try:
+        paths = git.repo_paths()
+        if paths.git_dir != paths.common_dir:
+            return paths.git_dir / "datax" / PENDING_MARK
+    except Exception:  # noqa: BLE001 - only an optimisation for the hooks
+        pass
+    return store.root / PENDING_MARK
+
+
+def mark_pending(store: ObjectStore) -> None:
+    try:
+        mark = pending_mark(store)
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        mark.touch()
+    except OSError:
+        pass  # only an optimisation for the hooks; the next `git datax pull` still finds stubs
+
+
+def clear_pending(store: ObjectStore) -> None:
+    try:
+        pending_mark(store).unlink()
+    except FileNotFoundError:
+        pass
+
+
+# -- filling in, with or without the network -------------------------------------------------
+
+
+class FillReport(NamedTuple):
+    filled: list[PathStub]
+    missing: list[PathStub]  # still stubs: the object is in no store we could reach
+    fetch_failures: dict[str, str]  # oid -> why the download failed
+    remote_error: str | None  # the remote could not be opened at all
+    unreadable: list[PathStub]  # still stubs though the object is local: corrupt (the filter said so)
+
+
+def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fetch: bool = True,
+            include: Sequence[str] = (), exclude: Sequence[str] = (), quiet: bool = False,
+            jobs: int | None = None, only_absent: bool = False) -> FillReport:
+    """Fill in every work tree stub (matching the patterns): objects the store lacks are first
+    downloaded in one parallel batch (when `fetch`), then the files are checked out through git.
+    `only_absent` leaves alone stubs whose object is already local (the filter just failed to
+    use it, e.g. it is corrupt, and has said so: trying again would only say it twice)."""
+    from gitdatax.errors import FatalError
+
+    items = select(worktree_stubs(top), include, exclude)
+    absent = [i for i in items if not store.has(i.stub.oid)]
+    if only_absent:
+        items = absent
+    failures: dict[str, str] = {}
+    remote_error = None
+    if absent and fetch:
+        from gitdatax.remotes import remote_config
+        from gitdatax.sync import transfer
+
+        try:
+            remote = remote_config.open_configured(remote_name, cwd=top)
+        except FatalError as exc:
+            remote_error = str(exc)
+        else:
+            try:
+                result = transfer.download_missing(remote, store, [i.stub for i in absent], jobs=jobs, quiet=quiet)
+                failures = result.failed
+            finally:
+                remote.close()
+    ready = [i for i in items if store.has(i.stub.oid)]
+    missing = [i for i in items if not store.has(i.stub.oid)]
+    if not include and not exclude:
+        clear_pending(store)  # the filter marks it again for any file it cannot fill in now
+    try:
+        fill_worktree(top, ready)
+    except BaseException:
+        mark_pending(store)  # stubs are left: the next checkout's hook tries again
+        raise
+    if missing:
+        mark_pending(store)
+    unreadable = [i for i in ready if _holds_stub(top, i)]
+    filled = [i for i in ready if i not in unreadable] if unreadable else ready
+    return FillReport(filled, missing, failures, remote_error, unreadable)
+
+
+def _holds_stub(top: Path, item: PathStub) -> bool:
+    """Whether the file is still its stub after git filled it in (a stat; a read when it has a
+    stub's size)."""
+    data = item.stub.encode()
+    try:
+        if os.lstat(top / item.path).st_size != len(data):
+            return False
+        with open(top / item.path, "rb") as f:
+            return f.read(len(data) + 1) == data
+    except OSError:
+        return False
+
+
+def failure_lines(items: Sequence[PathStub], failed: dict[str, str], limit: int = 20) -> list[str]:
+    """`  path: why` for each failed object (by every path that uses it), at most `limit`."""
+    # dict: each (path, oid) once, though fetch lists HEAD's files and the index's alike
+    lines = list({f"  {i.path}: {failed[i.stub.oid]}": None for i in items if i.stub.oid in failed})
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"  ... and {len(lines) - limit} more"]
+    return lines
