@@ -67,7 +67,7 @@ def pre_push(args: list[str], stdin: bytes) -> int:
         return 0
     from gitdatax import git
     from gitdatax.remotes import remote_config
-    from gitdatax.sync import worktree as sync
+    from gitdatax.scan import commits
     from gitdatax.sync import transfer
     from gitdatax.remotes import open_remote
     from gitdatax.store.objectstore import ObjectStore
@@ -86,7 +86,7 @@ def pre_push(args: list[str], stdin: bytes) -> int:
         return 0
     # What the remote already has: the commits it reported, and what we know of its refs.
     exclude_remote = git_remote if git_remote != git_url else None
-    items = sync.stubs_in_history(tips, exclude, exclude_remote=exclude_remote)
+    items = commits.stubs_in_history(tips, exclude, exclude_remote=exclude_remote)
     if not items:
         return 0
     configured = remote_config.for_git_remote(git_remote, git_url)
@@ -103,8 +103,8 @@ def pre_push(args: list[str], stdin: bytes) -> int:
     output.error(f"push refused: {len(result.failed)} object(s) the pushed commits need are not on {remote.url}")
     for oid, why in result.failed.items():
         for item in [i for i in items if i.stub.oid == oid][:3]:
-            blob = sync.git_blob_sha(item.stub.encode(), git.repo_paths().object_format)
-            commit = sync.commit_introducing(blob, tips, exclude)
+            blob = commits.git_blob_sha(item.stub.encode(), git.repo_paths().object_format)
+            commit = commits.commit_introducing(blob, tips, exclude)
             output.info(f"  {item.path} (commit {commit[:12] if commit else '?'}): object {oid}: {why}")
     output.info("  bring the data from where it was committed (`git datax push` there), or push without "
                 "it: GIT_DATAX_SKIP_PUSH=1 git push (others will get stubs)")

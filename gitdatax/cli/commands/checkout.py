@@ -47,7 +47,7 @@ def fill_and_report(top: Path, include: Sequence[str], exclude: Sequence[str], q
 
 def run(args: argparse.Namespace) -> int:
     from gitdatax import git
-    from gitdatax.sync import worktree as sync
+    from gitdatax.scan import commits
 
-    return fill_and_report(git.toplevel(), sync.split_patterns(args.include), sync.split_patterns(args.exclude),
+    return fill_and_report(git.toplevel(), commits.split_patterns(args.include), commits.split_patterns(args.exclude),
                            args.quiet)

@@ -4,7 +4,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gitdatax.sync.worktree import PathStub
+    from gitdatax.scan.commits import PathStub
 
 HELP = "download the data of HEAD (or of all refs with --all) into the local store; the work tree is untouched"
 DESCRIPTION = """Download from REMOTE (default: the default remote) every object that the files of
@@ -32,14 +32,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def wanted(all_refs: bool) -> list[PathStub]:
     """The (path, stub) pairs to fetch: HEAD's tree and the index, or all history."""
-    from gitdatax.sync import worktree as sync
-    from gitdatax.scan import tracked
+    from gitdatax.scan import commits, tracked
 
     if all_refs:
-        items = sync.stubs_in_history([], all_refs=True)
+        items = commits.stubs_in_history([], all_refs=True)
     else:
-        items = sync.tree_stubs("HEAD") if sync.has_head() else []
-    items += [sync.PathStub(f.path, f.stub) for f in tracked.index_files() if f.stub is not None]
+        items = commits.tree_stubs("HEAD") if commits.has_head() else []
+    items += [commits.PathStub(f.path, f.stub) for f in tracked.index_files() if f.stub is not None]
     return items
 
 
@@ -71,8 +70,8 @@ def fetch(remote_name: str | None, items: list[PathStub], quiet: bool) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from gitdatax import git
-    from gitdatax.sync import worktree as sync
+    from gitdatax.scan import commits
 
     git.repo_paths()  # one clear line outside a repository
-    items = sync.select(wanted(args.all), sync.split_patterns(args.include), sync.split_patterns(args.exclude))
+    items = commits.select(wanted(args.all), commits.split_patterns(args.include), commits.split_patterns(args.exclude))
     return fetch(args.remote, items, args.quiet)

@@ -20,15 +20,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gitdatax import git
-    from gitdatax.sync import worktree as sync
+    from gitdatax.scan import commits
     from gitdatax.cli.commands.checkout import fill_and_report
     from gitdatax.cli.commands.fetch import fetch, wanted
 
     top = git.toplevel()  # one clear line outside a work tree, before any download
-    include, exclude = sync.split_patterns(args.include), sync.split_patterns(args.exclude)
+    include, exclude = commits.split_patterns(args.include), commits.split_patterns(args.exclude)
     # Only what the work tree holds: a sparse checkout leaves the rest of the data on the remote.
     outside = git.skip_worktree_paths()
     items = [i for i in wanted(False) if i.path not in outside]
-    code = fetch(args.remote, sync.select(items, include, exclude), args.quiet)
+    code = fetch(args.remote, commits.select(items, include, exclude), args.quiet)
     fill_code = fill_and_report(top, include, exclude, args.quiet)
     return code or fill_code

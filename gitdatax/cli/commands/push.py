@@ -19,13 +19,14 @@ def run(args: argparse.Namespace) -> int:
     from gitdatax import output
     from gitdatax.remotes import remote_config
     from gitdatax.sync import worktree as sync
+    from gitdatax.scan import commits
     from gitdatax.sync import transfer
     from gitdatax.store.objectstore import ObjectStore
 
     if args.all:
-        items = sync.stubs_in_history([], all_refs=True)
+        items = commits.stubs_in_history([], all_refs=True)
     else:
-        items = sync.tree_stubs("HEAD") if sync.has_head() else []
+        items = commits.tree_stubs("HEAD") if commits.has_head() else []
     remote = remote_config.open_configured(args.remote)
     try:
         result = transfer.upload_missing(remote, ObjectStore.for_repo(), [i.stub for i in items], quiet=args.quiet)
