@@ -255,3 +255,26 @@ def test_git_datax_help_shows_a_man_page(repo: Path) -> None:
     assert "GIT-DATAX(1)" in proc.stdout
     assert "COMMANDS" in proc.stdout and "track" in proc.stdout and "git datax push" in proc.stdout
     assert "No manual entry" not in proc.stderr
+
+
+def test_a_wrapper_installed_before_the_layout_move_still_runs_the_filter(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """pip's wrappers from before the move import gitdatax.main:main; with
+    filter.datax.required=true a wrapper that failed to import would block every checkout."""
+    import sys
+
+    bin_dir = tmp_path / "oldbin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git-datax"
+    wrapper.write_text(f"#!{sys.executable}\nimport sys\nfrom gitdatax.main import main\n"
+                       "if __name__ == '__main__':\n    sys.exit(main())\n")
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    repo = make_repo("old")
+    git("datax", "track", "*.bin", cwd=repo, env=env)
+    (repo / "m.bin").write_bytes(b"model bytes\n" * 100)
+    git("add", ".gitattributes", "m.bin", cwd=repo, env=env)
+    git("commit", "-qm", "data", cwd=repo, env=env)
+    assert git("cat-file", "-p", "HEAD:m.bin", cwd=repo).stdout.startswith("version gitdatax/1\n")
+    (repo / "m.bin").unlink()
+    git("checkout", "--", "m.bin", cwd=repo, env=env)
+    assert (repo / "m.bin").read_bytes() == b"model bytes\n" * 100
