@@ -20,6 +20,7 @@ from gitdatax.config import parse_size
 from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.remotes.base import ATTEMPTS, RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
 from gitdatax.remotes.limits import BoundedReader, max_compressed_size
+from gitdatax.remotes.s3_body import ResumingBody
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
@@ -200,12 +201,20 @@ class S3Remote:
         self._check_bucket()
         limit = max_compressed_size(stub.size)
         try:
-            response = self._client.get_object(Bucket=self.bucket, Key=self.key(stub.oid))
+            key = self.key(stub.oid)
+            response = self._client.get_object(Bucket=self.bucket, Key=key)
             length = int(response.get("ContentLength") or 0)
             if length > limit:
                 response["Body"].close()
                 raise CorruptObject(stub.oid, f"the remote offers {length} bytes for a {stub.size}-byte object")
-            with response["Body"] as body:
+
+            def rest(start: int, etag: str | None) -> dict:
+                extra = {"IfMatch": etag} if etag else {}
+                return self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-", **extra)
+
+            # Read to ContentLength ourselves: a cut connection may look like the end (s3_body.py)
+            with ResumingBody(response, rest, lambda exc: self._error(exc, f"download object {stub.oid}", stub.oid),
+                              f"remote {self.url}: download of object {stub.oid}") as body:
                 store.import_object(BoundedReader(body, stub, limit), stub)  # type: ignore[arg-type]
         except CorruptObject as exc:
             raise RemoteCorruptObject(self.url, exc) from None
