@@ -218,3 +218,34 @@ def test_import_raw_checks_hash_and_size(store: ObjectStore) -> None:
     store.import_raw([data[:5], data[5:]], stub)
     assert read_all(store, stub) == data
     assert os.listdir(store.tmp_dir) == []
+
+
+def test_the_store_answers_sizes_so_no_caller_opens_object_files(store: ObjectStore) -> None:
+    small = b"label\n" * 5000
+    big = random_bytes(IN_MEMORY_LIMIT + 12345, 1)  # streamed: its frame has no content size
+    s1, s2 = store.put([small]), store.put([big])
+    assert store.content_size(s1.oid) == len(small)
+    assert store.content_size(s2.oid, count=False) is None
+    assert store.content_size(s2.oid) == len(big)
+    assert store.stored_bytes(s1.oid) == store.object_path(s1.oid).stat().st_size < len(small)
+    assert store.stored_bytes("0" * 64) == 0
+    assert store.disk_usage() == (2, store.stored_bytes(s1.oid) + store.stored_bytes(s2.oid))
+    with pytest.raises(ObjectMissing):
+        store.content_size("1" * 64)
+    assert b"".join(store.stream_content(s1.oid)) == small
+
+
+def test_objects_move_between_stores_through_the_store(tmp_path: Path, store: ObjectStore) -> None:
+    data = random_bytes(50_000, 2)
+    stub = store.put([data])
+    other = ObjectStore(tmp_path / "other")
+    store.copy_object_to(other, stub.oid)
+    assert b"".join(other.read_verified(stub)) == data
+    third = ObjectStore(tmp_path / "third")
+    third.import_object_from(other, stub)
+    assert third.has(stub.oid)
+    with pytest.raises(ObjectMissing):
+        third.import_object_from(ObjectStore(tmp_path / "empty"), Stub("2" * 64, 3))
+    fourth = ObjectStore(tmp_path / "fourth")
+    assert fourth.adopt_from(third, stub.oid) and not third.has(stub.oid)
+    assert b"".join(fourth.read_verified(stub)) == data

@@ -47,7 +47,7 @@ def _workers() -> int:
 def verify_store(store: ObjectStore) -> tuple[int, int, list[Corrupt]]:
     """Re-hash every object; quarantine the corrupt ones. (count, compressed bytes, corrupt)."""
     oids = list(store.iter_oids())
-    sizes = {oid: _size(store, oid) for oid in oids}
+    sizes = {oid: store.stored_bytes(oid) for oid in oids}
     corrupt = []
     bar = output.progress(sum(sizes.values()), "fsck: verifying objects")
     with bar, ThreadPoolExecutor(_workers()) as pool:
@@ -59,13 +59,6 @@ def verify_store(store: ObjectStore) -> tuple[int, int, list[Corrupt]]:
                 except FileNotFoundError:
                     pass  # deleted since it was listed (a gc at the same time): nothing to move
     return len(oids), sum(sizes.values()), corrupt
-
-
-def _size(store: ObjectStore, oid: str) -> int:
-    try:
-        return store.object_path(oid).stat().st_size
-    except FileNotFoundError:
-        return 0
 
 
 def referenced_stubs(all_history: bool, cwd: str | os.PathLike[str] | None = None) -> dict[str, reachable.StubRef]:

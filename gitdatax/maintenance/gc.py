@@ -14,15 +14,14 @@ import os
 import time
 from typing import Callable, NamedTuple
 
-import zstandard
-
 from gitdatax import git
 
 from gitdatax.scan import reachable
 
 from gitdatax.sync import transfer
 from gitdatax.remotes.base import Remote
-from gitdatax.store.objectstore import CHUNK, ObjectStore
+from gitdatax.errors import CorruptObject, ObjectMissing
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
 # Why an object is kept, in the order the checks run (the first reason found is reported).
@@ -75,21 +74,11 @@ def needed_objects(keep_days: float, *, now: float | None = None,
 
 
 def content_size(store: ObjectStore, oid: str) -> int | None:
-    """The content size of an object no stub names: from the zstd frame header when it was
-    written with one (objects compressed while streaming are not), else by decompressing.
-    None when unreadable (fsck's business, never a reason to delete)."""
+    """The content size of an object no stub names; None when unreadable (fsck's business,
+    never a reason to delete)."""
     try:
-        with open(store.object_path(oid), "rb") as f:
-            size = zstandard.frame_content_size(f.read(18))  # 18: the longest frame header
-            if size >= 0:
-                return size
-            f.seek(0)
-            reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
-            size = 0
-            while chunk := reader.read(CHUNK):
-                size += len(chunk)
-            return size
-    except (OSError, zstandard.ZstdError):
+        return store.content_size(oid)
+    except (ObjectMissing, CorruptObject):
         return None
 
 
@@ -164,11 +153,6 @@ def _writer_pid(name: str) -> int | None:
     return int(field) if len(parts) > 2 and field.isdigit() else None
 
 
-def stored_size(store: ObjectStore, oids: list[str]) -> int:
-    total = 0
-    for oid in oids:
-        try:
-            total += store.object_path(oid).stat().st_size
-        except FileNotFoundError:
-            pass
-    return total
+def stored_bytes(store: ObjectStore, oids: list[str]) -> int:
+    """What `oids` take in the store, compressed (what deleting them frees)."""
+    return sum(store.stored_bytes(oid) for oid in oids)

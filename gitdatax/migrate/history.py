@@ -57,11 +57,7 @@ class StagingStore(ObjectStore):
     def publish(self) -> int:
         moved = 0
         for oid in list(self._own_oids()):
-            target = self.main.object_path(oid)
-            if not target.is_file():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(self.object_path(oid), target)
-                moved += 1
+            moved += self.main.adopt_from(self, oid)
         return moved
 
     def _own_oids(self) -> Iterator[str]:

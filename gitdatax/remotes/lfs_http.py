@@ -26,7 +26,7 @@ from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from gitdatax.remotes.chunkreader import ChunkReader
-from gitdatax.errors import CorruptObject, InvalidOid
+from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
 from gitdatax.remotes import credentials
 from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, number_option
 from gitdatax.remotes.http_session import LFS_JSON, HttpSession
@@ -266,7 +266,7 @@ class LfsHttpRemote:
         if not is_valid_oid(stub.oid):
             raise InvalidOid(stub.oid)
         if not store.has(stub.oid):
-            store.open_compressed(stub.oid).close()  # raises ObjectMissing naming the oid
+            raise ObjectMissing(stub.oid)
         answers = self._batch("upload", [stub]) or {}
         obj = answers.get(stub.oid)
         if obj is None:

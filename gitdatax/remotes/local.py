@@ -48,12 +48,11 @@ class DirectoryRemote:
         self._tmp_checked = False
 
     def has_many(self, stubs: Iterable[Stub]) -> set[str]:
-        return {s.oid for s in stubs if self.layout.object_path(s.oid).is_file()}
+        return {s.oid for s in stubs if self.layout.has(s.oid)}
 
     def download(self, stub: Stub, store: ObjectStore) -> None:
-        path = self.layout.object_path(stub.oid)
         try:
-            store.import_object_file(path, stub)
+            store.import_object_from(self.layout, stub)
         except CorruptObject as exc:
             raise RemoteCorruptObject(self.url, exc) from None
         except FileNotFoundError:
@@ -67,7 +66,7 @@ class DirectoryRemote:
         if not self._tmp_checked:
             self._remove_stale_tmp()
         try:
-            store.link_or_copy_object_to(stub.oid, self.layout.object_path(stub.oid), self.root / "tmp")
+            store.copy_object_to(self.layout, stub.oid)
         except OSError as exc:
             raise RemoteError(f"remote {self.url}: cannot write object {stub.oid}: {exc.strerror}") from None
 

@@ -1,14 +1,12 @@
 """The Git LFS batch answer (https://github.com/git-lfs/git-lfs/blob/main/docs/api/batch.md) for
-`git datax serve`, and reading the store's objects as raw bytes."""
+`git datax serve`."""
 from __future__ import annotations
 
-from typing import Any, Iterator, Protocol
-
-import zstandard
+from typing import Any, Protocol
 
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.server.http_auth import TOKEN_SECONDS, User
-from gitdatax.store.objectstore import CHUNK, ObjectStore
+from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import is_valid_oid
 
 
@@ -22,30 +20,17 @@ class BatchServer(Protocol):
 MAX_OBJECTS = 10_000  # per batch request; git-lfs sends 100
 
 
-def stored_size(store: ObjectStore, oid: str) -> int | None:
-    """The content size of a stored object: None when absent, -1 when its zstd frame does not
-    record it (objects cleaned while streaming); read from the frame header, not by decompressing."""
+def content_size(store: ObjectStore, oid: str) -> int | None:
+    """The content size of a stored object for an LFS answer: None when absent, -1 when the
+    object does not record it (objects cleaned while streaming): never a decompression per
+    object of a batch request."""
     try:
-        with store.open_compressed(oid) as f:
-            head = f.read(18)  # the longest zstd frame header
+        size = store.content_size(oid, count=False)
     except ObjectMissing:
         return None
-    try:
-        size = zstandard.frame_content_size(head)
-    except zstandard.ZstdError:
+    except CorruptObject:
         return -1
-    return size if size >= 0 else -1
-
-
-def iter_raw(store: ObjectStore, oid: str) -> Iterator[bytes]:
-    """The content, decompressed while it streams; the zstd checksum is checked at the end."""
-    with store.open_compressed(oid) as f:
-        reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
-        try:
-            while chunk := reader.read(CHUNK):
-                yield chunk
-        except zstandard.ZstdError as exc:
-            raise CorruptObject(oid, f"zstd: {exc}") from None
+    return -1 if size is None else size
 
 
 def _error(oid: Any, size: Any, code: int, message: str) -> dict[str, Any]:
@@ -75,7 +60,7 @@ def _answer(server: BatchServer, operation: str, obj: Any, user: User, base: str
         return _error(shown, size, 422, "invalid object id: expected 64 lowercase hex digits")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         return _error(oid, None, 422, "invalid size: expected a whole number of bytes")
-    stored = stored_size(server.store, oid)
+    stored = content_size(server.store, oid)
     if stored is not None and stored not in (size, -1):
         return _error(oid, size, 422, f"object is stored with size {stored}")
     result: dict[str, Any] = {"oid": oid, "size": size, "authenticated": True}

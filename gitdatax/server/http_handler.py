@@ -275,9 +275,9 @@ class Handler(BaseHTTPRequestHandler):
         if not is_valid_oid(oid) or not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise HttpError(422, "verify needs {\"oid\": 64 lowercase hex, \"size\": bytes}")
         self._authenticate("upload", oid)
-        from gitdatax.server.http_batch import stored_size
+        from gitdatax.server.http_batch import content_size
 
-        stored = stored_size(self.server.store, oid)
+        stored = content_size(self.server.store, oid)
         if stored is None:
             raise HttpError(404, f"object {oid} is not stored")
         if stored not in (size, -1):
@@ -292,11 +292,11 @@ class Handler(BaseHTTPRequestHandler):
         return name, query
 
     def _get(self) -> None:
-        from gitdatax.server.http_batch import iter_raw, stored_size
+        from gitdatax.server.http_batch import content_size
 
         oid, _ = self._oid()
         self._authenticate("download", oid)
-        size = stored_size(self.server.store, oid)
+        size = content_size(self.server.store, oid)
         if size is None:
             raise HttpError(404, f"object {oid} is not stored")
         start = _range_start(self.headers.get("Range"), size)
@@ -308,7 +308,7 @@ class Handler(BaseHTTPRequestHandler):
         chunked = size < 0
         skip = start
         try:
-            for chunk in iter_raw(self.server.store, oid):
+            for chunk in self.server.store.stream_content(oid):
                 if skip:
                     dropped = min(skip, len(chunk))
                     chunk, skip = chunk[dropped:], skip - dropped

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gitdatax.remotes import frames
-from gitdatax.errors import CorruptObject, FatalError
+from gitdatax.errors import CorruptObject, FatalError, ObjectMissing
 from gitdatax.remotes.frames import COMMAND, DATA, ERROR, ProtocolError
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
@@ -106,8 +106,8 @@ class StdioServer:
 
     def get(self, stub: Stub) -> None:
         try:
-            f = open(self.store.object_path(stub.oid), "rb")
-        except FileNotFoundError:
+            f = self.store.open_compressed(stub.oid)
+        except ObjectMissing:
             raise _Refused("missing", stub.oid) from None
         with f:
             self.send(COMMAND, f"ok {os.fstat(f.fileno()).st_size}")

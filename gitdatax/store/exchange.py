@@ -1,16 +1,15 @@
 """Objects that arrive from, or leave for, another store: downloads re-hashed before they are
-published, uploads linked or copied into a store of the same layout. Mixed into ObjectStore."""
+published, uploads linked or copied into a store of the same layout, a migration's objects adopted. Mixed into ObjectStore."""
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
-import threading
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Protocol
 
 from gitdatax.errors import CorruptObject, ObjectMissing
-from gitdatax.store.objectfile import CHUNK, COUNTER, check_sha256, decompressed_chunks, read_small, unlink_quietly
+from gitdatax.store.objectfile import CHUNK, check_sha256, decompressed_chunks, read_small, unlink_quietly
 from gitdatax.stub import Stub
 
 # Raw content up to this size is checked in memory (most objects a server receives).
@@ -25,6 +24,7 @@ class _StoreHost(Protocol):
     def write_small_object(self, oid: str, compressed: bytes) -> None: ...
     def import_object(self, source: BinaryIO, stub: Stub) -> None: ...
     def _object_str(self, oid: str) -> str: ...
+    def open_compressed(self, oid: str) -> BinaryIO: ...
     def _new_tmp(self, suffix: str) -> tuple[int, str]: ...
     def _unique_tmp(self, oid: str) -> str: ...
     def _publish(self, tmp_path: str, oid: str, mode: int | None = None) -> None: ...
@@ -52,15 +52,21 @@ class ExchangeMixin:
             unlink_quietly(tmp)
             raise
 
-    def import_object_file(self: _StoreHost, path: Path, stub: Stub) -> None:
-        """Publish an object file of another store on this machine: hard-linked when the file
-        system allows (objects are read-only and named by their content, as git's own local
-        clones link theirs), else copied; re-hashed before it is published either way."""
+    def import_object_from(self: _StoreHost, other: _StoreHost, stub: Stub) -> None:
+        """Publish object `stub` of another store on this machine (a directory remote):
+        hard-linked when the file system allows (objects are read-only and named by their
+        content, as git's own local clones link theirs), else copied; re-hashed before it is
+        published either way. ObjectMissing when the other store lacks it."""
+        path = other._object_str(stub.oid)
         tmp = self._unique_tmp(stub.oid)
         try:
             os.link(path, tmp)
+        except FileNotFoundError:
+            if not os.path.exists(path):
+                raise ObjectMissing(stub.oid) from None
+            raise
         except OSError:
-            with open(path, "rb") as source:
+            with other.open_compressed(stub.oid) as source:
                 self.import_object(source, stub)
             return
         try:
@@ -80,12 +86,14 @@ class ExchangeMixin:
         if stub.size > SMALL_IMPORT:  # small objects are read in one go, never checked twice
             self._remember_verified(stub.oid)
 
-    def link_or_copy_object_to(self: _StoreHost, oid: str, target: Path, tmp_dir: Path) -> None:
-        """Place this store's object file at `target` in another store of the same layout.
+    def copy_object_to(self: _StoreHost, other: _StoreHost, oid: str) -> None:
+        """Place this store's object `oid` in another store of the same layout on this machine.
         A hard link is made straight in place (it appears whole or not at all, and the source is
-        complete and read-only); across file systems the file is copied to `tmp_dir` and renamed."""
+        complete and read-only); across file systems the file is copied to the other store's
+        tmp/ and renamed."""
         source = self._object_str(oid)
-        self._make_parent(target)
+        target = other._object_str(oid)
+        other._make_parent(target)
         try:
             os.link(source, target)
             return
@@ -97,8 +105,7 @@ class ExchangeMixin:
             raise
         except OSError:
             pass  # another file system, or links not allowed: copy
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        tmp = tmp_dir / f"{oid}.{os.getpid()}.{threading.get_ident()}.{next(COUNTER)}.obj"
+        tmp = other._unique_tmp(oid)
         try:
             with open(source, "rb") as src, open(tmp, "xb") as out:
                 shutil.copyfileobj(src, out, CHUNK)
@@ -107,6 +114,16 @@ class ExchangeMixin:
         except BaseException:
             unlink_quietly(str(tmp))
             raise
+
+    def adopt_from(self: _StoreHost, other: _StoreHost, oid: str) -> bool:
+        """Move object `oid` of another store on the same file system (a migration's staging
+        store) into this one; False when this store had it already (the other keeps its copy)."""
+        target = self._object_str(oid)
+        if os.path.isfile(target):
+            return False
+        self._make_parent(target)
+        os.replace(other._object_str(oid), target)
+        return True
 
     def import_raw(self: _StoreHost, chunks: Iterable[bytes], stub: Stub) -> None:
         """Publish raw content (e.g. from a Git LFS server) only if it hashes to `stub`."""

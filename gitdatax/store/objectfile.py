@@ -13,6 +13,7 @@ from gitdatax.errors import CorruptObject
 from gitdatax.stub import Stub
 
 CHUNK = 1 << 20
+ZSTD_HEADER_MAX = 18  # the longest zstd frame header: enough to read a recorded content size
 COUNTER = itertools.count()  # part of tmp names unique within this process
 
 

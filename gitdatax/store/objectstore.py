@@ -26,6 +26,7 @@ from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ObjectMissing
 from gitdatax.store.objectfile import CHUNK, COUNTER, decompressed_chunks, read_small, unlink_quietly
 from gitdatax.store.parallel_hash import ParallelSha256
 from gitdatax.store.exchange import ExchangeMixin
+from gitdatax.store.inventory import InventoryMixin
 from gitdatax.stub import Stub, is_valid_oid
 
 # Level 1: on the standard workload it compresses the CSV to 32% at ~420 MB/s, where level 3
@@ -48,7 +49,7 @@ class ContentChanged(FatalError):
         )
 
 
-class ObjectStore(ExchangeMixin):
+class ObjectStore(ExchangeMixin, InventoryMixin):
     def __init__(self, root: str | os.PathLike[str], level: int = DEFAULT_LEVEL) -> None:
         self.root = Path(root)
         self.objects_dir = self.root / "objects"
@@ -73,10 +74,6 @@ class ObjectStore(ExchangeMixin):
 
     # -- paths -------------------------------------------------------------------------------
 
-    def object_path(self, oid: str) -> Path:
-        """Where object `oid` lives. Refuses anything but 64 lowercase hex: no path escapes."""
-        return Path(self._object_str(oid))
-
     def _object_str(self, oid: str) -> str:
         # Plain strings: this runs for every object of every push and checkout, and three
         # pathlib joins cost more than the stat that follows.
@@ -86,21 +83,6 @@ class ObjectStore(ExchangeMixin):
 
     def has(self, oid: str) -> bool:
         return os.path.isfile(self._object_str(oid))
-
-    def iter_oids(self) -> Iterator[str]:
-        if not self.objects_dir.is_dir():
-            return
-        for first in sorted(os.listdir(self.objects_dir)):
-            level1 = self.objects_dir / first
-            if not level1.is_dir():
-                continue
-            for second in sorted(os.listdir(level1)):
-                level2 = level1 / second
-                if not level2.is_dir():
-                    continue
-                for name in sorted(os.listdir(level2)):
-                    if is_valid_oid(name) and name[0:2] == first and name[2:4] == second:
-                        yield name
 
     def _new_tmp(self, suffix: str) -> tuple[int, str]:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -305,9 +287,20 @@ class ObjectStore(ExchangeMixin):
     def open_compressed(self, oid: str) -> BinaryIO:
         """The object file itself, for copying to a remote store of the same layout."""
         try:
-            return open(self.object_path(oid), "rb")
+            return open(self._object_str(oid), "rb")
         except FileNotFoundError:
             raise ObjectMissing(oid) from None
+
+    def stream_content(self, oid: str) -> Iterator[bytes]:
+        """The content of `oid` for a reader that does not know its size (the LFS server's GET),
+        decompressed as it streams; the zstd checksum is checked at the end, CorruptObject then."""
+        with self.open_compressed(oid) as f:
+            reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
+            try:
+                while chunk := reader.read(CHUNK):
+                    yield chunk
+            except zstandard.ZstdError as exc:
+                raise CorruptObject(oid, f"zstd: {exc}") from None
 
     def iter_content(self, stub: Stub) -> Iterator[bytes]:
         """Stream the content. Checks the zstd checksum and the size; corruption raises at the
@@ -363,40 +356,6 @@ class ObjectStore(ExchangeMixin):
         except OSError:
             return None
         return st.st_ino, st.st_size, st.st_mtime_ns
-
-    def verify(self, oid: str) -> str | None:
-        """Re-hash one object fully. None when it is intact, else why it is not."""
-        try:
-            with open(self.object_path(oid), "rb") as f:
-                hasher = hashlib.sha256()
-                reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
-                while chunk := reader.read(CHUNK):
-                    hasher.update(chunk)
-        except zstandard.ZstdError as exc:
-            return f"cannot be decompressed: {exc}"
-        except OSError as exc:  # a folder or a dangling link where the object should be
-            return f"cannot be read ({exc.strerror})"
-        if hasher.hexdigest() != oid:
-            return "content does not hash to its oid"
-        return None
-
-    def quarantine(self, oid: str) -> Path:
-        """Move a corrupt object out of the store into bad/, keeping it for inspection."""
-        self.bad_dir.mkdir(parents=True, exist_ok=True)
-        target = self.bad_dir / oid
-        os.replace(self.object_path(oid), target)
-        return target
-
-    def delete(self, oid: str) -> int:
-        """Remove one object; return the bytes freed (0 when absent)."""
-        path = self.object_path(oid)
-        try:
-            size = path.stat().st_size
-            path.unlink()
-        except FileNotFoundError:
-            return 0
-        return size
-
 
 def _blocks(chunks: Iterable[bytes], size: int = CHUNK) -> Iterator[bytes]:
     """The same bytes as `chunks`, regrouped into immutable pieces of about `size` bytes."""

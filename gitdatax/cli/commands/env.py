@@ -37,10 +37,7 @@ def run(args: argparse.Namespace) -> int:
         rows.append(("repository", "(not in a repository)"))
     else:
         store = ObjectStore.for_repo()
-        count = size = 0
-        for oid in store.iter_oids():
-            count += 1
-            size += store.object_path(oid).stat().st_size
+        count, size = store.disk_usage()
         rows.append(("git dir", str(paths.git_dir)))
         rows.append(("store", str(store.root)))
         rows.append(("store objects", f"{count} ({human_size(size)} on disk)"))

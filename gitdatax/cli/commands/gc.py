@@ -48,15 +48,15 @@ def run(args: argparse.Namespace) -> int:
                          "remote confirms it has a copy)") from None
     kept = sorted({reason for reason in plan.needed.values()}, key=gc.REASONS.index)
     needed_local = [oid for oid in plan.local if oid in plan.needed]
-    print(f"gc: {len(plan.local)} object(s) in the store ({human_size(gc.stored_size(store, plan.local))}); "
+    print(f"gc: {len(plan.local)} object(s) in the store ({human_size(gc.stored_bytes(store, plan.local))}); "
           f"{len(needed_local)} needed ({', '.join(kept) or 'nothing'}), {len(plan.unneeded)} not needed")
     lacking = len(plan.unneeded) - len(plan.deletable)
     if lacking:
         print(f"gc: keeping {lacking} unneeded object(s) that the remote {plan.remote_url} does not have")
-    size = gc.stored_size(store, [s.oid for s in plan.deletable])
+    size = gc.stored_bytes(store, [s.oid for s in plan.deletable])
     if args.dry_run:
         for stub in plan.deletable:
-            stored = human_size(gc.stored_size(store, [stub.oid]))  # what "freeing" adds up, compressed
+            stored = human_size(gc.stored_bytes(store, [stub.oid]))  # what "freeing" adds up, compressed
             print(f"would delete {stub.oid} {human_size(stub.size):>10} of data, {stored} stored  "
                   f"{plan.paths.get(stub.oid, '(no commit)')}")
         print(f"gc: would delete {len(plan.deletable)} object(s), freeing {human_size(size)} (dry run: nothing deleted)")

@@ -1,0 +1,118 @@
+"""What the store holds and what it costs: listing, sizes, verification, quarantine, deletion.
+
+The questions code outside the store used to answer by opening object files itself (gc, fsck,
+env, the LFS server): asked here, they stay right whatever form an object takes on disk.
+Two sizes, never confused:
+    content_size(oid)   bytes of the file the object holds (what a stub's `size` says)
+    stored_bytes(oid)   bytes the object takes in this store, compressed
+Mixed into ObjectStore.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import zstandard
+
+from gitdatax.errors import CorruptObject, ObjectMissing
+from gitdatax.store.objectfile import CHUNK, ZSTD_HEADER_MAX
+from gitdatax.stub import is_valid_oid
+
+
+class InventoryMixin:
+    root: Path
+    objects_dir: Path
+    bad_dir: Path
+    _object_str: Any
+
+    def object_path(self, oid: str) -> Path:
+        """Where object `oid`'s file lives (tests and the store itself; other code asks the
+        store its questions instead). Refuses anything but 64 lowercase hex: no path escapes."""
+        return Path(self._object_str(oid))
+
+    def iter_oids(self) -> Iterator[str]:
+        if not self.objects_dir.is_dir():
+            return
+        for first in sorted(os.listdir(self.objects_dir)):
+            level1 = self.objects_dir / first
+            if not level1.is_dir():
+                continue
+            for second in sorted(os.listdir(level1)):
+                level2 = level1 / second
+                if not level2.is_dir():
+                    continue
+                for name in sorted(os.listdir(level2)):
+                    if is_valid_oid(name) and name[0:2] == first and name[2:4] == second:
+                        yield name
+
+    def content_size(self, oid: str, *, count: bool = True) -> int | None:
+        """The size of the content: from the zstd frame header when the frame records it
+        (objects compressed while streaming do not), else by decompressing (`count`) or None.
+        ObjectMissing when absent; CorruptObject when the object cannot be read."""
+        try:
+            with open(self._object_str(oid), "rb") as f:
+                size = zstandard.frame_content_size(f.read(ZSTD_HEADER_MAX))
+                if size >= 0:
+                    return size
+                if not count:
+                    return None
+                f.seek(0)
+                reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
+                size = 0
+                while chunk := reader.read(CHUNK):
+                    size += len(chunk)
+                return size
+        except FileNotFoundError:
+            raise ObjectMissing(oid) from None
+        except (OSError, zstandard.ZstdError) as exc:
+            raise CorruptObject(oid, f"cannot be read: {exc}") from None
+
+    def stored_bytes(self, oid: str) -> int:
+        """Bytes object `oid` takes in this store (0 when absent)."""
+        try:
+            return os.stat(self._object_str(oid)).st_size
+        except FileNotFoundError:
+            return 0
+
+    def disk_usage(self) -> tuple[int, int]:
+        """(objects, bytes on disk) of the whole store."""
+        count = size = 0
+        for oid in self.iter_oids():
+            count += 1
+            size += self.stored_bytes(oid)
+        return count, size
+
+    def verify(self, oid: str) -> str | None:
+        """Re-hash one object fully. None when it is intact, else why it is not."""
+        try:
+            with open(self._object_str(oid), "rb") as f:
+                hasher = hashlib.sha256()
+                reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
+                while chunk := reader.read(CHUNK):
+                    hasher.update(chunk)
+        except zstandard.ZstdError as exc:
+            return f"cannot be decompressed: {exc}"
+        except OSError as exc:  # a folder or a dangling link where the object should be
+            return f"cannot be read ({exc.strerror})"
+        if hasher.hexdigest() != oid:
+            return "content does not hash to its oid"
+        return None
+
+    def quarantine(self, oid: str) -> Path:
+        """Move a corrupt object out of the store into bad/, keeping it for inspection."""
+        self.bad_dir.mkdir(parents=True, exist_ok=True)
+        target = self.bad_dir / oid
+        os.replace(self._object_str(oid), target)
+        return target
+
+    def delete(self, oid: str) -> int:
+        """Remove one object; return the bytes freed (0 when absent)."""
+        path = self._object_str(oid)
+        try:
+            size = os.stat(path).st_size
+            os.unlink(path)
+        except FileNotFoundError:
+            return 0
+        return size
