@@ -31,6 +31,8 @@ COMMANDS = [
     ("checkout", "checkout"),
     ("gc", "gc"),
     ("migrate", "migrate"),
+    ("get", "get"),
+    ("list", "listing"),
 ]
 # Called by git, not by people: hidden from --help.
 HIDDEN_COMMANDS = [
