@@ -33,6 +33,9 @@ COMMANDS = [
     ("migrate", "migrate"),
     ("get", "get"),
     ("list", "listing"),
+    ("stage", "stage"),
+    ("repro", "repro"),
+    ("dag", "dag"),
 ]
 # Called by git, not by people: hidden from --help.
 HIDDEN_COMMANDS = [

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-HELP = "show the state of every file gitdatax tracks: staged, modified, stub only, object missing"
+HELP = "show the state of every file gitdatax tracks (staged, modified, stub only, object missing) and the pipeline stages repro would run"
 DESCRIPTION = """States, for each file whose path gitdatax tracks:
   committed       the index and HEAD agree and the work tree holds the real content
   staged          a new version is in the index, ready to commit
@@ -13,7 +14,9 @@ DESCRIPTION = """States, for each file whose path gitdatax tracks:
   deleted         gone from the work tree
   outside the sparse checkout
                   git leaves it out of the work tree, so its data is not needed here
-Only files neither `committed` nor outside the sparse checkout are listed, unless --all is given."""
+Only files neither `committed` nor outside the sparse checkout are listed, unless --all is given.
+With a pipeline (datax.yaml or dvc.yaml), the stages `git datax repro` would run follow, each with
+why: "params train.lr 0.1 -> 0.2", "dep prepare.py changed", "out models/model.bin missing"."""
 
 
 OUTSIDE = "outside the sparse checkout"
@@ -78,7 +81,27 @@ def run(args: argparse.Namespace) -> int:
         print("  (stub only, object missing: `git datax pull` downloads the data and fills them in)")
     if files and not attributes.filter_configured():
         print("  (the datax filter is not configured: run `git datax install` first)")
+    _pipeline_lines(top)
     return 0
+
+
+def _pipeline_lines(top: Path) -> None:
+    """The stages `repro` would run and why, when the work tree has a pipeline."""
+    from gitdatax.errors import FatalError
+    from gitdatax.pipeline.spec import find_pipeline_file
+
+    found = find_pipeline_file(top)
+    if found is None:
+        return
+    from gitdatax.pipeline.session import Session
+    from gitdatax.pipeline.status import status_lines
+
+    try:
+        lines = status_lines(Session(top))
+    except FatalError as exc:  # status reports; repro is where a broken pipeline stops work
+        lines = [f"pipeline ({found.name}): {exc}"]
+    for line in lines:
+        print(line)
 
 
 def _head_blobs(top: object) -> list[tuple[str, str]]:

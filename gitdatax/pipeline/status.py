@@ -1,0 +1,56 @@
+"""The stages `repro` would run and why, without running or hashing more than `repro` would
+(`git datax status`, and `repro --dry`'s answer without the lock)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gitdatax.errors import FatalError
+from gitdatax.pipeline import dag
+from gitdatax.pipeline.changes import Workspace, reasons
+from gitdatax.pipeline.session import Session
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    name: str
+    reasons: tuple[str, ...]  # empty: up to date
+    frozen: bool = False
+    implicit: tuple[str, ...] = ()  # the implicit deps found in its Python code
+
+
+def pipeline_status(session: Session) -> list[StageStatus]:
+    graph = dag.build(session.pipeline)
+    lock = session.read_lock()
+    ws = Workspace(session.top, session.hasher)
+    result: list[StageStatus] = []
+    changed: set[str] = set()
+    for name in graph.order():
+        stage = graph.stages[name]
+        if stage.frozen:
+            result.append(StageStatus(name, (), frozen=True))
+            continue
+        try:
+            inputs = ws.inputs(stage, pending_ok=True)
+        except FatalError as exc:  # a missing dep or param: status says it, repro refuses
+            result.append(StageStatus(name, (str(exc).split(": ", 1)[-1],)))
+            changed.add(name)
+            continue
+        why = reasons(stage, lock.get(name), inputs, session.hasher)
+        why += [f"upstream '{up}' would run" for up in graph.upstream[name] if up in changed]
+        if why:
+            changed.add(name)
+        result.append(StageStatus(name, tuple(why), implicit=tuple(inputs.implicit)))
+    session.hasher.cache.save()
+    return result
+
+
+def status_lines(session: Session) -> list[str]:
+    """The pipeline's part of `git datax status`."""
+    stages = pipeline_status(session)
+    to_run = [s for s in stages if s.reasons]
+    head = (f"pipeline ({session.pipeline.path}): {len(stages)} stage(s), "
+            + (f"{len(to_run)} would run (`git datax repro`)" if to_run else "up to date"))
+    lines = [head]
+    for stage in to_run:
+        lines.append(f"  {stage.name}: {'; '.join(stage.reasons)}")
+    return lines
