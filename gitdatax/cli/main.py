@@ -36,6 +36,8 @@ COMMANDS = [
     ("stage", "stage"),
     ("repro", "repro"),
     ("dag", "dag"),
+    ("metrics", "metrics"),
+    ("params", "params"),
 ]
 # Called by git, not by people: hidden from --help.
 HIDDEN_COMMANDS = [

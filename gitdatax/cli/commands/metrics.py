@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import argparse
+
+HELP = "compare metrics across iterations: a table of every revision's (show), or what changed (diff)"
+DESCRIPTION = """Metrics files are those datax.yaml (or dvc.yaml) names: a stage's `metrics` and the
+top-level `metrics` list; dvclive/metrics.json (what gitdatax.log and DVCLive write) is read too.
+JSON, YAML or TOML; nested keys are shown with dots (`train.loss`). Each revision is read as it
+was, from Git or, for a file gitdatax stores, from the store (fetched from the default remote
+when missing). The work tree is the revision `workspace`.
+
+  git datax metrics show                 the work tree's metrics
+  git datax metrics show -A              the work tree and every commit, newest first
+  git datax metrics show v1 v2 --md      those revisions, as a Markdown table
+  git datax metrics diff v1 v2 --json    what changed, as DVC prints it: {file: {key: {old, new, diff}}}
+
+A cell shows `-` where a revision has no such file or key, and `!` where the file could not be
+read or parsed there; a line on stderr says why. An unknown revision is an error (exit 1)."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="{show,diff}")
+    sub.required = True
+    show = sub.add_parser("show", help="a table: one row per revision, one column per metric",
+                          formatter_class=argparse.RawDescriptionHelpFormatter,
+                          description="""One row per revision (named by its tag, else its branch, else its short
+id; the work tree is `workspace`, first), one column per metric (`key`, or `file:key` where two
+files have the key). With no revision: the work tree. -A adds every commit of every branch and
+tag, newest first; -n N the N newest commits (of HEAD, or with -A of all).""")
+    show.add_argument("revs", nargs="*", metavar="REV", help="revisions to show besides the work tree")
+    show.add_argument("-A", "--all-commits", action="store_true", help="every commit (all branches and tags)")
+    show.add_argument("-n", "--num", type=_positive, metavar="N", help="only the N newest commits")
+    add_format_options(show, csv=True)
+    show.add_argument("--sort-by", metavar="METRIC", help="order rows by this metric (`key` or `file:key`)")
+    show.add_argument("--sort-order", choices=("asc", "desc"), default="asc",
+                      help="with --sort-by: ascending (default) or descending")
+    show.add_argument("--only-changed", action="store_true",
+                      help="only the columns whose value differs between the rows")
+    add_common_options(show)
+    diff = sub.add_parser("diff", help="what changed between two revisions (A: HEAD, B: the work tree)",
+                          formatter_class=argparse.RawDescriptionHelpFormatter,
+                          description="""The metrics that differ between A (default HEAD) and B (default the work
+tree, `workspace`): Path, Metric, the two values and the change (B - A) for numbers. --json
+prints DVC's form, {file: {key: {"old": a, "new": b, "diff": b - a}}} (a value absent on one
+side is null). Nothing changed prints nothing and exits 0.""")
+    diff.add_argument("a", nargs="?", metavar="A", help="the old revision (default HEAD)")
+    diff.add_argument("b", nargs="?", metavar="B", help="the new revision (default the work tree)")
+    diff.add_argument("--all", action="store_true", dest="everything", help="unchanged metrics too")
+    add_format_options(diff, csv=False)
+    add_common_options(diff)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _precision(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 17:
+        raise argparse.ArgumentTypeError("must be between 0 and 17")
+    return value
+
+
+def add_format_options(parser: argparse.ArgumentParser, *, csv: bool) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--json", action="store_const", const="json", dest="fmt", help="JSON, as DVC prints it")
+    if csv:
+        group.add_argument("--csv", action="store_const", const="csv", dest="fmt", help="comma-separated values")
+    group.add_argument("--md", action="store_const", const="md", dest="fmt", help="a Markdown (GFM) table")
+    parser.set_defaults(fmt="table")
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--precision", type=_precision, default=5, metavar="N",
+                        help="digits after the point in tables (default 5, as DVC)")
+    parser.add_argument("--targets", nargs="+", default=[], metavar="PATH",
+                        help="only these metrics files (or the files under these folders)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gitdatax import git
+    from gitdatax.metrics import tables, views
+
+    top = git.toplevel()
+    colour = tables.use_colour()
+    if args.action == "show":
+        view = views.metrics_show(top, args.revs, all_commits=args.all_commits, limit=args.num, fmt=args.fmt,
+                                  targets=args.targets, only_changed=args.only_changed, sort_by=args.sort_by,
+                                  descending=args.sort_order == "desc", precision=args.precision,
+                                  colour=colour)
+    else:
+        view = views.values_diff(top, args.a, args.b, kind="metrics", fmt=args.fmt, targets=args.targets,
+                                 everything=args.everything, precision=args.precision, colour=colour)
+    return print_view(view)
+
+
+def print_view(view: object) -> int:
+    """The table on stdout, then what could not be read on stderr (the rest was still shown)."""
+    import sys
+
+    from gitdatax import output
+
+    sys.stdout.write(view.text)  # type: ignore[attr-defined]
+    sys.stdout.flush()
+    for note in view.notes:  # type: ignore[attr-defined]
+        output.warn(note)
+    return 0

@@ -1,0 +1,143 @@
+"""The metrics and params of each revision, as its own `datax.yaml` names them.
+
+Each revision is read as it was: its pipeline file (datax.yaml, else dvc.yaml) says which
+metrics, params and plots files it had, and those are read at that revision. What fails stays in
+its place (a file's error, or the revision's when its pipeline file is broken) and the rest is
+still shown.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Sequence
+
+from gitdatax.errors import FatalError
+from gitdatax.metrics.reader import IsFolder, RevisionReader, Unreadable
+from gitdatax.metrics.revisions import Revision
+from gitdatax.metrics.values import Malformed, parse_flat
+
+PIPELINE_FILES = ("datax.yaml", "dvc.yaml")
+DEFAULT_PARAMS = "params.yaml"  # read when present, named or not, as DVC does
+# What DVCLive (and gitdatax.log) write; read when present even if the pipeline does not name
+# them, so a training loop's results compare without editing datax.yaml.
+DVCLIVE_METRICS = "dvclive/metrics.json"
+DVCLIVE_PARAMS = "dvclive/params.yaml"
+DVCLIVE_PLOTS = "dvclive/plots/metrics"
+METRICS_SUFFIXES = (".json", ".yaml", ".yml", ".toml")
+
+
+class FileValues(NamedTuple):
+    values: dict[str, Any]  # flat key -> value; empty when missing or broken
+    error: str | None = None  # why it could not be read; None when read (or simply missing)
+    missing: bool = False
+
+
+class Snapshot(NamedTuple):
+    revision: Revision
+    files: dict[str, FileValues]  # path -> its values, in the pipeline's order
+    error: str | None = None  # the revision's own problem (its datax.yaml is broken)
+
+
+class PipelineCache:
+    """The pipeline of each revision, parsed once per distinct content: 200 commits that share
+    one datax.yaml parse it once (when it reads no vars file, whose content could differ)."""
+
+    def __init__(self, reader: RevisionReader) -> None:
+        self.reader = reader
+        self._parsed: dict[tuple[str, bytes], Any] = {}
+
+    def at(self, commit: str | None) -> Any:
+        """The Pipeline at `commit`, or None when it has no pipeline file; FatalError when broken."""
+        from gitdatax.pipeline.spec import parse_pipeline
+
+        for name in PIPELINE_FILES:
+            try:
+                text = self.reader.read(commit, name)
+            except (Unreadable, IsFolder) as exc:
+                raise FatalError(f"{name}: {exc}") from None
+            if text is None:
+                continue
+            cached = self._parsed.get((name, text))
+            if cached is not None:
+                return cached
+            used_other_files: list[str] = []
+
+            def read_file(path: str) -> bytes | None:
+                used_other_files.append(path)
+                try:
+                    return self.reader.read(commit, path)
+                except (Unreadable, IsFolder):
+                    return None
+
+            pipeline = parse_pipeline(text, name, read_file)
+            if not used_other_files:
+                self._parsed[(name, text)] = pipeline
+            return pipeline
+        return None
+
+
+def metrics_files(pipeline: Any) -> list[str]:
+    return list(pipeline.metrics_files()) if pipeline is not None else []
+
+
+def params_files(pipeline: Any) -> list[str]:
+    return list(pipeline.params_files()) if pipeline is not None else []
+
+
+def collect(reader: RevisionReader, revisions: Sequence[Revision], kind: str,
+            targets: Sequence[str] = (), pipelines: PipelineCache | None = None) -> list[Snapshot]:
+    """Metrics (`kind="metrics"`) or params (`"params"`) of each revision. `targets` limits the
+    files to those named (or under a folder named), as DVC's `metrics show TARGET`."""
+    pipelines = pipelines or PipelineCache(reader)
+    named: Callable[[Any], list[str]] = metrics_files if kind == "metrics" else params_files
+    defaults = (DVCLIVE_METRICS,) if kind == "metrics" else (DEFAULT_PARAMS, DVCLIVE_PARAMS)
+    snapshots = []
+    for revision in revisions:
+        try:
+            pipeline = pipelines.at(revision.commit)
+        except FatalError as exc:
+            snapshots.append(Snapshot(revision, {}, str(exc)))
+            continue
+        paths = named(pipeline)
+        files: dict[str, FileValues] = {}
+        for path in list(dict.fromkeys(paths)) + [d for d in defaults if d not in paths]:
+            for found, values in _read_entry(reader, revision.commit, path, optional=path not in paths):
+                if _wanted(found, targets):
+                    files[found] = values
+        snapshots.append(Snapshot(revision, files))
+    return snapshots
+
+
+def _wanted(path: str, targets: Sequence[str]) -> bool:
+    return not targets or any(path == t or path.startswith(t.rstrip("/") + "/") for t in targets)
+
+
+def _read_entry(reader: RevisionReader, commit: str | None, path: str,
+                optional: bool) -> list[tuple[str, FileValues]]:
+    """One named path: a file, or a folder of metrics files (DVC allows both)."""
+    try:
+        data = reader.read(commit, path)
+    except IsFolder:
+        return [(child, read_values(reader, commit, child)) for child in reader.walk(commit, path)
+                if child.lower().endswith(METRICS_SUFFIXES)]
+    except Unreadable as exc:
+        return [(path, FileValues({}, str(exc)))]
+    if data is None:
+        return [] if optional else [(path, FileValues({}, None, missing=True))]
+    return [(path, _parse(data, path))]
+
+
+def read_values(reader: RevisionReader, commit: str | None, path: str) -> FileValues:
+    try:
+        data = reader.read(commit, path)
+    except (Unreadable, IsFolder) as exc:
+        return FileValues({}, str(exc) if isinstance(exc, Unreadable) else "is a folder")
+    if data is None:
+        return FileValues({}, None, missing=True)
+    return _parse(data, path)
+
+
+def _parse(data: bytes, path: str) -> FileValues:
+    try:
+        return FileValues(parse_flat(data, path))
+    except Malformed as exc:
+        return FileValues({}, str(exc))
+
