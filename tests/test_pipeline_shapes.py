@@ -1,0 +1,95 @@
+"""foreach and matrix stages, an existing dvc.yaml, folders as deps and outs, and -j 2."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import git, git_bytes, is_stub, write
+from pipeline_helpers import repro
+
+
+def test_foreach_and_matrix_stages_run_and_are_named_as_in_dvc(repo: Path) -> None:
+    write(repo / "params.yaml", b"shards: [x, y]\n")
+    write(repo / "datax.yaml", b"""\
+stages:
+  shard:
+    foreach: ${shards}
+    do:
+      cmd: echo ${item} > out/${item}.txt
+      deps: [params.yaml]
+      outs: ["out/${item}.txt"]
+  grid:
+    matrix: {model: [cnn, rnn], size: [1]}
+    cmd: echo ${item.model}-${item.size} > grid/${key}.txt
+    deps: [params.yaml]
+    outs: ["grid/${key}.txt"]
+""")
+    (repo / "out").mkdir()
+    (repo / "grid").mkdir()
+    first = repro(repo)
+    assert first.returncode == 0, first.stderr
+    for name in ("shard@x", "shard@y", "grid@cnn-1", "grid@rnn-1"):
+        assert f"Running stage '{name}'" in first.stdout
+    assert (repo / "out/y.txt").read_text() == "y\n"
+    assert (repo / "grid/rnn-1.txt").read_text() == "rnn-1\n"
+    assert "  shard@x:\n" in (repo / "datax.lock").read_text()
+    assert "Running" not in repro(repo, "shard").stdout  # a group name selects its stages
+
+
+def test_an_existing_dvc_yaml_runs_as_it_is(repo: Path) -> None:
+    write(repo / "params.yaml", b"train:\n  lr: 0.5\n")
+    write(repo / "dvc.yaml", b"""\
+stages:
+  features:
+    cmd: mkdir -p feats && for i in 1 2 3; do echo $i > feats/f$i.txt; done
+    deps: [params.yaml]
+    outs: [feats]
+  train:
+    cmd: cat feats/*.txt > model.bin && echo ${train.lr} >> model.bin
+    deps: [feats]
+    params: [train.lr]
+    outs: [model.bin]
+""")
+    write(repo / "dvc.lock", b"schema: '2.0'\nstages: {}\n")
+    first = repro(repo)
+    assert first.returncode == 0, first.stderr
+    assert (repo / "model.bin").read_text() == "1\n2\n3\n0.5\n"
+    assert (repo / "dvc.lock").read_bytes() == b"schema: '2.0'\nstages: {}\n"  # DVC's own file, untouched
+    lock = (repo / "datax.lock").read_text()
+    assert "path: feats\n" in lock and "nfiles: 3" in lock
+    attributes = (repo / ".gitattributes").read_text()
+    assert "feats/** filter=datax" in attributes and "/model.bin filter=datax" in attributes
+    git("add", "-A")
+    git("commit", "-qm", "run")
+    assert is_stub(git_bytes("show", "HEAD:feats/f2.txt"))
+    assert "Everything is up to date" in repro(repo).stdout
+    # a folder out deleted comes back from the run cache, file by file
+    for f in (repo / "feats").iterdir():
+        f.unlink()
+    (repo / "feats").rmdir()
+    back = repro(repo)
+    assert "Restored stage 'features' from the run cache (out feats missing)" in back.stdout, back.stdout
+    assert (repo / "feats/f3.txt").read_text() == "3\n"
+    assert "Stage 'train' didn't change" in back.stdout
+    assert git("status", "--porcelain").stdout == ""
+
+
+def test_two_independent_stages_overlap_with_j2(repo: Path) -> None:
+    slow = ("python3 -c \"import time; s = time.time(); print('hello'); time.sleep(1); "
+            "open('{0}.txt', 'w').write('%f %f' % (s, time.time()))\"")
+    write(repo / "datax.yaml", f"""\
+stages:
+  a:
+    cmd: {slow.format('a')}
+    deps: [datax.yaml]
+    outs: [a.txt]
+  b:
+    cmd: {slow.format('b')}
+    deps: [datax.yaml]
+    outs: [b.txt]
+""".encode())
+    result = repro(repo, "-j", "2")
+    assert result.returncode == 0, result.stderr
+    a_start, a_end = map(float, (repo / "a.txt").read_text().split())
+    b_start, b_end = map(float, (repo / "b.txt").read_text().split())
+    assert max(a_start, b_start) < min(a_end, b_end), "the two stages did not run at the same time"
+    assert "[a] hello" in result.stdout and "[b] hello" in result.stdout
