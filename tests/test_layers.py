@@ -225,3 +225,19 @@ def test_a_planted_package_cycle_and_a_layer_violation_are_caught(tmp_path: Path
     assert "package cycle: scan <-> store" in found
     assert "gitdatax/cli/main.py: 451 lines (split it: at most 450)" in found
     assert any(p.startswith("gitdatax/pipeline/__init__.py: not empty") for p in found), found
+
+
+def test_every_package_has_an_init_and_is_listed_in_setup_cfg() -> None:
+    """A folder without __init__.py, or one setup.cfg does not list, is left out of a
+    non-editable install (./install.sh): the commands in it would fail to import there."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(PACKAGE_ROOT.parent / "setup.cfg")
+    listed = {line.strip() for line in cfg["options"]["packages"].splitlines() if line.strip()}
+    for folder in sorted(p for p in PACKAGE_ROOT.rglob("*") if p.is_dir() and p.name != "__pycache__"):
+        if not any(folder.glob("*.py")):
+            continue
+        dotted = module_name(PACKAGE_ROOT, folder / "__init__.py")
+        assert (folder / "__init__.py").is_file(), f"{dotted}: no __init__.py"
+        assert dotted in listed, f"{dotted}: not in setup.cfg [options] packages"
