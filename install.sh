@@ -3,7 +3,7 @@
 # uses, and register the filter (`git datax install --global`).
 #   ./install.sh          install for use
 #   ./install.sh --dev    editable install with the test dependencies (and, as root, the Debian
-#                         packages the tests start: git-lfs and openssh-server)
+#                         packages the tests start: git-lfs, openssh-server and chromium)
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
@@ -16,6 +16,8 @@ if [ "$mode" = "--dev" ]; then
         missing=""
         command -v git-lfs >/dev/null || missing="$missing git-lfs"
         [ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
+        # tests/test_plots_report.py renders the HTML report in headless Chromium.
+        command -v chromium >/dev/null || missing="$missing chromium"
         if [ -n "$missing" ]; then
             say "installing Debian packages:$missing"
             export DEBIAN_FRONTEND=noninteractive

@@ -1,5 +1,5 @@
 """`gitdatax.log` from a small training loop writes DVCLive's files, byte for byte what DVCLive
-itself writes for the same loop."""
+itself writes for the same loop; `metrics show` and `plots diff` read files DVCLive wrote."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import git
+from helpers import datax, git
 
 LOOP = """
 for epoch in range(3):
@@ -76,3 +76,25 @@ def test_bad_values_are_refused_with_the_name(tmp_path: Path) -> None:
         logger.log_param("fn", lambda: 0)
     assert not (tmp_path / "dvclive/plots").exists()  # nothing half-written
 
+
+def test_metrics_and_plots_read_what_dvclive_wrote(repo: Path) -> None:
+    git("commit", "-q", "--allow-empty", "-m", "init")  # DVCLive refuses a repository with no commit
+    for tag, scale in (("v1", 1.0), ("v2", 0.5)):
+        run_python("from dvclive import Live\nwith Live(save_dvc_exp=False) as LOGGER:\n"
+                   f"    LOGGER.log_param('scale', {scale})\n"
+                   + LOOP.replace("1.0 /", f"{scale} /").replace("\n", "\n    "), repo)
+        git("add", "-A")
+        git("commit", "-qm", tag)
+        git("tag", tag)
+    assert "dvclive/metrics.json" in (repo / "dvc.yaml").read_text()  # DVCLive's own dvc.yaml is read
+    proc = datax("metrics", "show", "v1", "v2", "--csv")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["Revision,train.loss,acc,step", "workspace,0.16667,0.7,2",
+                                        "v1,0.33333,0.7,2", "v2,0.16667,0.7,2"]
+    assert json.loads(datax("params", "diff", "v1", "v2", "--json").stdout) == {
+        "dvclive/params.yaml": {"scale": {"old": 1.0, "new": 0.5}}}
+    proc = datax("plots", "diff", "v1", "v2", "-o", "r.html")
+    assert proc.returncode == 0, proc.stderr
+    page = (repo / "r.html").read_text()
+    assert 'data-plot="dvclive/plots/metrics/train/loss.tsv"' in page
+    assert 'data-plot="dvclive/plots/metrics/acc.tsv"' in page

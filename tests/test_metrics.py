@@ -128,7 +128,8 @@ def test_bad_input_is_shown_in_its_place_and_the_rest_is_shown(repo: Path) -> No
     assert diff["eval/report.json"] == {"wer": {"old": 0.256, "new": "n/a"}}  # no diff for a non-number
     assert diff["metrics.json"] == {"acc": {"old": 0.488, "new": None}}
 
-    for args in (["metrics", "show", "nope"], ["metrics", "diff", "v1", "nope"], ["params", "diff", "nope"]):
+    for args in (["metrics", "show", "nope"], ["metrics", "diff", "v1", "nope"], ["params", "diff", "nope"],
+                 ["plots", "diff", "v1", "nope"]):
         proc = datax(*args)
         assert (proc.returncode, proc.stdout, proc.stderr) == (
             1, "", "git-datax: error: unknown revision 'nope': not a commit, branch or tag of this repository\n"), args

@@ -38,6 +38,7 @@ COMMANDS = [
     ("dag", "dag"),
     ("metrics", "metrics"),
     ("params", "params"),
+    ("plots", "plots"),
 ]
 # Called by git, not by people: hidden from --help.
 HIDDEN_COMMANDS = [

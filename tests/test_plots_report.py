@@ -1,0 +1,94 @@
+"""`plots diff v1 v2 v3 -o report.html` writes one self-contained HTML file, and headless Chromium
+draws its charts: the step curve of each revision in its colour, the final metrics' bars, an
+image; nothing is fetched from the network."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from helpers import datax, git
+from metrics_repo import make_iterations
+
+REVISION_COLOURS = {"v1": (0x1F, 0x77, 0xB4), "v2": (0xFF, 0x7F, 0x0E), "v3": (0x2C, 0xA0, 0x2C)}  # tab10
+MAGENTA = (255, 0, 255)
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    assert found, "headless Chromium is needed (./install.sh --dev installs the Debian package)"
+    return found
+
+
+def render(page: Path, out: Path, tmp: Path) -> tuple[str, Path]:
+    """The DOM Chromium built, and a screenshot of the whole report."""
+    base = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--mute-audio",
+            "--no-first-run", f"--user-data-dir={tmp / 'chromium-profile'}", "--window-size=1400,3000"]
+    dom = subprocess.run([*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    shot = subprocess.run([*base, f"--screenshot={out}", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert shot.returncode == 0 and out.exists(), shot.stderr[-2000:]
+    return dom.stdout, out
+
+
+def pixels_near(image: "object", colour: tuple[int, int, int], box: tuple[int, int, int, int] | None = None) -> int:
+    from PIL import Image
+
+    assert isinstance(image, Image.Image)
+    region = image.crop(box) if box else image
+    counts = region.getcolors(region.width * region.height) or []
+    return sum(n for n, p in counts if all(abs(a - b) <= 12 for a, b in zip(p[:3], colour)))
+
+
+def test_plots_diff_writes_a_report_that_chromium_draws(repo: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    make_iterations(repo)
+    Image.new("RGB", (60, 60), MAGENTA).save(repo / "eval" / "confusion.png")
+    pipeline = (repo / "datax.yaml").read_text()
+    (repo / "datax.yaml").write_text(pipeline + "plots:\n  - eval/confusion.png\n")
+
+    proc = datax("plots", "diff", "v1", "v2", "v3", "workspace", "-o", "report.html")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    # 1 step curve (train/loss) + 4 bar charts (wer, acc, train.loss, step)
+    assert proc.stdout == "report.html: 5 chart(s) of 4 revision(s)\n"
+    page = repo / "report.html"
+    text = page.read_text()
+    assert "<script" not in text  # nothing to run, nothing to fetch: it opens offline
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
+    assert text.count('data-plot="dvclive/plots/metrics/train/loss.tsv"') == 1
+    assert git("status", "--porcelain", "--untracked-files=no").stdout == " M datax.yaml\n"
+
+    dom, shot = render(page, tmp_path / "report.png", tmp_path)
+    assert dom.count("<svg") == 5
+    curve = re.search(r'data-plot="dvclive/plots/metrics/train/loss.tsv">(.*?)</svg>', dom, re.S)
+    assert curve is not None
+    for colour in ("#1f77b4", "#ff7f0e", "#2ca02c"):  # one line per revision in the chart's own colour
+        assert f"stroke: {colour}" in curve.group(1)
+    assert 'alt="eval/confusion.png at workspace"' in dom
+
+    image = Image.open(shot).convert("RGB")
+    width, height = image.size
+    assert (width, height) == (1400, 3000)
+    top = (0, 0, width, height // 3)  # the curves come first
+    for tag, colour in REVISION_COLOURS.items():
+        assert pixels_near(image, colour, top) > 80, f"{tag}'s curve is not drawn"
+    assert pixels_near(image, MAGENTA) >= 50 * 50  # the image is shown, not a broken-image icon
+
+    show = datax("plots", "show", "-o", str(tmp_path / "show.html"))
+    assert show.returncode == 0, show.stderr
+    assert show.stdout.endswith(": 5 chart(s) of 1 revision(s)\n")
+
+
+def test_plots_diff_with_nothing_to_draw_says_so(repo: Path) -> None:
+    (repo / "a.txt").write_text("a\n")
+    git("add", "a.txt")
+    git("commit", "-qm", "a")
+    proc = datax("plots", "diff", "-o", "out/report.html")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "out/report.html: 0 chart(s) of 2 revision(s)\n"
+    assert proc.stderr == ("git-datax: warning: no plots or metrics to draw at these revisions: name plots files "
+                           "in datax.yaml (`plots: [plots/train.tsv]`) or log them with gitdatax.log\n")
+    assert (repo / "out/report.html").read_text().startswith("<!DOCTYPE html>")
