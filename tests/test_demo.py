@@ -15,7 +15,10 @@ def test_demo_runs_and_passes(tmp_path: Path) -> None:
     assert "    models/asr.bin: v1 restored bit for bit" in "\n".join(lines)
     assert "    git status: clean" in lines
     assert "    version gitdatax/1" in lines
-    assert lines[-1] == "demo passed: v1's data and model came back exactly"
+    assert "    models/tiny.bin: the lr 0.1 model is back, from the run cache" in lines
+    assert lines[-1] == "demo passed: v1's data and model came back exactly; repro ran only what changed and restored the rest"
+    assert proc.stdout.count("Running stage 'train'") == 2 and proc.stdout.count("Running stage 'prepare'") == 1
+    assert "Restored stage 'train' from the run cache (params train.lr 0.2 -> 0.1)" in proc.stdout
     assert (tmp_path / "demo/repo/.git/datax/objects").is_dir()  # --dir keeps the repository
 
 

@@ -2,16 +2,21 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "build a throwaway repository, commit two versions of data and a model, travel back to v1"
+HELP = "build a throwaway repository, commit two versions of data and a model, travel back to v1, run a pipeline"
 DESCRIPTION = """Shows the main job end to end in a temporary repository: track *.csv and *.bin,
 commit v1 of a data set and a model, commit v2, `git checkout v1`, and check that every byte of v1
-came back (SHA-256), that Git holds only stubs, and that `git status` is clean."""
+came back (SHA-256), that Git holds only stubs, and that `git status` is clean.
+
+Then a pipeline: prepare and train stages (`git datax stage add`), `git datax repro` runs both,
+a param change re-runs only train, and going back to the old param brings the old model back
+from the run cache without running anything (--no-pipeline skips this part)."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", help="build the repository here (default: a new temporary folder)")
     parser.add_argument("--size-mib", type=int, default=16, help="size of the model file (default 16)")
     parser.add_argument("--keep", action="store_true", help="keep the repository afterwards")
+    parser.add_argument("--no-pipeline", action="store_true", help="skip the pipeline part")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,12 +103,19 @@ def run(args: argparse.Namespace) -> int:
     status = sh("status", "--porcelain")
     output.info(f"    git status: {'clean' if not status else status}")
     ok &= not status and v1 != v2
-    step(f"checkout took {elapsed:.2f}s; whole demo {time.monotonic() - start:.1f}s")
+    step(f"checkout took {elapsed:.2f}s")
+    if ok and not args.no_pipeline:
+        from gitdatax.pipeline.demo import run_pipeline_demo
+
+        sh("checkout", "-q", "main")
+        ok &= run_pipeline_demo(repo, datax_in_repo, sh, step, output.info)
+    step(f"whole demo {time.monotonic() - start:.1f}s")
     if args.keep or args.dir:
         output.info(f"the repository is kept in {repo}")
     else:
         shutil.rmtree(base, ignore_errors=True)
     if not ok:
         raise FatalError("the demo did not get v1 back intact")
-    output.info("demo passed: v1's data and model came back exactly")
+    output.info("demo passed: v1's data and model came back exactly"
+                + ("" if args.no_pipeline else "; repro ran only what changed and restored the rest"))
     return 0
