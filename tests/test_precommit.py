@@ -162,3 +162,65 @@ def test_a_stub_whose_data_could_not_be_stored_is_not_committed(data_repo: Path)
     (data_repo / "a.bin").unlink()
     git("checkout", "--", "a.bin")
     assert (data_repo / "a.bin").read_bytes() == data
+
+
+def test_a_stub_committed_without_its_gitattributes_line_is_refused(repo: Path, tmp_path: Path) -> None:
+    """Issue 11, item 2: `track` then `add m.bin` without `git add .gitattributes` staged a stub
+    that every clone would check out as stub text. The advice given makes the commit whole."""
+    datax("track", "*.bin")
+    write(repo / "m.bin", random_bytes(5000, seed=2))
+    git("add", "m.bin")
+    proc = git("commit", "-qm", "data", check=False)
+    refused(proc, "m.bin: staged as a gitdatax stub, but the .gitattributes line that tracks it is not staged, "
+                  "so every clone would check out the stub text: run `git add .gitattributes`")
+    assert git("rev-parse", "-q", "--verify", "HEAD", check=False).returncode == 1
+    git("add", ".gitattributes")
+    git("commit", "-qm", "data")
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(repo), str(clone))
+    assert (clone / "m.bin").read_bytes() == random_bytes(5000, seed=2)
+
+
+def test_a_stub_whose_path_was_untracked_since_it_was_added_is_refused(data_repo: Path) -> None:
+    write(data_repo / "m.bin", random_bytes(5000, seed=3))
+    git("add", "m.bin")
+    datax("untrack", "*.bin")
+    git("add", ".gitattributes")
+    proc = git("commit", "-qm", "data", check=False)
+    refused(proc, "m.bin: staged as a gitdatax stub, but no .gitattributes tracks it any more, so every clone "
+                  "would check out the stub text: track it again (`git datax track m.bin`, then "
+                  "`git add .gitattributes`) or keep it in Git as it is (`git add --renormalize -- m.bin`)")
+    git("add", "--renormalize", "--", "m.bin")
+    git("commit", "-qm", "raw on purpose")
+    assert git_bytes("cat-file", "-p", "HEAD:m.bin") == random_bytes(5000, seed=3)
+
+
+def test_stub_text_kept_as_content_in_an_untracked_path_still_commits(data_repo: Path) -> None:
+    data = random_bytes(4000, seed=4)
+    write(data_repo / "m.bin", data)
+    git("add", "m.bin")
+    git("commit", "-qm", "data")
+    write(data_repo / "docs/example-stub.txt", stub_bytes(data))  # the same blob, as documentation
+    git("add", "docs/example-stub.txt")
+    proc = git("commit", "-qm", "docs", check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_raw_content_for_a_path_only_the_unstaged_gitattributes_tracks_is_refused(repo: Path) -> None:
+    """Issue 11, item 3: pre-commit read only the index's attributes, so raw bytes staged for a
+    path the work tree's (unstaged) .gitattributes tracks went into the commit without a word."""
+    datax("track", "sub/*.bin")
+    (repo / "sub").mkdir()
+    os.replace(repo / ".gitattributes", repo / "sub" / ".gitattributes")
+    (repo / "sub" / ".gitattributes").write_text("*.bin filter=datax diff=datax merge=datax -text\n")
+    data = random_bytes(3000, seed=5)
+    write(repo / "sub/m.bin", data)
+    git(*NO_FILTER, "add", "sub/m.bin")
+    assert git_bytes("cat-file", "-p", ":sub/m.bin") == data
+    proc = git(*NO_FILTER, "commit", "-qm", "raw", check=False)
+    refused(proc, "sub/m.bin: staged as raw content, and the work tree's .gitattributes (not staged) says "
+                  "gitdatax tracks it: run `git add sub/.gitattributes`, then `git add --renormalize -- sub/m.bin`")
+    git("add", "sub/.gitattributes")
+    git("add", "--renormalize", "--", "sub/m.bin")
+    git("commit", "-qm", "stub")
+    assert git_bytes("cat-file", "-p", "HEAD:sub/m.bin") == stub_bytes(data)

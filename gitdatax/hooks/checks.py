@@ -58,18 +58,25 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
     files = staged_files(known)
     if not files:
         return [], []
-    # A blob the filter wrote is a stub: fine in any path. Only the others need attributes.
-    unknown = [f for f in files if f.blob not in staged]
-    filters = git.check_attr("filter", (f.path for f in unknown), cached=True) if unknown else {}
+    written = set(staged)  # blobs the filter wrote (journal), before any is read below
+    # What the commit will carry decides what a clone does: the index's attributes (issue 11,
+    # item 2: a stub committed without its .gitattributes line checks out as stub text).
+    filters = git.check_attr("filter", (f.path for f in files), cached=True)
+    outside = [f for f in files if filters.get(f.path) != "datax"]
+    # ... and what the user meant: the work tree's, which differ while .gitattributes is unstaged
+    # (item 3: raw bytes staged for a path only the work tree's attributes track).
+    intended = git.check_attr("filter", (f.path for f in outside)) if outside else {}
     limit: int | None = None  # read only when a file gitdatax does not track is staged
     # staged_files knows the sizes already: read the small blobs without asking git again
-    small = git.read_small_blobs((f.blob for f in unknown if filters.get(f.path) == "datax"
+    small = git.read_small_blobs((f.blob for f in files if f.blob not in staged
+                                  and (filters.get(f.path) == "datax" or intended.get(f.path) == "datax")
                                   and 0 < f.size <= stubs.MAX_STUB_SIZE), listed_small=True)
     staged.update({blob: stub for blob, data in small.items() if (stub := stubs.parse(data)) is not None})
     problems = []
     # Objects the filter answered for but could not write (background_writer.py): never commit a
     # stub whose data exists nowhere.
     unstored = background_writer.missing_among(common_dir / "datax", {s.oid for s in staged.values()})
+    unstaged_attributes: list[str] | None = None
     for f in files:
         quoted = shlex.quote(f.path)
         stub = staged.get(f.blob)
@@ -79,12 +86,31 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
                 f"written; `git add` said why): fix that and run `git add --renormalize -- {quoted}`"
             )
             continue
+        tracked = filters.get(f.path) == "datax"
+        if not tracked and intended.get(f.path) == "datax":
+            if unstaged_attributes is None:
+                unstaged_attributes = _unstaged_attribute_files()
+            add = f"git add {' '.join(shlex.quote(p) for p in unstaged_attributes) or '.gitattributes'}"
+            if stub is not None:
+                problems.append(f"{f.path}: staged as a gitdatax stub, but the .gitattributes line that tracks "
+                                f"it is not staged, so every clone would check out the stub text: run `{add}`")
+            elif f.size > 0:
+                problems.append(f"{f.path}: staged as raw content, and the work tree's .gitattributes (not "
+                                f"staged) says gitdatax tracks it: run `{add}`, then "
+                                f"`git add --renormalize -- {quoted}`")
+            continue
+        if not tracked and f.blob in written and not _holds_stub_text(f.path, stub):
+            problems.append(f"{f.path}: staged as a gitdatax stub, but no .gitattributes tracks it any more, so "
+                            f"every clone would check out the stub text: track it again (`git datax track "
+                            f"{quoted}`, then `git add .gitattributes`) or keep it in Git as it is "
+                            f"(`git add --renormalize -- {quoted}`)")
+            continue
         if f.blob in staged:
-            continue  # a stub the filter wrote, or read above: never raw data, whatever the path
+            continue  # a stub the filter wrote, or read above, in a tracked path
         # `git add --renormalize`, not `git add`: the file's stat still matches the index entry,
         # so a plain `git add` would keep the raw blob staged without running the filter.
-        if filters.get(f.path) == "datax":
-            if f.size > 0 and f.blob not in staged:
+        if tracked:
+            if f.size > 0:
                 problems.append(
                     f"{f.path}: staged as raw content, but .gitattributes says gitdatax tracks it "
                     f"(the datax filter was not installed when it was added): run `git datax install` "
@@ -96,7 +122,29 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
                 f"run `git datax track {quoted}`, then `git add .gitattributes` and "
                 f"`git add --renormalize -- {quoted}`"
             )
-    return problems, list(staged.values())
+    return problems, [staged[f.blob] for f in files if f.blob in staged and filters.get(f.path) == "datax"]
+
+
+def _unstaged_attribute_files() -> list[str]:
+    """The .gitattributes files whose work tree version is not what the index holds (for the
+    `git add` line of a refusal), from the top of the work tree."""
+    top = git.repo_paths().toplevel
+    paths = git.ls_files_z(["--modified", "--others", "--exclude-standard", "--full-name", "--",
+                            ":(top,glob)**/.gitattributes"], cwd=top)
+    return sorted(dict.fromkeys(paths))
+
+
+def _holds_stub_text(path: str, stub: stubs.Stub | None) -> bool:
+    """Whether the work tree file is the stub text itself: stub text kept as content on purpose
+    (documentation, a fixture) in a path gitdatax does not track is the user's to commit."""
+    top = git.repo_paths().toplevel
+    if stub is None or top is None:
+        return False
+    try:
+        with open(top / path, "rb") as f:
+            return f.read(stubs.MAX_STUB_SIZE + 1) == stub.encode()
+    except OSError:
+        return False
 
 
 def _max_git_size() -> int:
