@@ -5,7 +5,7 @@ import re
 import shutil
 from pathlib import Path
 
-from helpers import datax, git, make_writable, object_path, oid_of, stub_bytes, write
+from helpers import datax, git, make_writable, object_path, oid_of, random_bytes, stub_bytes, write
 
 NO_FILTER = ("-c", "filter.datax.process=", "-c", "filter.datax.clean=", "-c", "filter.datax.required=false")
 A, B, C, D, E, F = (bytes([65 + i]) * (1000 * (i + 1)) for i in range(6))
@@ -130,3 +130,36 @@ def test_env_shows_remotes_without_credentials(data_repo: Path, tmp_path: Path) 
     assert datax("remote", "add", "nas", str(tmp_path / "nas"), "--default").returncode == 0
     assert datax("remote", "add", "cloud", "s3://bucket/prefix").returncode == 0
     assert remotes_row() == f"cloud s3://bucket/prefix, nas {tmp_path / 'nas'} (default)"
+
+
+def test_a_clone_of_a_commit_without_its_gitattributes_line_is_told_the_truth(make_repo, tmp_path: Path) -> None:
+    """Issue 11, item 2, the clone side: status said "nothing tracked", pull blamed a corrupt
+    store that fsck found fine, checkout exited 1 without a word."""
+    author = make_repo("author")
+    datax("track", "*.bin", cwd=author)
+    data = random_bytes(5000, seed=8)
+    write(author / "m.bin", data)
+    git("add", "m.bin", cwd=author)
+    git("-c", "core.hooksPath=/dev/null", "commit", "-qm", "data, no .gitattributes", cwd=author)  # as before the fix
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(author), str(clone))
+    assert (clone / "m.bin").read_bytes().startswith(b"version gitdatax/1\n")
+    oid = oid_of(data)
+    proc = datax("status", cwd=clone)
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "gitdatax: 0 tracked file(s), 0 B of data: nothing tracked; 1 stub(s) in paths gitdatax does not track"
+    assert lines[1].split() == ["stub,", "not", "tracked", "4.9", "KiB", "m.bin"]
+    advice = ("git-datax: error: 1 file(s) hold a gitdatax stub, but no .gitattributes line tracks them (they were "
+              "committed without `git add .gitattributes`), so git checks them out as stub text: run "
+              "`git datax track m.bin`, commit .gitattributes, then `git datax pull`")
+    for command in ("checkout", "pull"):
+        proc = datax(command, cwd=clone)
+        assert proc.returncode == 1, proc.stderr
+        assert advice in proc.stderr.splitlines(), proc.stderr
+        assert f"  m.bin: object {oid}" in proc.stderr.splitlines()
+        assert "corrupt" not in proc.stderr and "fsck" not in proc.stderr
+    datax("track", "m.bin", cwd=clone)
+    proc = datax("pull", cwd=clone)
+    assert proc.returncode == 0, proc.stderr
+    assert (clone / "m.bin").read_bytes() == data

@@ -157,6 +157,7 @@ class FillReport(NamedTuple):
     fetch_failures: dict[str, str]  # oid -> why the download failed
     remote_error: str | None  # the remote could not be opened at all
     unreadable: list[PathStub]  # still stubs though the object is local: corrupt (the filter said so)
+    untracked: list[PathStub] = []  # stubs in paths no .gitattributes routes through gitdatax
 
 
 def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fetch: bool = True,
@@ -169,6 +170,11 @@ def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fe
     from gitdatax.errors import FatalError
 
     items = select(worktree_stubs(top), include, exclude)
+    # A stub committed without its .gitattributes line (issue 11, item 2): git runs no filter
+    # there, so checking it out again would only write the stub back. Say so; fetch nothing.
+    untracked = untracked_among(top, items)
+    if untracked:
+        items = [i for i in items if i not in untracked]
     absent = [i for i in items if not store.has(i.stub.oid)]
     if only_absent:
         items = absent
@@ -201,7 +207,29 @@ def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fe
         mark_pending(store)
     unreadable = [i for i in ready if _holds_stub(top, i)]
     filled = [i for i in ready if i not in unreadable] if unreadable else ready
-    return FillReport(filled, missing, failures, remote_error, unreadable)
+    return FillReport(filled, missing, failures, remote_error, unreadable, untracked)
+
+
+def untracked_among(top: Path, items: Sequence[PathStub]) -> list[PathStub]:
+    """The items whose path the work tree's attributes do not route through gitdatax."""
+    if not items:
+        return []
+    filters = git.check_attr("filter", (i.path for i in items), cwd=top)
+    return [i for i in items if filters.get(i.path) != "datax"]
+
+
+def untracked_stub_lines(items: Sequence[PathStub], limit: int = 20) -> list[str]:
+    """What to tell a user whose clone holds stubs in paths gitdatax does not track."""
+    import shlex
+
+    lines = [f"{len(items)} file(s) hold a gitdatax stub, but no .gitattributes line tracks them (they were "
+             "committed without `git add .gitattributes`), so git checks them out as stub text: run "
+             f"`git datax track {' '.join(shlex.quote(i.path) for i in items[:3])}`, commit .gitattributes, "
+             "then `git datax pull`"]
+    lines += [f"  {i.path}: object {i.stub.oid}" for i in items[:limit]]
+    if len(items) > limit:
+        lines.append(f"  ... and {len(items) - limit} more")
+    return lines
 
 
 def _holds_stub(top: Path, item: PathStub) -> bool:

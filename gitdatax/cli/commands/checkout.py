@@ -38,11 +38,16 @@ def fill_and_report(top: Path, include: Sequence[str], exclude: Sequence[str], q
                      "(`git datax pull` downloads them)")
         for item in report.missing[:20]:
             output.info(f"  {item.path}: object {item.stub.oid}")
+    if report.untracked:
+        first, *rest = sync.untracked_stub_lines(report.untracked)
+        output.error(first)
+        for line in rest:
+            output.info(line)
     if report.unreadable:
         output.error(f"{len(report.unreadable)} file(s) are still stubs: their objects in the local store cannot be "
                      "read (said above); `git datax fsck` moves corrupt ones aside, then `git datax pull` "
                      "fetches them again")
-    return 1 if report.missing or report.unreadable else 0
+    return 1 if report.missing or report.unreadable or report.untracked else 0
 
 
 def run(args: argparse.Namespace) -> int:

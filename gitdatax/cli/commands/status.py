@@ -14,12 +14,16 @@ DESCRIPTION = """States, for each file whose path gitdatax tracks:
   deleted         gone from the work tree
   outside the sparse checkout
                   git leaves it out of the work tree, so its data is not needed here
+  stub, not tracked
+                  a stub in a path no .gitattributes line tracks (committed without
+                  `git add .gitattributes`): git checks it out as stub text
 Only files neither `committed` nor outside the sparse checkout are listed, unless --all is given.
 With a pipeline (datax.yaml or dvc.yaml), the stages `git datax repro` would run follow, each with
 why: "params train.lr 0.1 -> 0.2", "dep prepare.py changed", "out models/model.bin missing"."""
 
 
 OUTSIDE = "outside the sparse checkout"
+UNTRACKED_STUB = "stub, not tracked"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
 
     top = git.toplevel()
     store = ObjectStore.for_repo()
-    files = tracked.index_files(cwd=top)
+    scan = tracked.scan_index(cwd=top, look_outside=True)
+    files = scan.tracked
     head = {}
     if git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], cwd=top, check=False).returncode == 0:
         head = {e[0]: e[1] for e in _head_blobs(top)}
@@ -71,9 +76,17 @@ def run(args: argparse.Namespace) -> int:
             size = human_size(f.stub.size) if f.stub else "-"
             lines.append(f"  {', '.join(states):<24} {size:>10}  {path_on_a_line(f.path)}")
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing tracked"
+    if scan.stubs_outside:
+        summary += f"; {len(scan.stubs_outside)} stub(s) in paths gitdatax does not track"
     print(f"gitdatax: {len(files)} tracked file(s), {human_size(total)} of data: {summary}")
     for line in lines:
         print(line)
+    for f in scan.stubs_outside:  # a commit made without its .gitattributes line (issue 11, item 2)
+        size = human_size(f.stub.size) if f.stub else "-"
+        print(f"  {UNTRACKED_STUB:<24} {size:>10}  {path_on_a_line(f.path)}")
+    if scan.stubs_outside:
+        print(f"  ({UNTRACKED_STUB}: committed without its .gitattributes line, so git checks out the stub text: "
+              "`git datax track PATH`, commit .gitattributes, then `git datax pull`)")
     # What to do about the states that need more than git, as git status says what to run.
     if "raw in git" in counts:
         print("  (raw in git: `git add --renormalize .` stores them with gitdatax; commit that)")
