@@ -33,6 +33,8 @@ COMMANDS = [
     ("migrate", "migrate"),
     ("get", "get"),
     ("list", "listing"),
+    ("import", "import_"),
+    ("update", "update"),
     ("stage", "stage"),
     ("repro", "repro"),
     ("dag", "dag"),

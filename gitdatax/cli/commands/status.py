@@ -19,7 +19,10 @@ DESCRIPTION = """States, for each file whose path gitdatax tracks:
                   `git add .gitattributes`): git checks it out as stub text
 Only files neither `committed` nor outside the sparse checkout are listed, unless --all is given.
 With a pipeline (datax.yaml or dvc.yaml), the stages `git datax repro` would run follow, each with
-why: "params train.lr 0.1 -> 0.2", "dep prepare.py changed", "out models/model.bin missing"."""
+why: "params train.lr 0.1 -> 0.2", "dep prepare.py changed", "out models/model.bin missing".
+Then each import (`git datax import`) whose source has moved on since: its recorded rev now names
+another commit (`git datax update OUT` brings it), or the source cannot be asked (--no-imports
+skips asking, for offline use)."""
 
 
 OUTSIDE = "outside the sparse checkout"
@@ -28,6 +31,7 @@ UNTRACKED_STUB = "stub, not tracked"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-a", "--all", action="store_true", help="list committed files too")
+    parser.add_argument("--no-imports", action="store_true", help="do not ask the sources of imports whether they moved on")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     if files and not attributes.filter_configured():
         print("  (the datax filter is not configured: run `git datax install` first)")
     _pipeline_lines(top)
+    if not args.no_imports:
+        _imports_moved_on(top)
     return 0
 
 
@@ -115,6 +121,18 @@ def _pipeline_lines(top: Path) -> None:
         lines = [f"pipeline ({found.name}): {exc}"]
     for line in lines:
         print(line)
+
+
+def _imports_moved_on(top: object) -> None:
+    from gitdatax.share.imports import moved_on
+
+    for origin, now, problem in moved_on(top):  # type: ignore[arg-type]
+        rev = origin.rev or "HEAD"
+        if problem is not None:
+            print(f"  import {origin.out}: cannot ask {origin.repo} about {rev}: {problem}")
+        else:
+            print(f"  import {origin.out}: {rev} of {origin.repo} moved on ({origin.commit[:12]} -> {str(now)[:12]}): "
+                  f"`git datax update {origin.out}` brings it")
 
 
 def _head_blobs(top: object) -> list[tuple[str, str]]:
