@@ -120,3 +120,28 @@ def test_remote_lacking_objects_is_reported(repo: Path, tmp_path: Path) -> None:
     # An unknown remote is one line, exit 1.
     proc = datax("fsck", "--remote", "nope")
     assert proc.returncode == 1 and proc.stderr.startswith("git-datax: error: no remote named 'nope'")
+
+
+def test_remote_verify_downloads_and_rehashes_the_remote_copies(repo: Path, tmp_path: Path) -> None:
+    """issue 11 item 6: `--remote` checked presence only; a damaged remote copy passed."""
+    oids = _commit_versions(repo, versions=1)[0]
+    remote = tmp_path / "remote-store"
+    shutil.copytree(store_dir(repo) / "objects", remote / "objects")
+    assert datax("remote", "add", "--local", "nas", str(remote)).returncode == 0
+    proc = datax("fsck", "--remote", "nas", "--verify")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    bad = remote / "objects" / oids["model.bin"][:2] / oids["model.bin"][2:4] / oids["model.bin"]
+    os.chmod(bad, 0o644)
+    data = bytearray(bad.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    bad.write_bytes(bytes(data))
+    assert datax("fsck", "--remote", "nas").returncode == 0  # presence alone cannot tell
+    proc = datax("fsck", "--remote", "nas", "--verify")
+    assert proc.returncode == 1
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("corrupt on remote")]
+    assert len(lines) == 1 and ": model.bin (" in lines[0] and oids["model.bin"] in lines[0]
+    assert proc.stdout.splitlines()[-1].endswith("1 corrupt there")
+    assert datax("fsck").returncode == 0  # the local store was not touched
+    assert not any(p.name.endswith("fsck-remote") for p in (store_dir(repo) / "tmp").iterdir())
+    proc = datax("fsck", "--verify")
+    assert proc.returncode == 1 and proc.stderr.strip().endswith("(`git datax fsck --remote --verify`)")

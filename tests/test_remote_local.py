@@ -1,5 +1,5 @@
-"""The directory remote: objects on the same file system are hard-linked (as git links objects
-for a local clone), yet every download is still re-hashed before it is published."""
+"""The directory remote: objects are copied (hard-linked only when asked), checked on the way
+out, and every download is re-hashed before it is published."""
 from __future__ import annotations
 
 import os
@@ -9,24 +9,58 @@ import pytest
 
 from gitdatax.errors import CorruptObject
 from gitdatax.remotes.local import DirectoryRemote
+from gitdatax.store.objectfile import CorruptUpload
 from gitdatax.store.objectstore import ObjectStore
+from helpers import make_writable
 
 
-def test_upload_and_download_link_the_read_only_object_file(tmp_path: Path) -> None:
+def test_upload_and_download_copy_the_object_file_by_default(tmp_path: Path) -> None:
+    """A link would make one inode the local store's, the remote's and every clone's: one bad
+    block would damage all of them at once (issue 11 item 7). Copies (or reflinks) by default."""
     local = ObjectStore(tmp_path / "local")
     stub = local.put_bytes(os.urandom(100_000))
     remote = DirectoryRemote(str(tmp_path / "nas"), {"create": True})
     remote.upload(stub, local)
     sent = remote.layout.object_path(stub.oid)
-    assert sent.stat().st_ino == local.object_path(stub.oid).stat().st_ino
+    assert sent.stat().st_ino != local.object_path(stub.oid).stat().st_ino
+    assert sent.read_bytes() == local.object_path(stub.oid).read_bytes()
     assert sent.stat().st_mode & 0o777 == 0o444
     assert remote.has_many([stub]) == {stub.oid}
     fresh = ObjectStore(tmp_path / "fresh")
     remote.download(stub, fresh)
-    assert fresh.object_path(stub.oid).stat().st_ino == sent.stat().st_ino
+    assert fresh.object_path(stub.oid).stat().st_ino != sent.stat().st_ino
     assert b"".join(fresh.read_verified(stub)) == b"".join(local.read_verified(stub))
+    assert list(fresh.tmp_dir.iterdir()) == [] and list((tmp_path / "nas" / "tmp").iterdir()) == []
+
+
+def test_upload_and_download_link_the_read_only_object_file_when_asked(tmp_path: Path) -> None:
+    local = ObjectStore(tmp_path / "local")
+    stub = local.put_bytes(os.urandom(100_000))
+    remote = DirectoryRemote(str(tmp_path / "nas"), {"create": True, "link": "true"})
+    remote.upload(stub, local)
+    sent = remote.layout.object_path(stub.oid)
+    assert sent.stat().st_ino == local.object_path(stub.oid).stat().st_ino
+    fresh = ObjectStore(tmp_path / "fresh")
+    remote.download(stub, fresh)
+    assert fresh.object_path(stub.oid).stat().st_ino == sent.stat().st_ino
     assert not (tmp_path / "nas" / "tmp").exists()  # linked straight into place, nothing staged
-    assert list(fresh.tmp_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("link", ["", "true"])
+def test_a_corrupt_local_object_is_not_sent(tmp_path: Path, link: str) -> None:
+    """issue 11 item 6: a flipped byte used to be copied or linked to the team store."""
+    local = ObjectStore(tmp_path / "local")
+    stub = local.put_bytes(b"a sentence that compresses well. " * 3000)
+    path = local.object_path(stub.oid)
+    make_writable(path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    remote = DirectoryRemote(str(tmp_path / "nas"), {"create": True, "link": link})
+    with pytest.raises(CorruptUpload, match=f"{stub.oid}.*git datax fsck"):
+        remote.upload(stub, local)
+    assert remote.has_many([stub]) == set()
+    assert not remote.layout.object_path(stub.oid).exists()
 
 
 def test_a_corrupt_remote_object_is_refused_even_when_linked(tmp_path: Path) -> None:

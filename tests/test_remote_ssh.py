@@ -333,3 +333,27 @@ def test_push_clone_pull_over_ssh(ssh_env: Sshd, tmp_path: Path) -> None:
     for stub in stubs:
         assert object_path(clone, stub.oid).is_file()
     assert_files(clone, env=env)
+
+
+def test_a_corrupt_local_object_is_not_sent_and_the_session_stays_usable(ssh_env: Sshd, tmp_path: Path) -> None:
+    """issue 11 item 6 over ssh: the server gets an error frame instead of the last bytes."""
+    from gitdatax.store.objectfile import CorruptUpload
+
+    bare = tmp_path / "server.git"
+    git("init", "-q", "--bare", str(bare))
+    store = ObjectStore(tmp_path / "local")
+    bad, good = store.put_bytes(b"flip me " * 40_000), store.put_bytes(b"keep me " * 40_000)
+    path = store.object_path(bad.oid)
+    os.chmod(path, 0o644)
+    data = bytearray(path.read_bytes())
+    data[-6] ^= 0x01  # in the checksum: only a full check finds it
+    path.write_bytes(bytes(data))
+    remote = open_remote(f"ssh://{ssh_env.user}@127.0.0.1:{ssh_env.port}{bare}")
+    try:
+        with pytest.raises(CorruptUpload, match=f"{bad.oid}.*git datax fsck"):
+            remote.upload(bad, store)
+        remote.upload(good, store)
+        assert remote.has_many([bad, good]) == {good.oid}
+    finally:
+        remote.close()
+    assert not [p for p in files_under(bare / "datax") if bad.oid in p.name]

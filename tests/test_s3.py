@@ -249,3 +249,22 @@ def test_an_s3_download_cut_every_time_gives_up_with_one_line(s3: S3Server, tmp_
         proxy.close()
     assert not info.value.transient
     assert list(fresh.iter_oids()) == [] and os.listdir(fresh.tmp_dir) == []
+
+
+def test_a_corrupt_local_object_is_not_uploaded(s3: S3Server, tmp_path: Path) -> None:
+    """issue 11 item 6 on S3: checked while boto3 reads it, refused before the PUT completes."""
+    from gitdatax.store.objectfile import CorruptUpload
+
+    store = ObjectStore(tmp_path / "a")
+    stub = store.put_bytes(b"flip me " * 40_000)
+    path = store.object_path(stub.oid)
+    os.chmod(path, 0o644)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+    remote = _remote(s3, "corrupt")
+    result = transfer.upload_missing(remote, store, [stub], jobs=1, quiet=True)
+    assert not result.moved and "git datax fsck" in result.failed[stub.oid]
+    assert remote.has_many([stub]) == set()
+    with pytest.raises(CorruptUpload):
+        remote.upload(stub, store)

@@ -239,7 +239,7 @@ def test_objects_move_between_stores_through_the_store(tmp_path: Path, store: Ob
     data = random_bytes(50_000, 2)
     stub = store.put([data])
     other = ObjectStore(tmp_path / "other")
-    store.copy_object_to(other, stub.oid)
+    store.copy_object_to(other, stub)
     assert b"".join(other.read_verified(stub)) == data
     third = ObjectStore(tmp_path / "third")
     third.import_object_from(other, stub)
@@ -249,3 +249,35 @@ def test_objects_move_between_stores_through_the_store(tmp_path: Path, store: Ob
     fourth = ObjectStore(tmp_path / "fourth")
     assert fourth.adopt_from(third, stub.oid) and not third.has(stub.oid)
     assert b"".join(fourth.read_verified(stub)) == data
+
+
+OTHER_DISK = "/dev/shm"
+
+
+@pytest.mark.skipif(not os.path.isdir(OTHER_DISK) or os.stat(OTHER_DISK).st_dev == os.stat("/tmp").st_dev,
+                    reason="needs a second file system (tmpfs at /dev/shm)")
+def test_objects_on_another_disk_through_a_link_are_published_by_copy(tmp_path: Path) -> None:
+    """issue 11 item 13: with objects/ a link to another disk, os.replace from tmp/ fails (EXDEV)
+    and every put failed; now the object is copied next to its place, flushed, renamed."""
+    import tempfile
+
+    elsewhere = Path(tempfile.mkdtemp(dir=OTHER_DISK, prefix="datax-test-"))
+    try:
+        root = tmp_path / "datax"
+        root.mkdir()
+        (root / "objects").symlink_to(elsewhere)
+        store = ObjectStore(root)
+        small = b"x,y\n" * 1000
+        big = random_bytes(IN_MEMORY_LIMIT + 5000, 3)
+        stubs = [store.put([small]), store.put([big])]
+        fresh = ObjectStore(tmp_path / "fresh")
+        fresh.import_object_from(store, stubs[0])
+        for stub, data in zip(stubs, [small, big]):
+            assert b"".join(store.read_verified(stub)) == data
+            assert store.object_path(stub.oid).stat().st_mode & 0o777 == 0o444
+        assert os.listdir(store.tmp_dir) == []
+        assert not [p for p in elsewhere.rglob("*") if p.name.endswith(".tmp")]
+    finally:
+        import shutil
+
+        shutil.rmtree(elsewhere, ignore_errors=True)

@@ -7,6 +7,7 @@ the work tree (files still holding a stub), the index, HEAD, or every reachable 
 from __future__ import annotations
 
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -18,6 +19,7 @@ from gitdatax.scan import reachable
 from gitdatax.sync import transfer
 from gitdatax.remotes.base import Remote
 from gitdatax.store.objectstore import ObjectStore
+from gitdatax.stub import Stub
 
 
 class Corrupt(NamedTuple):
@@ -33,10 +35,12 @@ class FsckResult(NamedTuple):
     referenced: dict[str, reachable.StubRef]
     missing_local: list[reachable.StubRef]  # referenced, not in the local store (nor on the remote, if asked)
     missing_remote: list[reachable.StubRef]  # referenced, not on the remote (only with a remote)
+    corrupt_remote: tuple[tuple[reachable.StubRef, str], ...] = ()  # remote copies that failed re-hashing
+
 
     @property
     def ok(self) -> bool:
-        return not (self.corrupt or self.missing_local or self.missing_remote)
+        return not (self.corrupt or self.missing_local or self.missing_remote or self.corrupt_remote)
 
 
 def _workers() -> int:
@@ -82,7 +86,7 @@ def referenced_stubs(all_history: bool, cwd: str | os.PathLike[str] | None = Non
 
 
 def fsck(store: ObjectStore, *, all_history: bool = False, remote: Remote | None = None,
-         cwd: str | os.PathLike[str] | None = None) -> FsckResult:
+         verify_remote: bool = False, cwd: str | os.PathLike[str] | None = None) -> FsckResult:
     count, nbytes, corrupt = verify_store(store)
     referenced = referenced_stubs(all_history, cwd)
     absent = [ref for oid, ref in referenced.items() if not store.has(oid)]
@@ -93,8 +97,34 @@ def fsck(store: ObjectStore, *, all_history: bool = False, remote: Remote | None
         missing_remote = [ref for oid, ref in referenced.items() if oid not in on_remote]
         # Missing here but safe on the remote is what gc leaves behind: a pull brings it back.
         absent = [ref for ref in absent if ref.stub.oid not in on_remote]
+        if verify_remote:
+            refs = [ref for oid, ref in referenced.items() if oid in on_remote]
+            bad = verify_remote_copies(store, remote, [ref.stub for ref in refs])
+            corrupt_remote = tuple((ref, bad[ref.stub.oid]) for ref in sorted(refs, key=_order) if ref.stub.oid in bad)
+            return FsckResult(count, nbytes, corrupt, referenced, sorted(absent, key=_order),
+                              sorted(missing_remote, key=_order), corrupt_remote)
     return FsckResult(count, nbytes, corrupt, referenced, sorted(absent, key=_order),
                       sorted(missing_remote, key=_order))
+
+
+VERIFY_BATCH = 64  # remote copies downloaded into the scratch store before it is emptied
+
+
+def verify_remote_copies(store: ObjectStore, remote: Remote, stubs: list[Stub]) -> dict[str, str]:
+    """Download every remote copy of `stubs` into a scratch store beside the local one, where
+    the download re-hashes it as any download does; oid -> why, for the copies that fail. The
+    local store is not touched, and the scratch store is emptied batch after batch."""
+    bad: dict[str, str] = {}
+    scratch_dir = store.tmp_dir / f"{os.getpid()}.fsck-remote"
+    try:
+        for start in range(0, len(stubs), VERIFY_BATCH):
+            scratch = ObjectStore(scratch_dir, store.level)
+            result = transfer.download_missing(remote, scratch, stubs[start:start + VERIFY_BATCH], quiet=True)
+            bad.update(result.failed)
+            shutil.rmtree(scratch_dir, ignore_errors=True)
+    finally:
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+    return bad
 
 
 def _order(ref: reachable.StubRef) -> tuple[str, str]:
@@ -111,6 +141,8 @@ def report_lines(result: FsckResult, store: ObjectStore, remote: Remote | None) 
     for ref in result.missing_remote:
         local = "present locally: `git datax push` sends it" if store.has(ref.stub.oid) else "and not local either"
         yield f"not on remote {remote.url if remote else ''}: {ref.path} ({ref.where}) object {ref.stub.oid}, {local}"
+    for ref, why in result.corrupt_remote:
+        yield f"corrupt on remote {remote.url if remote else ''}: {ref.path} ({ref.where}): {why}"
 
 
 def summary(result: FsckResult, remote: Remote | None) -> str:
@@ -121,5 +153,7 @@ def summary(result: FsckResult, remote: Remote | None) -> str:
     ]
     if remote is not None:
         parts.append(f"{len(result.missing_remote)} not on remote {remote.url}")
+        if result.corrupt_remote:
+            parts.append(f"{len(result.corrupt_remote)} corrupt there")
     verdict = "ok" if result.ok else "PROBLEMS FOUND"
     return f"fsck: {verdict}: " + ", ".join(parts)

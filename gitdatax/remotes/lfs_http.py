@@ -30,6 +30,7 @@ from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
 from gitdatax.remotes import credentials
 from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, number_option
 from gitdatax.remotes.http_session import LFS_JSON, HttpSession
+from gitdatax.store.objectfile import CorruptUpload
 from gitdatax.store.objectstore import CHUNK, ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
@@ -73,7 +74,10 @@ class _ContentReader(ChunkReader):
         return self._size
 
     def _next_chunk(self) -> bytes:
-        return next(self._chunks, b"")
+        try:
+            return next(self._chunks, b"")
+        except CorruptObject as exc:  # the server re-hashes too; the user needs the way out
+            raise CorruptUpload(exc.oid, exc.why) from None
 
 
 class LfsHttpRemote:

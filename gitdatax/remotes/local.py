@@ -33,12 +33,15 @@ class DirectoryRemote:
         self.url = url
         self.root = path_from_url(url)
         self.layout = ObjectStore(self.root)  # same layout: reuse its path rules (oid checks)
+        # Copies by default: a hard link makes one inode serve this store and the remote, so one
+        # damaged block damages both (and every clone that linked it). Only when asked (`link`).
+        self.link = str((options or {}).get("link", "")).strip().lower() in ("1", "true", "yes", "on")
         # With `create` (a store that goes with a Git repository), the directory is made by the
         # first upload; a download or a look-up never creates it.
         if not self.root.is_dir() and not (options and options.get("create")):
             raise RemoteError(f"remote {url}: no such directory {self.root}")
-        # On the file system of the repository itself, objects are hard-linked: the work is a few
-        # system calls per object, and more threads than cores only fight over the GIL (a clone
+        # On the file system of the repository itself, objects are copied locally: the work is
+        # CPU-bound, and more threads than cores only fight over the GIL (a clone
         # of the standard workload: 1.66 s with 8, 1.41 s with 2). A NAS keeps the default.
         same_device = _same_device(self.root, Path.cwd())
         self.max_parallel = (os.cpu_count() or 2) if same_device else None
@@ -52,7 +55,7 @@ class DirectoryRemote:
 
     def download(self, stub: Stub, store: ObjectStore) -> None:
         try:
-            store.import_object_from(self.layout, stub)
+            store.import_object_from(self.layout, stub, link=self.link)
         except CorruptObject as exc:
             raise RemoteCorruptObject(self.url, exc) from None
         except FileNotFoundError:
@@ -66,7 +69,7 @@ class DirectoryRemote:
         if not self._tmp_checked:
             self._remove_stale_tmp()
         try:
-            store.copy_object_to(self.layout, stub.oid)
+            store.copy_object_to(self.layout, stub, link=self.link)
         except OSError as exc:
             raise RemoteError(f"remote {self.url}: cannot write object {stub.oid}: {exc.strerror}") from None
 

@@ -234,7 +234,7 @@ class S3Remote:
         config = TransferConfig(multipart_threshold=self.multipart_threshold,
                                 multipart_chunksize=MULTIPART_CHUNK, max_concurrency=4)
         try:
-            with store.open_compressed(stub.oid) as source:
+            with store.open_upload(stub) as source:  # CorruptUpload before a corrupt object is whole there
                 self._client.upload_fileobj(source, self.bucket, self.key(stub.oid), Config=config,
                                             ExtraArgs={"ContentType": "application/zstd"})
         except FatalError:

@@ -310,7 +310,7 @@ class SshRemote:
     def upload(self, stub: Stub, store: ObjectStore) -> None:
         if not is_valid_oid(stub.oid):
             raise InvalidOid(stub.oid)
-        source = store.open_compressed(stub.oid)  # ObjectMissing names the oid
+        source = store.open_upload(stub)  # ObjectMissing names the oid; checked as it is sent
         with source:
             self._call(lambda c: self._put(c, stub, source))
 
@@ -324,6 +324,10 @@ class SshRemote:
                 conn.send(ERROR, f"local read failed: {exc.strerror}".encode())
                 conn.read()  # the server's "aborted" answer keeps us in step
                 raise _InStep(f"remote {self.url}: cannot read local object {stub.oid}: {exc.strerror}") from None
+            except CorruptObject:
+                conn.send(ERROR, b"local object is corrupt")
+                conn.read()  # as above: the server aborts the put and stays in step
+                raise
             conn.send(DATA, chunk, flush=not chunk)
             if not chunk:
                 break

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Protocol
 
 from gitdatax.errors import CorruptObject, ObjectMissing
-from gitdatax.store.objectfile import CHUNK, check_sha256, decompressed_chunks, read_small, unlink_quietly
+from gitdatax.store.objectfile import CHUNK, CheckedReader, check_sha256, decompressed_chunks, read_small, rename_into_store, unlink_quietly
 from gitdatax.stub import Stub
 
 # Raw content up to this size is checked in memory (most objects a server receives).
@@ -52,11 +52,15 @@ class ExchangeMixin:
             unlink_quietly(tmp)
             raise
 
-    def import_object_from(self: _StoreHost, other: _StoreHost, stub: Stub) -> None:
-        """Publish object `stub` of another store on this machine (a directory remote):
-        hard-linked when the file system allows (objects are read-only and named by their
-        content, as git's own local clones link theirs), else copied; re-hashed before it is
-        published either way. ObjectMissing when the other store lacks it."""
+    def import_object_from(self: _StoreHost, other: _StoreHost, stub: Stub, *, link: bool = False) -> None:
+        """Publish object `stub` of another store on this machine (a directory remote): copied,
+        or with `link` hard-linked where the file system allows (one inode then serves both
+        stores: a damaged disk block damages both); re-hashed before it is published either
+        way. ObjectMissing when the other store lacks it."""
+        if not link:
+            with other.open_compressed(stub.oid) as source:
+                self.import_object(source, stub)
+            return
         path = other._object_str(stub.oid)
         tmp = self._unique_tmp(stub.oid)
         try:
@@ -86,34 +90,51 @@ class ExchangeMixin:
         if stub.size > SMALL_IMPORT:  # small objects are read in one go, never checked twice
             self._remember_verified(stub.oid)
 
-    def copy_object_to(self: _StoreHost, other: _StoreHost, oid: str) -> None:
-        """Place this store's object `oid` in another store of the same layout on this machine.
-        A hard link is made straight in place (it appears whole or not at all, and the source is
-        complete and read-only); across file systems the file is copied to the other store's
-        tmp/ and renamed."""
-        source = self._object_str(oid)
-        target = other._object_str(oid)
-        other._make_parent(target)
+    def open_upload(self: _StoreHost, stub: Stub) -> CheckedReader:
+        """The object file for sending to another store, checked as it is read (zstd checksum
+        and size): a corrupt local object raises CorruptUpload before its last byte leaves."""
         try:
-            os.link(source, target)
-            return
-        except FileExistsError:
-            return  # already there (another uploader): same name, same bytes
+            f = open(self._object_str(stub.oid), "rb")
         except FileNotFoundError:
-            if not os.path.exists(source):
-                raise ObjectMissing(oid) from None
-            raise
-        except OSError:
-            pass  # another file system, or links not allowed: copy
-        tmp = other._unique_tmp(oid)
+            raise ObjectMissing(stub.oid) from None
         try:
-            with open(source, "rb") as src, open(tmp, "xb") as out:
-                shutil.copyfileobj(src, out, CHUNK)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, target)  # two uploaders of one object: the last rename wins, same bytes
+            return CheckedReader(f, stub)
         except BaseException:
-            unlink_quietly(str(tmp))
+            f.close()
             raise
+
+    def copy_object_to(self: _StoreHost, other: _StoreHost, stub: Stub, *, link: bool = False) -> None:
+        """Place this store's object `stub` in another store of the same layout on this machine:
+        copied (reflinked where the file system offers it, which shares no block once either
+        side writes), checked on the way; with `link` hard-linked (one inode for both stores).
+        The object is checked before either, and appears in the other store whole or not at all."""
+        target = other._object_str(stub.oid)
+        if os.path.isfile(target):
+            return  # already there (another uploader): same name, same bytes
+        other._make_parent(target)
+        with self.open_upload(stub) as source:
+            if link:
+                source.check_all()
+                try:
+                    os.link(self._object_str(stub.oid), target)
+                    return
+                except FileExistsError:
+                    return
+                except OSError:
+                    pass  # another file system, or links not allowed: copy
+            tmp = other._unique_tmp(stub.oid)
+            try:
+                with open(self._object_str(stub.oid), "rb") as raw, open(tmp, "xb") as out:
+                    if _reflink(raw.fileno(), out.fileno()):
+                        source.check_all()
+                    else:
+                        while block := source.read(CHUNK):
+                            out.write(block)
+                os.chmod(tmp, 0o444)
+                rename_into_store(tmp, target)  # two uploaders of one object: the last rename wins, same bytes
+            except BaseException:
+                unlink_quietly(str(tmp))
+                raise
 
     def adopt_from(self: _StoreHost, other: _StoreHost, oid: str) -> bool:
         """Move object `oid` of another store on the same file system (a migration's staging
@@ -122,7 +143,7 @@ class ExchangeMixin:
         if os.path.isfile(target):
             return False
         self._make_parent(target)
-        os.replace(other._object_str(oid), target)
+        rename_into_store(other._object_str(oid), target)
         return True
 
     def import_raw(self: _StoreHost, chunks: Iterable[bytes], stub: Stub) -> None:
@@ -163,3 +184,16 @@ class ExchangeMixin:
         if not self.has(stub.oid):
             self.write_small_object(stub.oid, self._compressor().compress(bytes(buffered)))
 
+
+FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+
+
+def _reflink(src_fd: int, dst_fd: int) -> bool:
+    """Clone the blocks of src into dst (btrfs, XFS, bcachefs; ext4 and tmpfs say no)."""
+    import fcntl
+
+    try:
+        fcntl.ioctl(dst_fd, FICLONE, src_fd)
+        return True
+    except OSError:
+        return False

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import zstandard
 
 from gitdatax.errors import CorruptObject, ObjectMissing
-from gitdatax.store.objectfile import CHUNK, ZSTD_HEADER_MAX
+from gitdatax.store.objectfile import CHUNK, ZSTD_HEADER_MAX, rename_into_store
 from gitdatax.stub import is_valid_oid
 
 
@@ -104,7 +104,7 @@ class InventoryMixin:
         """Move a corrupt object out of the store into bad/, keeping it for inspection."""
         self.bad_dir.mkdir(parents=True, exist_ok=True)
         target = self.bad_dir / oid
-        os.replace(self._object_str(oid), target)
+        rename_into_store(self._object_str(oid), str(target))
         return target
 
     def delete(self, oid: str) -> int:

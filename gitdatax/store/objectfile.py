@@ -1,6 +1,7 @@
 """One object file: its zstd frame decompressed as a stream, checked against the stub."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import os
@@ -9,7 +10,7 @@ from typing import BinaryIO, Iterable, Iterator
 
 import zstandard
 
-from gitdatax.errors import CorruptObject
+from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.stub import Stub
 
 CHUNK = 1 << 20
@@ -69,3 +70,120 @@ def unlink_quietly(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+class CorruptUpload(CorruptObject):
+    """A local object found corrupt while it was being sent: nothing of it reaches the remote."""
+
+    def __init__(self, oid: str, why: str) -> None:
+        super().__init__(oid, why)
+        FatalError.__init__(self, f"object {oid} is corrupt in the local store ({why}); nothing was sent: "
+                                  "run `git datax fsck` to quarantine it, then restore the file")
+
+
+class CheckedReader:
+    """An object file read for sending to another store, checked as the bytes go: each block is
+    decompressed into a counter, so the zstd checksum and the content size are known the moment
+    the last byte is read, and CorruptUpload is raised instead of returning it (the remote never
+    gets a complete corrupt object). A chunk manifest is checked whole (it is small)."""
+
+    def __init__(self, f: BinaryIO, stub: Stub) -> None:
+        from gitdatax.store import manifest
+
+        self._f = f
+        self._stub = stub
+        self._left = os.fstat(f.fileno()).st_size
+        self._counted = 0
+        self._done = False
+        self._manifest: bytearray | None = None
+        self._writer = None
+        head = f.read(len(manifest.MAGIC))
+        f.seek(0)
+        if manifest.is_manifest(head):
+            self._manifest = bytearray()
+        else:
+            self._writer = zstandard.ZstdDecompressor().stream_writer(self, write_size=CHUNK)
+
+    def write(self, data: bytes) -> int:  # the decompressor's output: counted, never kept
+        self._counted += len(data)
+        if self._counted > self._stub.size:
+            raise CorruptUpload(self._stub.oid, f"content longer than the expected {self._stub.size} bytes")
+        return len(data)
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        self._left -= len(data)
+        if self._manifest is not None:
+            self._manifest += data
+        else:
+            try:
+                self._writer.write(data)  # type: ignore[union-attr]
+            except zstandard.ZstdError as exc:
+                raise CorruptUpload(self._stub.oid, f"zstd: {exc}") from None
+        if self._left <= 0 and not self._done:
+            self._done = True
+            self._finish()
+        return data
+
+    def _finish(self) -> None:
+        from gitdatax.store import manifest
+
+        if self._manifest is not None:
+            try:
+                manifest.decode(bytes(self._manifest), self._stub.oid, self._stub.size)
+            except CorruptObject as exc:
+                raise CorruptUpload(self._stub.oid, exc.why) from None
+        elif self._counted != self._stub.size:
+            raise CorruptUpload(self._stub.oid, f"content is {self._counted} bytes, expected {self._stub.size}")
+
+    def check_all(self) -> None:
+        """Read to the end, sending nothing (before a link or a reflink, which copy no bytes)."""
+        while self.read(CHUNK):
+            pass
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> "CheckedReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def rename_into_store(tmp: str, final: str) -> None:
+    """os.replace, and where tmp/ and the destination are on different file systems (a store
+    whose objects/ is a link to another disk: EXDEV), a copy next to the destination, flushed to
+    disk, then renamed: the object still appears whole or not at all."""
+    try:
+        os.replace(tmp, final)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    import shutil
+
+    near = f"{final}.{os.getpid()}.{threading.get_ident()}.{next(COUNTER)}.tmp"
+    try:
+        with open(tmp, "rb") as src, open(near, "xb") as out:
+            shutil.copyfileobj(src, out, CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(near, os.stat(tmp).st_mode & 0o777)
+        os.replace(near, final)
+        _fsync_dir(os.path.dirname(final))
+    except BaseException:
+        unlink_quietly(near)
+        raise
+    unlink_quietly(tmp)
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

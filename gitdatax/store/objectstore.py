@@ -23,7 +23,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 import zstandard
 
 from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ObjectMissing
-from gitdatax.store.objectfile import CHUNK, COUNTER, decompressed_chunks, read_small, unlink_quietly
+from gitdatax.store.objectfile import CHUNK, COUNTER, decompressed_chunks, read_small, rename_into_store, unlink_quietly
 from gitdatax.store.parallel_hash import ParallelSha256
 from gitdatax.store.exchange import ExchangeMixin
 from gitdatax.store.inventory import InventoryMixin
@@ -107,14 +107,14 @@ class ObjectStore(ExchangeMixin, InventoryMixin):
 
     def _rename_into_place(self, tmp: str, final: str) -> None:
         try:
-            os.replace(tmp, final)
+            rename_into_store(tmp, final)
         except FileNotFoundError:
             # A folder remembered as made was removed since (a long-running `git datax serve`
             # whose store was cleared or restored): make it again, once, rather than fail every
             # object under it until a restart.
             self._made_dirs.discard(os.path.dirname(final))
             self._make_parent(final)
-            os.replace(tmp, final)
+            rename_into_store(tmp, final)
 
     def _unique_tmp(self, oid: str) -> str:
         if not self._tmp_ready:

@@ -42,7 +42,8 @@ Examples:
     add.add_argument("--region", help="S3: the region")
     add.add_argument("--profile", help="S3: the AWS profile to take credentials from")
     add.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
-                     help="any other backend option (repeatable)")
+                     help="any other backend option (repeatable); for a directory remote, link=true hard-links "
+                     "objects instead of copying them (one inode for both stores: no backup)")
     _local_flag(add)
     lst = sub.add_parser("list", help="list remotes", description="List the remotes in effect, the default first.")
     lst.add_argument("-v", "--verbose", action="store_true", help="show each remote's options and where it is set")
