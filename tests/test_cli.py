@@ -405,7 +405,7 @@ def test_no_command_lists_the_commands_in_one_line(tmp_path: Path) -> None:
     message = one_line_error(datax(cwd=tmp_path))
     assert message.startswith("no command given: one of install, uninstall, track, untrack, status, ls-files,")
     listed = message[len("no command given: one of "):].split(" (see")[0].split(", ")
-    assert {"migrate", "get", "list", "import", "update", "metrics", "params", "plots"} <= set(listed), listed
+    assert {"migrate", "get", "list", "import", "update", "model", "metrics", "params", "plots"} <= set(listed), listed
     assert message.endswith(" (see `git datax --help`)")
     assert "{" not in message and "filter-process" not in message
 

@@ -35,6 +35,7 @@ COMMANDS = [
     ("list", "listing"),
     ("import", "import_"),
     ("update", "update"),
+    ("model", "model"),
     ("stage", "stage"),
     ("repro", "repro"),
     ("dag", "dag"),
