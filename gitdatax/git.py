@@ -158,6 +158,28 @@ def index_entries(*, cwd: str | os.PathLike[str] | None = None) -> list[IndexEnt
     return entries
 
 
+class TreeEntry(NamedTuple):
+    mode: str
+    kind: str  # blob, tree, commit (a submodule)
+    blob: str
+    size: int | None  # None for what is not a blob
+    path: str
+
+
+def ls_tree(rev: str, paths: Sequence[str] = (), *, cwd: str | os.PathLike[str] | None = None) -> list[TreeEntry]:
+    """Every entry of `rev`'s tree, recursively (under `paths` when given), with blob sizes."""
+    raw = run(["ls-tree", "-r", "-l", "-z", "--full-tree", rev, "--", *paths], cwd=cwd).stdout
+    entries = []
+    for record in raw.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        mode, kind, blob, size = meta.decode().split()
+        entries.append(TreeEntry(mode, kind, blob, None if size == "-" else int(size),
+                                 path.decode("utf-8", "surrogateescape")))
+    return entries
+
+
 def skip_worktree_paths(*, cwd: str | os.PathLike[str] | None = None) -> set[str]:
     """Index paths git keeps out of the work tree (sparse checkout, `update-index --skip-worktree`)."""
     out = run(["ls-files", "-t", "-z"], cwd=cwd).stdout

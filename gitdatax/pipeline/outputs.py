@@ -218,15 +218,11 @@ def _blob_at(top: Path, commit: str, path: str) -> str | None:
 
 def _tree_states(top: Path, commit: str, folder: str) -> list[tuple[str, FileState]] | None:
     """A folder out as a commit holds it: the stubs name the data; other blobs are plain Git."""
-    out = git.run(["ls-tree", "-r", "-z", "--long", commit, "--", folder + "/"], cwd=top, check=False).stdout
-    records = []
-    for record in out.split(b"\0"):
-        if not record:
-            continue
-        meta, _, name = record.partition(b"\t")
-        _, kind, blob, size = meta.decode().split()
-        if kind == "blob":
-            records.append((name.decode("utf-8", "surrogateescape"), blob, int(size)))
+    try:
+        records = [(e.path, e.blob, e.size or 0) for e in git.ls_tree(commit, [folder + "/"], cwd=top)
+                   if e.kind == "blob"]
+    except FatalError:  # the commit is not here (a shallow clone): no listing from it
+        return None
     if not records:
         return None
     small = git.read_small_blobs([blob for _, blob, size in records if size < 1024], cwd=top)

@@ -49,15 +49,8 @@ def scan_index(cwd: str | os.PathLike[str] | None = None, *, look_outside: bool 
 def tree_stubs(rev: str, cwd: str | os.PathLike[str] | None = None) -> list[tuple[str, stubs.Stub]]:
     """Every (path, stub) in the tree of `rev`: any blob that is a valid stub, whatever the
     attributes say, since that is what a checkout will smudge."""
-    raw = git.run(["ls-tree", "-r", "-l", "-z", "--full-tree", rev], cwd=cwd).stdout
-    candidates = []
-    for record in raw.split(b"\0"):
-        if not record:
-            continue
-        meta, _, path = record.partition(b"\t")
-        mode, kind, blob, size = meta.decode().split()
-        if kind == "blob" and size != "-" and 0 < int(size) <= stubs.MAX_STUB_SIZE:
-            candidates.append((path.decode("utf-8", "surrogateescape"), blob))
+    candidates = [(e.path, e.blob) for e in git.ls_tree(rev, cwd=cwd)
+                  if e.kind == "blob" and e.size is not None and 0 < e.size <= stubs.MAX_STUB_SIZE]
     return list(_parse_blobs(candidates, cwd))
 
 
