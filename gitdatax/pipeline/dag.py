@@ -12,10 +12,6 @@ from gitdatax.errors import FatalError
 from gitdatax.pipeline.model import Pipeline, Stage
 
 
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder + "/")
-
-
 def _ancestors(path: str) -> Iterable[str]:
     yield path
     while "/" in path:
@@ -75,13 +71,19 @@ def build(pipeline: Pipeline) -> Graph:
     producer: dict[str, str] = {}
     for stage in pipeline.stages.values():
         for out in stage.all_outs():
-            for other_path, other in producer.items():
-                if other != stage.name and (_inside(out.path, other_path) or _inside(other_path, out.path)):
-                    raise FatalError(f"{pipeline.path}: stages '{other}' and '{stage.name}' both write "
-                                     f"'{min(out.path, other_path, key=len)}': an out has one stage")
-            if producer.get(out.path) == stage.name:
+            other = producer.get(out.path)
+            if other == stage.name:
                 raise FatalError(f"{pipeline.path}: stage '{stage.name}' lists the out '{out.path}' twice")
+            if other is not None:
+                raise FatalError(f"{pipeline.path}: stages '{other}' and '{stage.name}' both write '{out.path}': "
+                                 "an out has one stage")
             producer[out.path] = stage.name
+    for path, name in producer.items():  # an out inside another stage's out folder
+        for folder in list(_ancestors(path))[1:]:
+            other = producer.get(folder)
+            if other is not None and other != name:
+                raise FatalError(f"{pipeline.path}: stages '{other}' and '{name}' both write '{folder}': "
+                                 "an out has one stage")
     upstream: dict[str, list[str]] = {name: [] for name in pipeline.stages}
     downstream: dict[str, list[str]] = {name: [] for name in pipeline.stages}
     out_paths = list(producer)

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from gitdatax import stub as stubs
 
 CACHE_NAME = "pipeline-stat"
+CACHE_VERSION = 2
 RACY_NS = 20_000_000  # file-system timestamps can be this coarse (ext4 jiffies, NFS)
 CHUNK = 1 << 20
 IGNORED_DIRS = {".git", "__pycache__"}
@@ -68,7 +69,10 @@ def parse_listing(data: bytes) -> list[tuple[str, FileState]]:
 
 
 class StatCache:
-    """path -> (stat key, oid, size) of the files hashed before, loaded once per process."""
+    """path -> (stat key, oid, size) of the files hashed before, loaded once per process.
+
+    Kept with `marshal` (strings and ints only, nothing executable): 10,000 entries load in a
+    few milliseconds, where parsing text lines cost 30."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -79,26 +83,26 @@ class StatCache:
             self._load()
 
     def _load(self) -> None:
+        import marshal
+
         assert self.path is not None
         try:
-            text = self.path.read_text("utf-8", "surrogateescape")
-        except OSError:
-            return
-        lines = text.split("\n")
-        if not lines or not lines[0].startswith("datax-stat 1 "):
-            return
-        self.saved_ns = int(lines[0].split()[2])
-        for line in lines[1:]:
-            parts = line.split("\t")
-            if len(parts) == 4:
-                self.entries[parts[0]] = (parts[1], parts[2], int(parts[3]))
+            version, saved_ns, entries = marshal.loads(self.path.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            return  # none yet, or damaged: hash again
+        if version == CACHE_VERSION and isinstance(entries, dict):
+            self.saved_ns, self.entries = saved_ns, entries
+
+    @property
+    def trusted_before_ns(self) -> int:
+        """Files changed at or after this instant are hashed again: they may have changed in
+        the same timestamp tick as the cache was written (git's "racily clean")."""
+        return self.saved_ns - RACY_NS
 
     def get(self, rel: str, st: os.stat_result) -> tuple[str, int] | None:
         entry = self.entries.get(rel)
-        if entry is None or entry[0] != _stat_key(st):
+        if entry is None or entry[0] != _stat_key(st) or st.st_mtime_ns >= self.trusted_before_ns:
             return None
-        if st.st_mtime_ns >= self.saved_ns - RACY_NS:
-            return None  # changed in the instant the cache was written: it may be stale
         return entry[1], entry[2]
 
     def put(self, rel: str, st: os.stat_result, oid: str, size: int) -> None:
@@ -106,14 +110,14 @@ class StatCache:
         self.dirty = True
 
     def save(self) -> None:
+        import marshal
+
         if self.path is None or not self.dirty:
             return
-        now = time.time_ns()
-        body = "".join(f"{rel}\t{key}\t{oid}\t{size}\n" for rel, (key, oid, size) in self.entries.items())
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(f"datax-stat 1 {now}\n{body}", "utf-8", "surrogateescape")
+            tmp.write_bytes(marshal.dumps((CACHE_VERSION, time.time_ns(), self.entries)))
             os.replace(tmp, self.path)
         except OSError:
             pass  # a cache: the next run hashes again
@@ -167,6 +171,10 @@ class WorkTreeHasher:
         return oid, size
 
     def _walk(self, rel: str, full: str):  # type: ignore[no-untyped-def]
+        """(name, FileState) of every file under a folder. The hot loop of a no-op repro over
+        10,000 files: the cache is consulted inline, without a call per file."""
+        entries = self.cache.entries
+        trusted_before = self.cache.trusted_before_ns
         stack = [("", full)]
         while stack:
             prefix, folder = stack.pop()
@@ -177,4 +185,11 @@ class WorkTreeHasher:
                         if entry.name not in IGNORED_DIRS:
                             stack.append((name + "/", entry.path))
                     elif entry.is_file():
-                        yield name, FileState(*self._file(f"{rel}/{name}", entry.path, entry.stat()))
+                        st = entry.stat()
+                        path = f"{rel}/{name}"
+                        known = entries.get(path)
+                        if (known is not None and st.st_mtime_ns < trusted_before
+                                and known[0] == f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"):
+                            yield name, FileState(known[1], known[2])
+                        else:
+                            yield name, FileState(*self._file(path, entry.path, st))

@@ -17,15 +17,21 @@ import shlex
 from pathlib import Path
 
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
+_PYTHON_WORD = re.compile(r"(^|[\s/])python")
 
 
 def entry_points(cmd: str, wdir: str) -> list[tuple[str, str]]:
     """(script path relative to the top, the folder Python searches first) for each Python
     invocation in `cmd` (`a && python3 b.py` finds b.py)."""
-    try:
-        words = shlex.split(cmd)
-    except ValueError:
+    if not _PYTHON_WORD.search(cmd):
         return []
+    if any(c in cmd for c in "'\"\\"):
+        try:
+            words = shlex.split(cmd)
+        except ValueError:
+            return []
+    else:
+        words = cmd.split()  # no quoting: the same words as shlex, at a fraction of its cost
     found = []
     for i, word in enumerate(words):
         if not _PYTHON.match(posixpath.basename(word)):
@@ -47,6 +53,7 @@ class ImportScanner:
     def __init__(self, top: Path) -> None:
         self.top = top
         self._imports: dict[tuple[str, str], list[str]] = {}
+        self._closures: dict[tuple[str, str], list[str]] = {}  # many stages run one script
 
     def deps_of(self, cmd: str | tuple[str, ...], wdir: str) -> list[str]:
         """The work-tree files (relative to the top) the cmd's Python code runs, the scripts
@@ -65,6 +72,14 @@ class ImportScanner:
         return list(result)
 
     def _follow(self, start: str, search: str, result: dict[str, None]) -> None:
+        key = (start, search)
+        if key not in self._closures:
+            found: dict[str, None] = {}
+            self._walk_imports(start, search, found)
+            self._closures[key] = list(found)
+        result.update(dict.fromkeys(self._closures[key]))
+
+    def _walk_imports(self, start: str, search: str, result: dict[str, None]) -> None:
         todo = [start]
         while todo:
             path = todo.pop()
