@@ -1,10 +1,13 @@
 """foreach and matrix stages, an existing dvc.yaml, folders as deps and outs, and -j 2."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 from helpers import git, git_bytes, is_stub, write
-from pipeline_helpers import repro
+from pipeline_helpers import repro, runs
 
 
 def test_foreach_and_matrix_stages_run_and_are_named_as_in_dvc(repo: Path) -> None:
@@ -37,6 +40,7 @@ stages:
 
 def test_an_existing_dvc_yaml_runs_as_it_is(repo: Path) -> None:
     write(repo / "params.yaml", b"train:\n  lr: 0.5\n")
+    write(repo / "src.txt", b"source\n")
     write(repo / "dvc.yaml", b"""\
 stages:
   features:
@@ -93,3 +97,41 @@ stages:
     b_start, b_end = map(float, (repo / "b.txt").read_text().split())
     assert max(a_start, b_start) < min(a_end, b_end), "the two stages did not run at the same time"
     assert "[a] hello" in result.stdout and "[b] hello" in result.stdout
+
+
+def test_a_dvc_project_that_dvc_ran_is_taken_over_without_running(repo: Path) -> None:
+    """The real DVC runs the project first; gitdatax then reads its dvc.lock and runs nothing."""
+    dvc = shutil.which("dvc")
+    assert dvc, "dvc must be installed (tests/requirements.txt)"
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    write(repo / "params.yaml", b"train:\n  lr: 0.5\n")
+    write(repo / "src.txt", b"source\n")
+    write(repo / "dvc.yaml", b"""\
+stages:
+  features:
+    cmd: python3 -c "import os; os.makedirs('feats', exist_ok=True); open('runs.log', 'a').write('features\\\\n'); [open(f'feats/f{i}.txt', 'w').write(str(i)) for i in range(3)]"
+    deps: [src.txt]
+    outs: [feats]
+  train:
+    cmd: python3 -c "open('runs.log', 'a').write('train\\\\n'); open('model.bin', 'w').write(open('feats/f1.txt').read() + '${train.lr}')"
+    deps: [feats]
+    params: [train.lr]
+    outs: [model.bin]
+""")
+    for args in (["init", "-q"], ["repro", "-q"]):
+        proc = subprocess.run([dvc, *args], cwd=repo, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    assert runs(repo) == ["features", "train"]
+    dvc_lock = (repo / "dvc.lock").read_bytes()
+    taken = repro(repo)
+    assert taken.returncode == 0, taken.stderr
+    assert "Stage 'features' is as dvc.lock records it: taken into datax.lock, not run" in taken.stdout
+    assert "Stage 'train' is as dvc.lock records it" in taken.stdout
+    assert runs(repo) == ["features", "train"]
+    assert (repo / "dvc.lock").read_bytes() == dvc_lock
+    assert "Everything is up to date" in repro(repo).stdout
+    write(repo / "params.yaml", b"train:\n  lr: 0.7\n")
+    changed = repro(repo)
+    assert "Running stage 'train' (cmd changed; params train.lr 0.5 -> 0.7)" in changed.stdout, changed.stdout
+    assert "Stage 'features' didn't change" in changed.stdout
+    assert (repo / "model.bin").read_text() == "10.7"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,10 +23,15 @@ from gitdatax.pipeline import dag, outputs
 from gitdatax.pipeline.changes import Inputs, Workspace, reasons
 from gitdatax.pipeline.execute import Running, run_commands
 from gitdatax.pipeline.lock import LockEntry, LockWriter
-from gitdatax.pipeline.model import Pipeline, Stage
+from gitdatax.pipeline.dvc_lock import dvc_ran_it, read_dvc_lock
+from gitdatax.pipeline.model import DVC_FILE, Pipeline, Stage
 from gitdatax.pipeline.params_file import is_missing, lookup
 from gitdatax.pipeline.runcache import RunCache
 from gitdatax.pipeline.session import Session
+
+
+if TYPE_CHECKING:  # concurrent.futures costs 6 ms to import: only -j N and a stage to run need it
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 
 class StageFailed(FatalError):
@@ -89,6 +94,7 @@ class Repro:
         self.outcome = Outcome()
         self._indexed = False
         self._pending: set[str] = set()  # stages a dry run would run
+        self._dvc_lock: dict | None = None  # type: ignore[type-arg]
 
     # -- deciding ----------------------------------------------------------------------------
     def decide(self, stage: Stage) -> tuple[list[str], Inputs | None]:
@@ -164,6 +170,22 @@ class Repro:
         self.cache.put(inputs.key(stage), stage.name, saved)
         self.outcome.ran.append(stage.name)
 
+    def adopt_from_dvc(self, stage: Stage, inputs: Inputs) -> bool:
+        """A dvc.yaml stage new to datax.lock that DVC ran with these very inputs and outs."""
+        if self.pipeline.path != DVC_FILE or stage.name in self.lock or self.o.force or stage.always_changed \
+                or not stage.deps:
+            return False
+        if self._dvc_lock is None:
+            self._dvc_lock = read_dvc_lock(self.s.top)
+        if not dvc_ran_it(self.s.top, stage, self._dvc_lock.get(stage.name), inputs.params):
+            return False
+        states = outputs.save_outs(stage, self.s.store, self.s.hasher)  # in the store, as a run leaves them
+        self.record(stage, inputs, states)
+        self.cache.put(inputs.key(stage), stage.name, states)
+        self.outcome.restored.append(stage.name)
+        self.say(f"Stage '{stage.name}' is as dvc.lock records it: taken into datax.lock, not run")
+        return True
+
     def remember_up_to_date(self, stage: Stage, inputs: Inputs) -> None:
         """An up-to-date stage whose key the run cache lacks (a checkout of an old commit) gets
         its entry: going back to these inputs later is then a restore, not a run."""
@@ -193,7 +215,11 @@ class Repro:
         selected = set(names)
         self.check_sources(names)
         scratch = Path(tempfile.mkdtemp(prefix="repro-", dir=self.s.scratch_root()))
-        pool = ThreadPoolExecutor(max_workers=self.o.jobs) if self.o.jobs > 1 else None
+        pool = None
+        if self.o.jobs > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(max_workers=self.o.jobs)
         running: dict[Future[tuple[int, str]], tuple[Stage, Inputs, list]] = {}  # type: ignore[type-arg]
         done: set[str] = set()
         failure: StageFailed | None = None
@@ -220,6 +246,8 @@ class Repro:
                     if todo and not started:
                         break  # nothing can start: only after a failure
                     continue
+                from concurrent.futures import FIRST_COMPLETED, wait
+
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     stage, inputs, moved = running.pop(future)
@@ -263,6 +291,8 @@ class Repro:
             self.say(f"Would run stage '{stage.name}' ({'; '.join(why)})")
             self.outcome.would_run.append(stage.name)
             self._pending.add(stage.name)
+            return None
+        if self.adopt_from_dvc(stage, inputs):
             return None
         if self.restore(stage, inputs, why):
             return None
