@@ -8,6 +8,8 @@ DESCRIPTION = """Subcommands:
   import      rewrite history so files matching --include become stubs, their bytes in the store
   from-lfs    turn Git LFS pointers into gitdatax stubs (staged, or in every commit with
               --rewrite-history) and copy the objects from .git/lfs/objects into the store
+  from-dvc    turn a DVC repository's .dvc files and cached stage outputs into gitdatax-tracked
+              files (staged), objects re-hashed from DVC's cache; dvc.yaml keeps working
 
 History rewriting is safe to interrupt: the refs move only at the very end, in one transaction,
 and each rewritten ref keeps its old value under refs/datax-backup/<time>/<ref> until you delete
@@ -24,7 +26,7 @@ def _add_revs(parser: argparse.ArgumentParser) -> None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="migrate_command", metavar="{info,import,from-lfs}")
+    sub = parser.add_subparsers(dest="migrate_command", metavar="{info,import,from-lfs,from-dvc}")
     sub.required = True
     info = sub.add_parser("info", help="the largest file types in the history",
                           description="List file types (by extension) by the total size of their distinct "
@@ -63,6 +65,18 @@ as for `import`).""")
     lfs.add_argument("--remove-lfs-objects", action="store_true",
                      help="delete the Git LFS copies once stored (the backup refs then need the LFS server)")
     _add_revs(lfs)
+    sub.add_parser(
+        "from-dvc", help="convert a DVC repository",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""Convert DVC to gitdatax, in the work tree and the index: every output of a .dvc
+file, and every cached output of a stage in dvc.lock, becomes a gitdatax-tracked file (its bytes
+read from DVC's cache, or a local DVC remote, checked against DVC's md5 and stored under their
+SHA-256; a DVC link into its cache becomes the real file); the .dvc files and the .gitignore
+lines DVC wrote for those outputs go; .gitattributes gets a line per output; remotes of
+.dvc/config that gitdatax speaks (a path, s3://) become remotes in .datax.toml, the default
+kept. dvc.yaml stays as it is (the pipeline runner reads it) and so does dvc.lock (DVC's md5
+record; gitdatax's lock is datax.lock). Nothing changes when an object is missing or corrupt:
+run `dvc pull` first. Review with `git status` and commit; .dvc/ may go afterwards.""")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,7 +87,27 @@ def run(args: argparse.Namespace) -> int:
         return _info(args)
     if args.migrate_command == "import":
         return _import(args)
+    if args.migrate_command == "from-dvc":
+        return _from_dvc()
     return _from_lfs(args)
+
+
+def _from_dvc() -> int:
+    from gitdatax import git, output
+    from gitdatax.migrate.from_dvc import migrate
+
+    result = migrate(git.toplevel())
+    output.info(f"migrate: {result.files} file(s) ({output.human_size(result.bytes)}) of {len(result.outs)} DVC "
+                f"output(s) now tracked by gitdatax: {', '.join(result.outs)}")
+    if result.dvc_files:
+        output.info(f"migrate: removed {len(result.dvc_files)} .dvc file(s) and DVC's .gitignore lines for them")
+    for line in result.remotes:
+        output.info(f"migrate: remote {line} (in .datax.toml)")
+    for line in result.skipped_remotes:
+        output.warn(f"DVC remote {line}")
+    output.info("migrate: staged: review with `git status` and commit; dvc.yaml runs as it is with "
+                "`git datax repro`")
+    return 0
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -1,0 +1,192 @@
+"""`git datax migrate from-dvc`: a DVC repository becomes a gitdatax one, in the work tree and
+index (the conversion is staged, for one commit).
+
+- every output of a `.dvc` file, and every cached output of a stage in `dvc.lock`, becomes a
+  gitdatax-tracked file: its bytes are read from DVC's cache (or a local DVC remote), checked
+  against DVC's md5, stored under their SHA-256, written to the work tree as real files (a DVC
+  link into its cache is replaced) and staged, so Git records stubs;
+- the `.dvc` files go, and so do the `.gitignore` lines DVC wrote for those outputs;
+- `.gitattributes` gets one line per output (`/path`, or `/path/**` for a folder);
+- `dvc.yaml` stays as it is: the pipeline runner reads it when there is no `datax.yaml`, and
+  keeps DVC's `dvc.lock` as DVC's (gitdatax's own lock is `datax.lock`);
+- the remotes of `.dvc/config` whose scheme gitdatax speaks (a path, s3://) become remotes in
+  `.datax.toml`, the default kept; the others are named, with what to do.
+Nothing changes until every object is stored: a missing or corrupt object stops the migration
+with one line, and the repository is as it was.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitdatax import attributes, git
+from gitdatax.errors import FatalError
+from gitdatax.migrate import dvc_repo
+from gitdatax.migrate.dvc_repo import DvcCache, DvcFile, DvcOut
+from gitdatax.stub import Stub
+
+# DVC option name -> gitdatax's; the others are left out (credentials and choices of them are
+# the user's git config's, never the team file's).
+REMOTE_OPTIONS = {"endpointurl": "endpoint_url", "region": "region"}
+
+
+@dataclass
+class DvcMigration:
+    files: int = 0
+    bytes: int = 0
+    outs: list[str] = field(default_factory=list)
+    dvc_files: list[str] = field(default_factory=list)
+    remotes: list[str] = field(default_factory=list)  # "NAME -> URL" lines
+    skipped_remotes: list[str] = field(default_factory=list)  # why each was not converted
+
+
+def dvc_files(top: Path) -> list[str]:
+    listed = git.ls_files_z(["--cached", "--others", "--exclude-standard", "--full-name", "--", "*.dvc"], cwd=top)
+    return sorted(p for p in dict.fromkeys(listed) if (top / p).is_file())
+
+
+def migrate(top: Path) -> DvcMigration:
+    from gitdatax.store.objectstore import ObjectStore
+
+    if not (top / ".dvc").is_dir():
+        raise FatalError(f"{top} is not a DVC repository (no .dvc/ folder)")
+    result = DvcMigration()
+    result.dvc_files = dvc_files(top)
+    outs = [o for rel in result.dvc_files for o in dvc_repo.outs_of_dvc_file(top, rel)]
+    outs += [o for o in dvc_repo.outs_of_lock(top) if _ignored_by_dvc(top, o.path)]
+    if not outs:
+        raise FatalError("no .dvc file and no cached stage output in dvc.lock: nothing to migrate")
+    remotes, default = dvc_repo.remotes(top)
+    cache = DvcCache(top, remotes)
+    store = ObjectStore.for_repo(top)
+    # First every object into the store (checked against DVC's md5): a missing one stops here.
+    stored: list[tuple[DvcFile, Stub]] = []
+    for out in outs:
+        items = cache.listing(out) if out.is_dir else [DvcFile(out.path, out.md5, out.legacy)]
+        for item in items:
+            stored.append((item, _store(cache, store, item, out)))
+            result.bytes += stored[-1][1].size
+    # Then the work tree, the attributes, the ignore lines and the index.
+    for item, stub in stored:
+        _write_file(top / item.path, store, stub)
+    result.files = len(stored)
+    result.outs = sorted({o.path for o in outs})
+    _track(top, outs)
+    touched = _unignore(top, outs)
+    result.remotes, result.skipped_remotes = _convert_remotes(top, remotes, default)
+    for rel in result.dvc_files:
+        (top / rel).unlink()
+    git.run(["add", "-A", "--", *result.outs, ".gitattributes", *touched, *result.dvc_files,
+             *([".datax.toml"] if (top / ".datax.toml").exists() else [])], cwd=top)
+    return result
+
+
+def _store(cache: DvcCache, store: object, item: DvcFile, out: DvcOut) -> Stub:
+    path = cache.find(item.md5)
+    if path is None:
+        raise FatalError(f"{item.path} ({out.source}): object {item.md5} is in neither DVC's cache nor a local "
+                         "DVC remote: run `dvc pull` first (nothing was changed)")
+    with open(path, "rb") as f:
+        return store.put(dvc_repo.verified_chunks(f, item))  # type: ignore[attr-defined]
+
+
+def _write_file(target: Path, store: object, stub: Stub) -> None:
+    """The real bytes at `target`, replacing whatever DVC left there (a link into its cache)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.datax-tmp")
+    with open(tmp, "wb") as f:
+        for chunk in store.iter_content(stub):  # type: ignore[attr-defined]
+            f.write(chunk)
+    os.replace(tmp, target)
+
+
+def _ignored_by_dvc(top: Path, path: str) -> bool:
+    folder, name = os.path.split(path)
+    return f"/{name}" in _lines(top / folder / ".gitignore")
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def _unignore(top: Path, outs: list[DvcOut]) -> list[str]:
+    """Remove the `/NAME` line DVC wrote for each output; a .gitignore left empty goes."""
+    by_file: dict[str, set[str]] = {}
+    for out in outs:
+        folder, name = os.path.split(out.path)
+        by_file.setdefault(os.path.join(folder, ".gitignore").replace(os.sep, "/"), set()).add(f"/{name}")
+    touched = []
+    for rel, names in sorted(by_file.items()):
+        path = top / rel
+        lines = _lines(path)
+        kept = [line for line in lines if line.strip() not in names]
+        if kept == lines:
+            continue
+        touched.append(rel)
+        if any(line.strip() for line in kept):
+            tmp = path.with_name(".gitignore.datax-tmp")
+            tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+            os.replace(tmp, path)
+        else:
+            path.unlink()
+    return touched
+
+
+def _track(top: Path, outs: list[DvcOut]) -> None:
+    path = top / ".gitattributes"
+    lines = attributes.read_lines(path)
+    have = {p[0] for p in map(attributes.split_line, lines) if p and attributes.is_datax_line(p[1])}
+    for out in sorted(outs, key=lambda o: o.path):
+        pattern = f"/{out.path}/**" if out.is_dir else f"/{out.path}"
+        if pattern not in have:
+            lines.append(f"{attributes.quote_pattern(pattern)} {attributes.ATTRIBUTES}")
+            have.add(pattern)
+    attributes.write_lines(path, lines)
+
+
+def _convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str | None
+                     ) -> tuple[list[str], list[str]]:
+    """DVC remotes gitdatax can use, into .datax.toml; (converted, skipped) lines."""
+    from gitdatax.remotes import scheme_of
+    from gitdatax.toml_edit import add_table
+
+    team = top / ".datax.toml"
+    text = team.read_text(encoding="utf-8") if team.exists() else ""
+    converted, skipped = [], []
+    for remote in remotes:
+        scheme = scheme_of(remote.url)
+        name = re.sub(r"[^A-Za-z0-9_-]", "-", remote.name).strip("-") or "dvc"
+        if scheme not in ("file", "s3"):
+            skipped.append(f"{remote.name} ({remote.url}): gitdatax has no {scheme}:// backend of DVC's kind; "
+                           "add a gitdatax remote with `git datax remote add`")
+            continue
+        values: dict[str, object] = {"url": _team_url(top, remote.url)}
+        if remote.name == default:
+            values["default"] = True
+        for key, value in remote.options.items():
+            if key in REMOTE_OPTIONS:
+                values[REMOTE_OPTIONS[key]] = value
+        if f"[remote.{name}]" in text:
+            skipped.append(f"{remote.name}: .datax.toml already has a remote {name}")
+            continue
+        text = add_table(text, ("remote", name), values)
+        converted.append(f"{name} -> {remote.url}")
+    if converted:
+        tmp = team.with_name(".datax.toml.datax-tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, team)
+    return converted, skipped
+
+
+def _team_url(top: Path, url: str) -> str:
+    """A path inside or beside the work tree is written relative to its top (as .datax.toml
+    reads it), so that every clone finds it; anything else as it is."""
+    if url.startswith("file://") or "://" in url:
+        return url
+    rel = os.path.relpath(url, top)
+    return rel if not os.path.isabs(rel) else url

@@ -1,0 +1,124 @@
+"""`git datax migrate from-dvc` on a repository made by the real `dvc` client: two `dvc add`
+commits (a folder and a file), a `dvc.yaml` stage run by `dvc repro`, a local DVC remote."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from helpers import datax, git, is_stub, make_writable, random_bytes, write
+
+pytestmark = pytest.mark.skipif(shutil.which("dvc") is None, reason="dvc is installed by tests/requirements.txt")
+
+CLIP_A = random_bytes(30_000, seed=31)
+CLIP_B = b"a,b\r\n1,2\r\n"  # CRLF text: DVC 3 hashes it as it is
+MODEL = random_bytes(200_000, seed=32)
+PREPARE = b"import pathlib\npathlib.Path('out.txt').write_text(pathlib.Path('data/b.csv').read_text().upper())\n"
+
+
+def dvc(*args: str, cwd: Path) -> None:
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "DVC_SITE_CACHE_DIR": str(cwd.parent / "dvc-site")}
+    proc = subprocess.run(["dvc", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, f"dvc {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
+
+
+def _dvc_repo(root: Path) -> Path:
+    repo = root / "dvcproj"
+    git("init", "-q", str(repo))
+    dvc("init", "-q", cwd=repo)
+    write(repo / "data" / "a.bin", CLIP_A)
+    write(repo / "data" / "b.csv", CLIP_B)
+    dvc("add", "-q", "data", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "dvc add data", cwd=repo)
+    write(repo / "models" / "asr.bin", MODEL)
+    dvc("add", "-q", "models/asr.bin", cwd=repo)
+    write(repo / "prepare.py", PREPARE)
+    dvc("stage", "add", "-q", "-n", "prepare", "-d", "prepare.py", "-d", "data", "-o", "out.txt",
+        "python3 prepare.py", cwd=repo)
+    dvc("repro", "-q", cwd=repo)
+    dvc("remote", "add", "-d", "store", "../dvc-remote", cwd=repo)
+    dvc("push", "-q", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "dvc add model, prepare stage", cwd=repo)
+    return repo
+
+
+def test_from_dvc_converts_outputs_keeps_the_pipeline_and_maps_the_remote(tmp_path: Path) -> None:
+    repo = _dvc_repo(tmp_path)
+    result = datax("migrate", "from-dvc", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert "4 file(s)" in result.stderr and "data, models/asr.bin, out.txt" in result.stderr, result.stderr
+    assert "remote store -> " in result.stderr
+    for rel in ("data.dvc", "models/asr.bin.dvc"):
+        assert not (repo / rel).exists()
+    assert not (repo / ".gitignore").exists()  # it held only DVC's lines (/data, /out.txt)
+    assert not (repo / "models" / ".gitignore").exists()
+    assert (repo / ".dvc" / ".gitignore").exists()  # DVC's own, not an output's
+    attributes = (repo / ".gitattributes").read_text()
+    for pattern in ("/data/**", "/models/asr.bin", "/out.txt"):
+        assert f"{pattern} filter=datax diff=datax merge=datax -text" in attributes
+    team = (repo / ".datax.toml").read_text()
+    assert '[remote.store]' in team and 'url = "../dvc-remote"' in team and "default = true" in team
+    git("commit", "-qm", "from DVC", cwd=repo)
+    for rel, data in (("data/a.bin", CLIP_A), ("data/b.csv", CLIP_B), ("models/asr.bin", MODEL),
+                      ("out.txt", b"A,B\n1,2\n")):  # read_text reads CRLF as LF
+        assert is_stub(git("show", f"HEAD:{rel}", cwd=repo).stdout.encode()), rel
+        assert (repo / rel).read_bytes() == data and not (repo / rel).is_symlink(), rel
+    assert git("status", "--porcelain", cwd=repo).stdout == ""
+    assert (repo / "dvc.yaml").exists() and (repo / "dvc.lock").exists()
+    # The pipeline runner reads dvc.yaml as it is.
+    dag = datax("dag", cwd=repo)
+    assert dag.returncode == 0 and "prepare" in dag.stdout, dag.stderr
+    repro = datax("repro", cwd=repo)
+    assert repro.returncode == 0, repro.stderr
+    assert (repo / "out.txt").read_bytes() == b"A,B\n1,2\n"
+    # A clone gets the data from the migrated remote (DVC's remote folder, now also gitdatax's).
+    assert datax("push", cwd=repo).returncode == 0
+    bare = tmp_path / "converted.git"
+    git("clone", "-q", "--bare", str(repo), str(bare))
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(bare), str(clone))
+    assert (clone / "models" / "asr.bin").read_bytes() == MODEL
+    assert (tmp_path / "dvc-remote" / "objects").is_dir()
+
+
+def test_objects_come_from_the_dvc_remote_when_the_cache_lacks_them(tmp_path: Path) -> None:
+    repo = _dvc_repo(tmp_path)
+    cache = repo / ".dvc" / "cache"
+    for path in cache.rglob("*"):
+        make_writable(path)
+    shutil.rmtree(cache)
+    result = datax("migrate", "from-dvc", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert (repo / "models" / "asr.bin").read_bytes() == MODEL
+
+
+def test_a_missing_or_corrupt_object_changes_nothing(tmp_path: Path) -> None:
+    repo = _dvc_repo(tmp_path)
+    shutil.rmtree(tmp_path / "dvc-remote")
+    md5 = next(line.split()[-1] for line in (repo / "models" / "asr.bin.dvc").read_text().splitlines()
+               if "md5:" in line)
+    cached = repo / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    make_writable(cached)
+    cached.unlink()
+    before = git("status", "--porcelain", cwd=repo).stdout
+    result = datax("migrate", "from-dvc", cwd=repo)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert f"models/asr.bin (models/asr.bin.dvc): object {md5} is in neither DVC's cache" in result.stderr
+    assert (repo / "models" / "asr.bin.dvc").exists() and git("status", "--porcelain", cwd=repo).stdout == before
+    data_md5 = next(p for p in (repo / ".dvc" / "cache" / "files" / "md5").rglob("*") if p.is_file()
+                    and not p.name.endswith(".dir") and p.stat().st_size == len(CLIP_A))
+    make_writable(data_md5)
+    data_md5.write_bytes(b"x" * len(CLIP_A))
+    corrupt = datax("migrate", "from-dvc", cwd=repo)
+    assert corrupt.returncode == 1 and "does not match its md5" in corrupt.stderr, corrupt.stderr
+
+
+def test_not_a_dvc_repository(tmp_path: Path, repo: Path) -> None:
+    result = datax("migrate", "from-dvc", cwd=repo)
+    assert result.returncode == 1 and "is not a DVC repository (no .dvc/ folder)" in result.stderr
