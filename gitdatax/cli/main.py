@@ -134,12 +134,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.error(f"no command given: one of {', '.join(name for name, _ in COMMANDS)}")
+    from gitdatax.cli import signals
+
+    signals.unwind_on_signals()  # SIGTERM cleans up as Ctrl-C does; the filter ends at once instead
     try:
         return int(args.run(args) or 0)
     except FatalError as exc:
         output.error(str(exc))
         return 1
     except KeyboardInterrupt:
+        # Threads still writing (a transfer's workers) are daemons and die with us, mid-file:
+        # their partial files go now, as the main thread's went with its `finally` blocks.
+        from gitdatax.store import tmpfiles
+
+        tmpfiles.remove_own()
         output.error("interrupted")
         return 130
     except BrokenPipeError:

@@ -21,6 +21,7 @@ from gitdatax.scan import reachable
 from gitdatax.sync import transfer
 from gitdatax.remotes.base import Remote
 from gitdatax.errors import CorruptObject, ObjectMissing
+from gitdatax.store import tmpfiles
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
@@ -129,7 +130,7 @@ def remove_stale_tmp(store: ObjectStore, *, dry_run: bool = False, now: float | 
             st = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        pid = _writer_pid(entry.name)
+        pid = tmpfiles.writer_pid(entry.name)
         if pid is not None:
             if pid == os.getpid() or _alive(pid):
                 continue
@@ -143,14 +144,6 @@ def remove_stale_tmp(store: ObjectStore, *, dry_run: bool = False, now: float | 
         count += 1
         freed += st.st_size
     return count, freed
-
-
-def _writer_pid(name: str) -> int | None:
-    """The pid in a tmp/ file name: `<pid>.<random>.obj|raw` (whole files being compressed or
-    downloaded) or `<oid>.<pid>.<thread>.<n>.obj` (small objects, linked imports)."""
-    parts = name.split(".")
-    field = parts[1] if len(parts) > 2 and len(parts[0]) == 64 else parts[0]
-    return int(field) if len(parts) > 2 and field.isdigit() else None
 
 
 def stored_bytes(store: ObjectStore, oids: list[str]) -> int:

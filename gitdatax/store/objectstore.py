@@ -24,6 +24,7 @@ import zstandard
 
 from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ObjectMissing
 from gitdatax.store.objectfile import CHUNK, COUNTER, decompressed_chunks, read_small, rename_into_store, unlink_quietly
+from gitdatax.store import tmpfiles
 from gitdatax.store.parallel_hash import ParallelSha256
 from gitdatax.store.exchange import ExchangeMixin
 from gitdatax.store.inventory import InventoryMixin
@@ -86,6 +87,7 @@ class ObjectStore(ExchangeMixin, InventoryMixin):
 
     def _new_tmp(self, suffix: str) -> tuple[int, str]:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmpfiles.register(self.tmp_dir)  # so that a signal can remove what this process leaves
         # The pid in the name tells gc which files a killed process left (gc.remove_stale_tmp).
         return tempfile.mkstemp(dir=self.tmp_dir, prefix=f"{os.getpid()}.", suffix=suffix)
 
@@ -119,6 +121,7 @@ class ObjectStore(ExchangeMixin, InventoryMixin):
     def _unique_tmp(self, oid: str) -> str:
         if not self._tmp_ready:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            tmpfiles.register(self.tmp_dir)
             self._tmp_ready = True
         return f"{self._tmp_str}/{oid}.{os.getpid()}.{threading.get_ident()}.{next(COUNTER)}.obj"
 

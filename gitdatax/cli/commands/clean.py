@@ -11,6 +11,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gitdatax.cli import signals
+
+    signals.exit_at_once_on_signals()  # see cli/signals.py: never a half-way unwinding inside git
     from gitdatax.filter.process import FilterProcess
     from gitdatax.store.objectstore import ObjectStore
 

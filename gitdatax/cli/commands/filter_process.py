@@ -10,6 +10,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gitdatax.cli import signals
+
+    signals.exit_at_once_on_signals()  # see cli/signals.py: never a half-way unwinding inside git
     from gitdatax.filter import pktline
     from gitdatax.errors import FatalError
     from gitdatax.sync.fetcher import RemoteFetcher
