@@ -6,7 +6,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from helpers import git, git_bytes, is_stub, write
+import pytest
+
+from helpers import git, git_bytes, is_stub, oid_of, random_bytes, write
 from pipeline_helpers import repro, runs
 
 
@@ -135,3 +137,32 @@ stages:
     assert "Running stage 'train' (cmd changed; params train.lr 0.5 -> 0.7)" in changed.stdout, changed.stdout
     assert "Stage 'features' didn't change" in changed.stdout
     assert (repo / "model.bin").read_text() == "10.7"
+
+
+def test_a_big_tracked_dep_is_known_from_the_index_without_reading_it(repo: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """After a clone (no stat cache), a tracked file git sees unchanged is what its staged stub
+    says: the pipeline does not read it. Probed in-process: hashing it would raise."""
+    from gitdatax.pipeline import hashing
+    from gitdatax.pipeline.session import Session
+
+    big = random_bytes(2 << 20, seed=5)
+    write(repo / ".gitattributes", b"*.bin filter=datax diff=datax merge=datax -text\n")
+    write(repo / "big.bin", big)
+    write(repo / "small.txt", b"small\n")
+    write(repo / "datax.yaml", b"stages:\n  s:\n    cmd: echo\n    deps: [big.bin, small.txt]\n")
+    git("add", "-A")
+    git("commit", "-qm", "data")
+
+    def no_reading(path: str) -> tuple[str, int]:
+        if path.endswith("big.bin"):
+            raise AssertionError("big.bin was read")
+        return real_hash(path)
+
+    real_hash = hashing.hash_file
+    monkeypatch.setattr(hashing, "hash_file", no_reading)
+    session = Session(repo)
+    assert session.hasher.state("big.bin") == hashing.FileState(oid_of(big), len(big))
+    assert session.hasher.state("small.txt") is not None
+    write(repo / "big.bin", big[:-1] + b"x")  # changed: git's stat data say so, and it is read
+    with pytest.raises(AssertionError, match="big.bin was read"):
+        Session(repo).hasher.state("big.bin")

@@ -7,7 +7,9 @@ on every `repro` would cost seconds, so each answer is remembered with the file'
 shortcut: a file whose stat data differ is hashed again, so touching a file costs one hash and
 changes nothing. As in git's index, an entry written in the same instant as the file changed
 ("racily clean") is not trusted. A work-tree file that holds a gitdatax stub (data not checked
-out) counts as the data the stub names.
+out) counts as the data the stub names. A big file the cache does not know yet (after a clone)
+is first looked up in git's index (index_oids.py): a tracked file git sees unchanged is what its
+staged stub says, without a byte of it read.
 """
 from __future__ import annotations
 
@@ -15,9 +17,13 @@ import hashlib
 import os
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from gitdatax import stub as stubs
+from gitdatax.pipeline.index_oids import WORTH_ASKING
+
+if TYPE_CHECKING:
+    from gitdatax.pipeline.index_oids import IndexOids
 
 CACHE_NAME = "pipeline-stat"
 CACHE_VERSION = 2
@@ -127,9 +133,10 @@ class StatCache:
 class WorkTreeHasher:
     """Identities of paths (relative to `top`), each computed at most once per process."""
 
-    def __init__(self, top: Path, cache: StatCache) -> None:
+    def __init__(self, top: Path, cache: StatCache, index: IndexOids | None = None) -> None:
         self.top = top
         self.cache = cache
+        self.index = index  # what git's index knows of tracked files, asked for big files only
         self._known: dict[str, FileState | None] = {}
         self._listings: dict[str, list[tuple[str, FileState]]] = {}
 
@@ -166,6 +173,11 @@ class WorkTreeHasher:
         known = self.cache.get(rel, st)
         if known is not None:
             return known
+        if self.index is not None and st.st_size >= WORTH_ASKING:
+            staged = self.index.get(rel)
+            if staged is not None and staged[1] == st.st_size:
+                self.cache.put(rel, st, *staged)
+                return staged
         oid, size = hash_file(full)
         self.cache.put(rel, st, oid, size)
         return oid, size

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from gitdatax import git
 from gitdatax.errors import FatalError
 from gitdatax.pipeline.hashing import CACHE_NAME, StatCache, WorkTreeHasher
+from gitdatax.pipeline.index_oids import IndexOids
 from gitdatax.pipeline.lock import LockEntry, read_lock
 from gitdatax.pipeline.model import DATAX_FILE, DVC_FILE, Pipeline
 from gitdatax.pipeline.parsed_cache import ParsedCache
@@ -41,7 +42,8 @@ class Session:
             raise FatalError("no datax.yaml (nor dvc.yaml) at the top of the work tree: "
                              "`git datax stage add -n NAME ... COMMAND` creates one")
         self.pipeline = loaded
-        self.hasher = WorkTreeHasher(self.top, StatCache(self.private / CACHE_NAME))
+        self.hasher = WorkTreeHasher(self.top, StatCache(self.private / CACHE_NAME),
+                                     IndexOids(self.top, self.store_root))
 
     def _load_pipeline(self) -> Pipeline | None:
         if find_pipeline_file(self.top) is None:
