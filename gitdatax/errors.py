@@ -72,3 +72,11 @@ def environment_problem(exc: BaseException) -> str | None:
         where = f" ({exc.filename})" if exc.filename else ""
         return f"the file system refused: {exc.strerror}{where}"
     return None
+
+
+class MissingGitObject(FatalError):
+    """An object git was asked for is not in the repository (a corrupt or shallow clone)."""
+
+    def __init__(self, rev: str) -> None:
+        self.rev = rev
+        super().__init__(f"object {rev} is missing from the repository (run `git fsck`)")

@@ -171,8 +171,8 @@ class FilterProcess:
             blob = self._index_blobs.get(pathname)
             if blob is None or self._cat_file is None or self._top is None:
                 return False
-            got = self._cat_file.read_small(blob, stubs.MAX_STUB_SIZE)
-            stub = stubs.parse(got[1]) if got and got[1] is not None else None
+            data = self._cat_file.read(blob, limit=stubs.MAX_STUB_SIZE)
+            stub = stubs.parse(data) if data is not None else None
             if stub is None or not self.store.has(stub.oid):
                 return False
             with open(self._top / pathname, "rb") as f:

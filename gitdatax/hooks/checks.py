@@ -10,6 +10,7 @@ from gitdatax.filter import background_writer
 
 from gitdatax.scan import stub_journal
 from gitdatax.output import human_size
+from gitdatax.scan.blobs import stubs_in
 
 
 class StagedFile(NamedTuple):
@@ -34,10 +35,8 @@ def staged_files(known: Callable[[str], bool] | None = None) -> list[StagedFile]
     unknown = [blob for _, blob in entries if known is None or not known(blob)]
     sizes: dict[str, int] = {}
     if unknown:
-        check = git.run(
-            ["cat-file", "--batch-check=%(objectsize)"], input="".join(f"{blob}\n" for blob in unknown).encode()
-        ).stdout.split()
-        sizes = {blob: int(size) for blob, size in zip(unknown, check)}
+        with git.CatFile() as cat:
+            sizes = {blob: info.size for blob, info in cat.infos(unknown) if info is not None}
     return [StagedFile(path, blob, sizes.get(blob, -1)) for path, blob in entries]
 
 
@@ -68,10 +67,9 @@ def inspect_staged() -> tuple[list[str], list[stubs.Stub]]:
     intended = git.check_attr("filter", (f.path for f in outside)) if outside else {}
     limit: int | None = None  # read only when a file gitdatax does not track is staged
     # staged_files knows the sizes already: read the small blobs without asking git again
-    small = git.read_small_blobs((f.blob for f in files if f.blob not in staged
-                                  and (filters.get(f.path) == "datax" or intended.get(f.path) == "datax")
-                                  and 0 < f.size <= stubs.MAX_STUB_SIZE), listed_small=True)
-    staged.update({blob: stub for blob, data in small.items() if (stub := stubs.parse(data)) is not None})
+    staged.update(stubs_in((f.blob for f in files if f.blob not in staged
+                            and (filters.get(f.path) == "datax" or intended.get(f.path) == "datax")
+                            and 0 < f.size <= stubs.MAX_STUB_SIZE), sizes_known=True))
     problems = []
     # Objects the filter answered for but could not write (background_writer.py): never commit a
     # stub whose data exists nowhere.

@@ -73,17 +73,16 @@ class RevisionReader:
     def _read_git(self, commit: str, path: str) -> bytes | None:
         if "\n" in path:
             raise Unreadable("a path with a newline cannot be read at a revision")
-        found = self._cat().read_small(f"{commit}:{path}", self.limit)
-        if found is None:
+        info = self._cat().info(f"{commit}:{path}")
+        if info is None:
             return None
-        kind, data = found
-        if kind == _TREE:
+        if info.kind == _TREE:
             raise IsFolder(path)
-        if kind != "blob":
-            raise Unreadable(f"is a {kind}, not a file")
-        if data is None:
+        if info.kind != "blob":
+            raise Unreadable(f"is a {info.kind}, not a file")
+        if info.size > self.limit:
             raise Unreadable(f"larger than {self.limit >> 20} MiB: not read")
-        return data
+        return self._cat().read(info.oid)
 
     def _read_worktree(self, path: str) -> bytes | None:
         full = self.top / path
@@ -144,8 +143,8 @@ class RevisionReader:
     def is_dir(self, commit: str | None, path: str) -> bool:
         if commit is None:
             return (self.top / path).is_dir()
-        found = self._cat().read_small(f"{commit}:{path}", 0)
-        return found is not None and found[0] == _TREE
+        info = self._cat().info(f"{commit}:{path}")
+        return info is not None and info.kind == _TREE
 
     def walk(self, commit: str | None, path: str) -> list[str]:
         """Every file under the folder `path` (relative to the top, sorted); [] when it is none."""
@@ -160,10 +159,10 @@ class RevisionReader:
         return sorted(self._walk_tree(commit, path.rstrip("/")))
 
     def _walk_tree(self, commit: str, path: str) -> Iterator[str]:
-        found = self._cat().read_small(f"{commit}:{path}", self.limit)
-        if found is None or found[0] != _TREE or found[1] is None:
+        info = self._cat().info(f"{commit}:{path}")
+        if info is None or info.kind != _TREE or info.size > self.limit:
             return
-        for mode, name in self._tree_entries(found[1]):
+        for mode, name in self._tree_entries(self._cat().read(info.oid) or b""):
             child = f"{path}/{name}"
             if mode == b"40000":
                 yield from self._walk_tree(commit, child)

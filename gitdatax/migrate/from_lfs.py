@@ -22,7 +22,7 @@ from gitdatax import attributes, git, stub as stubs
 
 from gitdatax.migrate import history
 
-from gitdatax.scan import reachable
+from gitdatax.scan.blobs import stubs_in
 from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.store.objectstore import CHUNK, ObjectStore
 
@@ -102,7 +102,7 @@ class LfsImporter:
 
 
 class LfsConverter(history.Converter):
-    def __init__(self, blobs: history.Blobs, importer: LfsImporter) -> None:
+    def __init__(self, blobs: git.CatFile, importer: LfsImporter) -> None:
         self.blobs = blobs
         self.importer = importer
         self._done: dict[str, bytes | None] = {}
@@ -117,8 +117,8 @@ class LfsConverter(history.Converter):
 
     def convert_file(self, path: str, blob: str) -> bytes | None:
         if blob not in self._done:
-            size = self.blobs.size(blob)
-            pointer = stubs.parse_lfs_pointer(self.blobs.read(blob)) if 0 < size <= stubs.MAX_STUB_SIZE else None
+            data = self.blobs.read(blob, limit=stubs.MAX_STUB_SIZE)
+            pointer = stubs.parse_lfs_pointer(data) if data else None
             if pointer is not None:
                 self.importer.bring(pointer, path)
                 self.converted += 1
@@ -140,7 +140,7 @@ def rewrite_history(refs: list[str], excludes: list[str], *, remove_lfs: bool,
     history.require_filter(cwd)
     history.require_clean(cwd)
     store = ObjectStore.for_repo(cwd)
-    with history.Scratch(store) as scratch, history.Blobs(cwd) as blobs:
+    with history.Scratch(store) as scratch, git.CatFile(cwd) as blobs:
         importer = LfsImporter(lfs_objects_dir(cwd), scratch.staging)
         converter = LfsConverter(blobs, importer)
         updates = history.rewrite(refs, excludes, converter, scratch, blobs, cwd=cwd)
@@ -189,16 +189,10 @@ def _index_pointers(entries: list[git.IndexEntry], top: Path) -> dict[str, tuple
     by_blob: dict[str, list[git.IndexEntry]] = {}
     for e in entries:
         by_blob.setdefault(e.blob, []).append(e)
-    sizes = git.run(["cat-file", "--batch-check=%(objectname) %(objectsize)"], cwd=top,
-                    input="".join(f"{b}\n" for b in by_blob).encode()).stdout.split(b"\n")
-    small = [f[0].decode() for f in (line.split() for line in sizes)
-             if len(f) == 2 and 0 < int(f[1]) <= stubs.MAX_STUB_SIZE]
     found = {}
-    for blob, data in reachable.read_blobs(small, cwd=top):
-        pointer = stubs.parse_lfs_pointer(data)
-        if pointer is not None:
-            for e in by_blob[blob]:
-                found[e.path] = (e.mode, pointer)
+    for blob, pointer in stubs_in(by_blob, cwd=top, parse=stubs.parse_lfs_pointer).items():
+        for e in by_blob[blob]:
+            found[e.path] = (e.mode, pointer)
     return found
 
 

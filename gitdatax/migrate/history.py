@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, NamedTuple
 
 from gitdatax import git, output
-from gitdatax.errors import FatalError, GitError
+from gitdatax.errors import FatalError
 # Converters and their pipes live in history_stream; re-exported so callers use one module.
-from gitdatax.migrate.history_stream import CHUNK, Blobs, Converter, Transform  # noqa: F401
+from gitdatax.migrate.history_stream import CHUNK, Converter, Transform  # noqa: F401
 from gitdatax.store.objectstore import ObjectStore
 
 BACKUP_NAMESPACE = "refs/datax-backup"
@@ -109,25 +109,25 @@ def ref_values(refs: list[str], cwd: str | os.PathLike[str] | None = None,
     return values
 
 
-def rewrite(refs: list[str], excludes: list[str], converter: Converter, scratch: Scratch, blobs: Blobs,
+def rewrite(refs: list[str], excludes: list[str], converter: Converter, scratch: Scratch, blobs: git.CatFile,
             *, cwd: str | os.PathLike[str] | None = None) -> list[RefUpdate]:
     """Rewrite the history of `refs` (full ref names) minus `excludes` into the scratch git dir.
     Returns the ref updates to make; the repository's refs are not touched."""
     paths = git.repo_paths(cwd)
     before = ref_values(refs, cwd)
     total = int(git.output(["rev-list", "--count", *refs, *(f"^{x}" for x in excludes), "--"], cwd=cwd) or 0)
-    export_cmd = ["git", "fast-export", "--no-data", "--show-original-ids", "--reference-excluded-parents",
+    export_cmd = ["fast-export", "--no-data", "--show-original-ids", "--reference-excluded-parents",
                   "--signed-tags=strip", "--tag-of-filtered-object=rewrite", "--reencode=no",
                   *refs, *(f"^{x}" for x in excludes), "--"]
-    import_cmd = ["git", "fast-import", "--done", "--quiet", "--force"]
+    import_cmd = ["fast-import", "--done", "--quiet", "--force"]
     import_env = {**os.environ, "GIT_DIR": str(scratch.git_dir),
                   "GIT_OBJECT_DIRECTORY": str(paths.common_dir / "objects")}
     import_env.pop("GIT_ALTERNATE_OBJECT_DIRECTORIES", None)
     export_err = open(scratch.dir / "fast-export.err", "wb")
     import_err = open(scratch.dir / "fast-import.err", "wb")
-    exporter = subprocess.Popen(export_cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=export_err, bufsize=CHUNK)
-    importer = subprocess.Popen(import_cmd, cwd=cwd, stdin=subprocess.PIPE, stderr=import_err,
-                                env=import_env, bufsize=CHUNK)
+    exporter = git.spawn(export_cmd, cwd=cwd, stderr=export_err, bufsize=CHUNK)
+    importer = git.spawn(import_cmd, cwd=cwd, stdin=subprocess.PIPE, stdout=None, stderr=import_err,
+                         env=import_env, bufsize=CHUNK)
     bar = output.progress(total, "migrate: rewriting commits", unit="commit")
     try:
         assert exporter.stdout and importer.stdin
@@ -140,11 +140,11 @@ def rewrite(refs: list[str], excludes: list[str], converter: Converter, scratch:
             exporter.kill()
             exporter.wait()
             importer.wait()
-            raise GitError(import_cmd, importer.returncode, _read(scratch.dir / "fast-import.err")) from None
+            raise git.failed(importer, _read(scratch.dir / "fast-import.err")) from None
         if exporter.wait() != 0:
-            raise GitError(export_cmd, exporter.returncode, _read(scratch.dir / "fast-export.err"))
+            raise git.failed(exporter, _read(scratch.dir / "fast-export.err"))
         if importer.wait() != 0:
-            raise GitError(import_cmd, importer.returncode, _read(scratch.dir / "fast-import.err"))
+            raise git.failed(importer, _read(scratch.dir / "fast-import.err"))
     finally:
         bar.close()
         for proc in (exporter, importer):

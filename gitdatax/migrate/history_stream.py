@@ -7,8 +7,7 @@ asks for it. Commit messages and everything not a file change pass through byte 
 from __future__ import annotations
 
 import os
-import subprocess
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable
 
 from gitdatax import git
 from gitdatax.errors import FatalError
@@ -78,72 +77,11 @@ def _text(path: bytes) -> str:
     return path.decode("utf-8", "surrogateescape")
 
 
-# -- reading blobs -------------------------------------------------------------------------------
-
-
-class Blobs:
-    """Two long-lived pipes: `cat-file --batch-check` for sizes, `cat-file --batch` for contents
-    (a big blob is streamed, never held)."""
-
-    def __init__(self, cwd: str | os.PathLike[str] | None = None) -> None:
-        self._check = subprocess.Popen(["git", "cat-file", "--batch-check"], cwd=cwd,
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self._batch = subprocess.Popen(["git", "cat-file", "--batch"], cwd=cwd,
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=CHUNK)
-
-    @staticmethod
-    def _ask(proc: subprocess.Popen[bytes], blob: str) -> int:
-        assert proc.stdin and proc.stdout
-        proc.stdin.write(blob.encode() + b"\n")
-        proc.stdin.flush()
-        fields = proc.stdout.readline().split()
-        if len(fields) != 3:
-            raise FatalError(f"object {blob} is missing from the repository (run `git fsck`)")
-        return int(fields[2])
-
-    def size(self, blob: str) -> int:
-        return self._ask(self._check, blob)
-
-    def read(self, blob: str) -> bytes:
-        size = self._ask(self._batch, blob)
-        assert self._batch.stdout
-        data = self._batch.stdout.read(size)
-        self._batch.stdout.read(1)
-        return data
-
-    def stream(self, blob: str) -> Iterator[bytes]:
-        """The blob's content in chunks; the caller must consume all of it."""
-        remaining = self._ask(self._batch, blob)
-        assert self._batch.stdout
-        while remaining:
-            chunk = self._batch.stdout.read(min(remaining, CHUNK))
-            if not chunk:
-                raise FatalError(f"git cat-file ended early reading {blob}")
-            remaining -= len(chunk)
-            yield chunk
-        self._batch.stdout.read(1)
-
-    def close(self) -> None:
-        for proc in (self._check, self._batch):
-            if proc.stdin:
-                try:
-                    proc.stdin.close()
-                except BrokenPipeError:
-                    pass
-            proc.wait()
-
-    def __enter__(self) -> "Blobs":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 # -- the transform ---------------------------------------------------------------------------------
 
 
 class Transform:
-    def __init__(self, source: BinaryIO, sink: BinaryIO, converter: Converter, blobs: Blobs,
+    def __init__(self, source: BinaryIO, sink: BinaryIO, converter: Converter, blobs: git.CatFile,
                  on_commit: Callable[[], None], cwd: str | os.PathLike[str] | None) -> None:
         self.readline = source.readline
         self.source = source

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from gitdatax import attributes, git, output, stub as stubs
 
 from gitdatax.migrate import history
-from gitdatax.errors import FatalError
+from gitdatax.errors import FatalError, GitError
 from gitdatax.store.objectstore import ObjectStore
 
 _MATCH_ATTRIBUTE = "datax-migrate-include"
@@ -25,9 +25,9 @@ class PatternMatcher:
     def __init__(self, patterns: list[str], scratch_dir: Path, cwd: str | os.PathLike[str] | None = None) -> None:
         attr_file = scratch_dir / "include.attributes"
         attr_file.write_text("".join(f"{attributes.quote_pattern(p)} {_MATCH_ATTRIBUTE}\n" for p in patterns))
-        self._proc = subprocess.Popen(
-            ["git", "-c", f"core.attributesFile={attr_file}", "check-attr", "--stdin", "-z", _MATCH_ATTRIBUTE],
-            cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self._proc = git.spawn(
+            ["-c", f"core.attributesFile={attr_file}", "check-attr", "--stdin", "-z", _MATCH_ATTRIBUTE],
+            cwd=cwd, stdin=subprocess.PIPE,
         )
         self._cache: dict[str, bool] = {}
 
@@ -69,7 +69,7 @@ def add_attribute_lines(original: bytes | None, patterns: list[str]) -> bytes:
 class ImportConverter(history.Converter):
     ensure_root_attributes = True
 
-    def __init__(self, patterns: list[str], matcher: PatternMatcher, blobs: history.Blobs, store: ObjectStore) -> None:
+    def __init__(self, patterns: list[str], matcher: PatternMatcher, blobs: git.CatFile, store: ObjectStore) -> None:
         self.patterns = patterns
         self.matcher = matcher
         self.blobs = blobs
@@ -158,7 +158,7 @@ def import_history(patterns: list[str], refs: list[str], excludes: list[str],
     history.require_filter(cwd)
     history.require_clean(cwd)
     store = ObjectStore.for_repo(cwd)
-    with history.Scratch(store) as scratch, history.Blobs(cwd) as blobs:
+    with history.Scratch(store) as scratch, git.CatFile(cwd) as blobs:
         # check-attr reads paths relative to its working directory: run it at the top.
         matcher = PatternMatcher(patterns, scratch.dir, git.toplevel(cwd))
         try:
@@ -184,27 +184,21 @@ class TypeSize(NamedTuple):
 
 def file_types(refs: list[str], excludes: list[str], cwd: str | os.PathLike[str] | None = None) -> list[TypeSize]:
     """Every distinct blob in the history of `refs`, grouped by extension, largest total first."""
-    rev_list = subprocess.Popen(["git", "rev-list", "--objects", *refs, *(f"^{x}" for x in excludes), "--"],
-                                cwd=cwd, stdout=subprocess.PIPE)
-    check = subprocess.Popen(["git", "cat-file", "--batch-check=%(objecttype) %(objectsize) %(rest)"],
-                             cwd=cwd, stdin=rev_list.stdout, stdout=subprocess.PIPE)
-    assert rev_list.stdout and check.stdout
-    rev_list.stdout.close()
     totals: dict[str, list[int]] = {}
-    for line in check.stdout:
-        kind, _, rest = line.rstrip(b"\n").partition(b" ")
-        if kind != b"blob":
-            continue
-        size, _, path = rest.partition(b" ")
-        name = os.path.basename(path.decode("utf-8", "surrogateescape"))
-        ext = os.path.splitext(name)[1]
-        key = f"*{ext}" if ext else name
-        entry = totals.setdefault(key, [0, 0])
-        entry[0] += int(size)
-        entry[1] += 1
-    check.wait()
-    if rev_list.wait() != 0:
-        raise FatalError(f"cannot list the history of {' '.join(refs)} (git rev-list exited {rev_list.returncode})")
+    try:
+        for info, path in git.rev_list_objects([*refs, *(f"^{x}" for x in excludes), "--"], cwd=cwd):
+            if info.kind != "blob":
+                continue
+            name = os.path.basename(path)
+            ext = os.path.splitext(name)[1]
+            key = f"*{ext}" if ext else name
+            entry = totals.setdefault(key, [0, 0])
+            entry[0] += info.size
+            entry[1] += 1
+    except GitError as exc:
+        said = exc.stderr.strip().splitlines()[-1:] or ["no output"]  # git's words were on stderr before
+        raise FatalError(f"cannot list the history of {' '.join(refs)} "
+                         f"(git rev-list exited {exc.returncode}: {said[0]})") from None
     rows = [TypeSize(k, v[0], v[1]) for k, v in totals.items()]
     return sorted(rows, key=lambda r: (-r.total, r.pattern))
 

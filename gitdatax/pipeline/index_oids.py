@@ -14,7 +14,7 @@ from pathlib import Path
 from gitdatax import git
 from gitdatax.errors import FatalError
 from gitdatax.scan import stub_journal
-from gitdatax.stub import parse as parse_stub
+from gitdatax.scan.blobs import stubs_in
 
 # Hashing a smaller file costs less than asking git (two processes, once per command).
 WORTH_ASKING = 1 << 20
@@ -47,9 +47,9 @@ class IndexOids:
                 found[entry.path] = (stub.oid, stub.size)
             else:
                 unknown.append(entry)
-        blobs = git.read_small_blobs([e.blob for e in unknown], cwd=self.top)
+        staged = stubs_in((e.blob for e in unknown), cwd=self.top)
         for entry in unknown:
-            stub = parse_stub(blobs[entry.blob]) if entry.blob in blobs else None
+            stub = staged.get(entry.blob)
             if stub is not None:
                 found[entry.path] = (stub.oid, stub.size)
         return found

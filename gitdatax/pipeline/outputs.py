@@ -17,6 +17,7 @@ from gitdatax import attributes, git
 from gitdatax.errors import FatalError, NoRemoteConfigured
 from gitdatax.pipeline.hashing import FileState, WorkTreeHasher, listing_bytes, parse_listing
 from gitdatax.pipeline.model import Out, Stage
+from gitdatax.scan.blobs import small_blobs
 from gitdatax.stub import Stub
 from gitdatax.stub import parse as parse_stub
 
@@ -225,7 +226,7 @@ def _tree_states(top: Path, commit: str, folder: str) -> list[tuple[str, FileSta
         return None
     if not records:
         return None
-    small = git.read_small_blobs([blob for _, blob, size in records if size < 1024], cwd=top)
+    small = small_blobs([blob for _, blob, size in records if size < 1024], cwd=top, sizes_known=True)
     entries = []
     for name, blob, size in records:
         stub = parse_stub(small[blob]) if blob in small else None

@@ -11,6 +11,8 @@ import subprocess
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from gitdatax import git
+
 
 class Credential(NamedTuple):
     username: str
@@ -54,10 +56,7 @@ def _describe(url: str, username: str | None = None) -> bytes:
 def fill(url: str, username: str | None = None) -> Credential | None:
     """Ask Git's credential helpers (and, on a terminal, the user) for `url`. None when none."""
     try:
-        proc = subprocess.run(
-            ["git", "credential", "fill"], input=_describe(url, username),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300,
-        )
+        proc = git.run(["credential", "fill"], input=_describe(url, username), check=False, timeout=300)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if proc.returncode != 0:
@@ -75,8 +74,7 @@ def fill(url: str, username: str | None = None) -> Credential | None:
 def _report(action: str, url: str, cred: Credential) -> None:
     data = _describe(url, cred.username)[:-1] + f"password={cred.password}\n\n".encode()
     try:
-        subprocess.run(["git", "credential", action], input=data, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=60)
+        git.run(["credential", action], input=data, check=False, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         pass  # a helper that cannot store is not worth failing a transfer over
 

@@ -1,7 +1,7 @@
 """Where the stubs of some commits are: the history half of the old sync.py.
 
 - `stubs_in_history`: the stubs newly reachable from some commits (what a push must upload),
-  found with one `git rev-list --objects` and one `git cat-file --batch`, never a process per
+  found with one `git rev-list --objects` and one `git.CatFile`, never a process per
   commit or per file.
 - `tree_stubs`, `commit_introducing`, `has_head`: a commit's stubs, and which commit brought one.
 - `select` and `split_patterns`: the -I/-X path filters of fetch, pull and checkout.
@@ -15,6 +15,7 @@ from typing import Iterable, NamedTuple, Sequence
 from gitdatax import git, stub as stubs
 
 from gitdatax.scan import stub_journal
+from gitdatax.scan.blobs import prefetch_missing_blobs, stubs_in
 
 ZERO_SHA = "0" * 40
 
@@ -37,7 +38,7 @@ def stubs_in_history(tips: Sequence[str], exclude: Sequence[str] = (), *, all_re
         args += ["--not", *nots]
     if not all_refs and not tips:
         return []
-    git.prefetch_missing_blobs(args, cwd=cwd)
+    prefetch_missing_blobs(args, cwd=cwd)
     out = git.run(args, cwd=cwd).stdout
     named: list[tuple[str, str]] = []
     for line in out.split(b"\n"):
@@ -47,16 +48,8 @@ def stubs_in_history(tips: Sequence[str], exclude: Sequence[str] = (), *, all_re
     # Stubs the filter wrote are known by their blob id (stub_journal); read only the rest.
     journal = stub_journal.load(git.repo_paths(cwd).common_dir / "datax")
     known = {sha: stub for sha, _ in named if (stub := journal.get(sha)) is not None}
-    blobs = git.read_small_blobs((sha for sha, _ in named if sha not in known), cwd, listed_small=True)
-    found = []
-    for sha, path in named:
-        stub = known.get(sha)
-        if stub is None:
-            data = blobs.get(sha)
-            stub = stubs.parse(data) if data is not None else None
-        if stub is not None:
-            found.append(PathStub(path, stub))
-    return found
+    known.update(stubs_in((sha for sha, _ in named if sha not in known), cwd=cwd, sizes_known=True))
+    return [PathStub(path, known[sha]) for sha, path in named if sha in known]
 
 
 def tree_stubs(rev: str, cwd: str | os.PathLike[str] | None = None) -> list[PathStub]:

@@ -1,21 +1,17 @@
 """Which stubs are referenced, and from where: commits, indexes, work trees, stashes.
 
 fsck and gc ask the same question of different sets of commits. Everything goes through long
-batch pipes (`git rev-list --objects | git cat-file --batch-check`, then one `git cat-file --batch`
-for the small blobs only), never one process per commit or per file, and only blobs small enough
-to be a stub are ever read.
+batch pipes (`git.rev_list_objects`, then one `git.CatFile` for the small blobs only), never one
+process per commit or per file, and only blobs small enough to be a stub are ever read.
 """
 from __future__ import annotations
 
 import os
-import subprocess
-import tempfile
-import threading
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple
+from typing import Iterable, NamedTuple
 
 from gitdatax import git, stub as stubs
-from gitdatax.errors import GitError
+from gitdatax.scan.blobs import prefetch_missing_blobs, stubs_in
 
 class StubRef(NamedTuple):
     stub: stubs.Stub
@@ -23,98 +19,29 @@ class StubRef(NamedTuple):
     where: str  # "HEAD", "index", "work tree", "history", ...
 
 
-def _spool(lines: Iterable[str]) -> "tempfile._TemporaryFileWrapper[bytes]":
-    """Arguments for a git --stdin, in a file: no pipe to deadlock on, whatever the count."""
-    spool = tempfile.TemporaryFile()
-    for line in lines:
-        spool.write(line.encode("utf-8", "surrogateescape") + b"\n")
-    spool.seek(0)
-    return spool  # type: ignore[return-value]
-
-
 def small_blobs_in(rev_args: list[str], *, stdin_revs: Iterable[str] | None = None,
                    cwd: str | os.PathLike[str] | None = None) -> list[tuple[str, str]]:
     """(blob, path) of every blob small enough to be a stub among `git rev-list --objects ARGS`
-    (plus revisions fed on stdin). Each blob once."""
-    args = ["git", "rev-list", "--objects", f"--filter=blob:limit={stubs.MAX_STUB_SIZE + 1}", *rev_args]
-    spool = None
+    (plus revisions fed on stdin)."""
+    args = [f"--filter=blob:limit={stubs.MAX_STUB_SIZE + 1}", *rev_args]
+    stdin = None
     if stdin_revs is not None:
         args.append("--stdin")
-        spool = _spool(stdin_revs)
-    git.prefetch_missing_blobs(args[1:], cwd=cwd, stdin=spool.read() if spool else None)  # partial clones
-    if spool is not None:
-        spool.seek(0)
-    rev_list = subprocess.Popen(args, cwd=cwd, stdin=spool or subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    check = subprocess.Popen(
-        ["git", "cat-file", "--batch-check=%(objecttype) %(objectname) %(objectsize) %(rest)"],
-        cwd=cwd, stdin=rev_list.stdout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )
-    assert rev_list.stdout and check.stdout
-    rev_list.stdout.close()  # the cat-file process owns the read end now
-    found = []
-    for line in check.stdout:
-        kind, _, rest = line.rstrip(b"\n").partition(b" ")
-        if kind != b"blob":
-            continue
-        blob, _, rest = rest.partition(b" ")
-        size, _, path = rest.partition(b" ")
-        if 0 < int(size) <= stubs.MAX_STUB_SIZE:
-            found.append((blob.decode(), path.decode("utf-8", "surrogateescape")))
-    check.wait()
-    stderr = rev_list.stderr.read() if rev_list.stderr else b""
-    if rev_list.wait() != 0:
-        raise GitError(args, rev_list.returncode, stderr.decode(errors="replace"))
-    if spool is not None:
-        spool.close()
-    return found
+        stdin = b"".join(rev.encode("utf-8", "surrogateescape") + b"\n" for rev in stdin_revs)
+    prefetch_missing_blobs(["rev-list", "--objects", *args], cwd=cwd, stdin=stdin)  # partial clones
+    return [(info.oid, path) for info, path in git.rev_list_objects(args, stdin=stdin, cwd=cwd)
+            if info.kind == "blob" and 0 < info.size <= stubs.MAX_STUB_SIZE]
 
 
-def read_blobs(blobs: Iterable[str], *, cwd: str | os.PathLike[str] | None = None) -> Iterator[tuple[str, bytes]]:
-    """(blob, content) for small blobs, through one `git cat-file --batch` fed by a thread."""
-    proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=cwd, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdin and proc.stdout
-
-    def feed() -> None:
-        try:
-            for blob in blobs:
-                proc.stdin.write(blob.encode() + b"\n")  # type: ignore[union-attr]
-        except BrokenPipeError:
-            pass
-        finally:
-            try:
-                proc.stdin.close()  # type: ignore[union-attr]
-            except BrokenPipeError:
-                pass
-
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
-    try:
-        while header := proc.stdout.readline():
-            fields = header.split()
-            if len(fields) != 3:  # "<name> missing"
-                continue
-            size = int(fields[2])
-            data = proc.stdout.read(size)
-            proc.stdout.read(1)
-            yield fields[0].decode(), data
-    finally:
-        writer.join()
-        proc.stdout.close()
-        proc.wait()
-
-
-def parse_stubs(candidates: list[tuple[str, str]], where: str,
-                cwd: str | os.PathLike[str] | None = None) -> dict[str, StubRef]:
+def parse_stubs(candidates: list[tuple[str, str]], where: str, cwd: str | os.PathLike[str] | None = None,
+                *, sizes_known: bool = True) -> dict[str, StubRef]:
     """oid -> StubRef for the candidate (blob, path) pairs that hold a valid stub."""
     paths: dict[str, str] = {}
     for blob, path in candidates:
         paths.setdefault(blob, path)
     found: dict[str, StubRef] = {}
-    for blob, data in read_blobs(list(paths), cwd=cwd):
-        stub = stubs.parse(data)
-        if stub is not None and stub.oid not in found:
+    for blob, stub in stubs_in(paths, cwd=cwd, sizes_known=sizes_known).items():
+        if stub.oid not in found:
             found[stub.oid] = StubRef(stub, paths[blob], where)
     return found
 
@@ -142,32 +69,9 @@ def index_files(cwd: str | os.PathLike[str] | None = None) -> list[Path]:
 
 def in_index(index_file: Path, where: str = "index", cwd: str | os.PathLike[str] | None = None) -> dict[str, StubRef]:
     """Stubs staged in one index file (any worktree's)."""
-    proc = subprocess.run(["git", "ls-files", "-s", "-z"], cwd=cwd, capture_output=True,
-                          env={**os.environ, "GIT_INDEX_FILE": str(index_file)})
-    if proc.returncode != 0:
-        raise GitError(["git", "ls-files", "-s", "-z"], proc.returncode, proc.stderr.decode(errors="replace"))
-    candidates = []
-    for record in proc.stdout.split(b"\0"):
-        if not record:
-            continue
-        meta, _, path = record.partition(b"\t")
-        mode, blob, _stage = meta.decode().split()
-        if mode in ("100644", "100755"):
-            candidates.append((blob, path.decode("utf-8", "surrogateescape")))
-    return _only_small(candidates, where, cwd)
-
-
-def _only_small(candidates: list[tuple[str, str]], where: str, cwd: str | os.PathLike[str] | None) -> dict[str, StubRef]:
-    if not candidates:
-        return {}
-    check = git.run(["cat-file", "--batch-check=%(objectname) %(objectsize)"], cwd=cwd,
-                    input="".join(f"{blob}\n" for blob, _ in candidates).encode()).stdout.splitlines()
-    small = set()
-    for line in check:
-        fields = line.split()
-        if len(fields) == 2 and fields[1].isdigit() and 0 < int(fields[1]) <= stubs.MAX_STUB_SIZE:
-            small.add(fields[0].decode())
-    return parse_stubs([c for c in candidates if c[0] in small], where, cwd)
+    candidates = [(e.blob, e.path) for e in git.index_entries(cwd=cwd, index_file=index_file)
+                  if e.mode in ("100644", "100755")]
+    return parse_stubs(candidates, where, cwd, sizes_known=False)
 
 
 def in_work_tree(cwd: str | os.PathLike[str] | None = None) -> dict[str, StubRef]:

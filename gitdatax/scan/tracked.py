@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Iterable, NamedTuple
 
 from gitdatax import git, stub as stubs
+from gitdatax.scan.blobs import stubs_in
 
 
 class TrackedFile(NamedTuple):
@@ -31,9 +32,8 @@ def scan_index(cwd: str | os.PathLike[str] | None = None, *, look_outside: bool 
     entries = [e for e in git.index_entries(cwd=cwd) if e.stage == 0 and e.mode in ("100644", "100755")]
     filters = git.check_attr("filter", (e.path for e in entries), cwd=cwd)
     tracked = [e for e in entries if filters.get(e.path) == "datax"]
-    small = git.read_small_blobs((e.blob for e in tracked), cwd)
-    files = [TrackedFile(e.path, e.blob, e.mode, stubs.parse(small[e.blob]) if e.blob in small else None)
-             for e in tracked]
+    found = stubs_in((e.blob for e in tracked), cwd=cwd)
+    files = [TrackedFile(e.path, e.blob, e.mode, found.get(e.blob)) for e in tracked]
     outside = []
     top = git.repo_paths(cwd).toplevel if look_outside else None
     if top is not None:
@@ -56,11 +56,10 @@ def tree_stubs(rev: str, cwd: str | os.PathLike[str] | None = None) -> list[tupl
 
 def _parse_blobs(candidates: Iterable[tuple[str, str]], cwd: str | os.PathLike[str] | None) -> Iterable[tuple[str, stubs.Stub]]:
     candidates = list(candidates)
-    small = git.read_small_blobs((blob for _, blob in candidates), cwd)
+    found = stubs_in((blob for _, blob in candidates), cwd=cwd, sizes_known=True)  # ls-tree -l said
     for path, blob in candidates:
-        stub = stubs.parse(small[blob]) if blob in small else None
-        if stub is not None:
-            yield path, stub
+        if blob in found:
+            yield path, found[blob]
 
 
 def worktree_stub(top: Path, path: str) -> stubs.Stub | None:

@@ -13,7 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import IO, Iterable, Iterator, NamedTuple
 
-from gitdatax import git, output, stub as stubs
+from gitdatax import git, output
+from gitdatax.scan.blobs import stubs_in
 from gitdatax.stub import Stub
 
 SHOWN = 20  # missing files listed in a refusal; the rest are counted
@@ -49,9 +50,8 @@ def _is_zero(oid: str) -> bool:
 def commit_tips(git_dir: Path, tips: Iterable[str]) -> list[str]:
     """The pushed objects that are commits or tags of commits (a tag of a tree or a blob, which
     `git log` would reject, carries no stub a checkout would smudge)."""
-    query = "".join(f"{tip}^{{commit}}\n" for tip in tips)
-    out = git.run(["cat-file", "--batch-check=%(objectname)"], cwd=git_dir, input=query.encode()).stdout
-    return [line for line in out.decode().splitlines() if not line.endswith(" missing")]
+    with git.CatFile(git_dir) as cat:
+        return [info.oid for _, info in cat.infos(f"{tip}^{{commit}}" for tip in tips) if info is not None]
 
 
 def _records(stream: IO[bytes]) -> Iterator[bytes]:
@@ -69,10 +69,9 @@ def added_blobs(git_dir: Path, tips: list[str]) -> Iterator[tuple[str, str, str]
     """(path, commit, blob) for every regular file the new commits add or change. With -c a merge
     lists only paths that differ from every parent, so a merge of already-checked branches costs
     nothing and an evil merge's own changes are still seen."""
-    cmd = ["git", "log", "--stdin", "--format=%x01%H", "--raw", "-r", "-c", "--root", "--no-renames",
+    cmd = ["log", "--stdin", "--format=%x01%H", "--raw", "-r", "-c", "--root", "--no-renames",
            "--no-abbrev", "-z", "--not", "--all"]
-    proc = subprocess.Popen(cmd, cwd=git_dir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = git.spawn(cmd, cwd=git_dir, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdin and proc.stdout and proc.stderr
     proc.stdin.write("".join(f"{tip}\n" for tip in tips).encode())
     proc.stdin.close()
@@ -92,7 +91,7 @@ def added_blobs(git_dir: Path, tips: list[str]) -> Iterator[tuple[str, str, str]
             meta = record.decode().split()
     stderr = proc.stderr.read()
     if proc.wait() != 0:
-        raise git.GitError(cmd, proc.returncode, stderr.decode(errors="replace"))
+        raise git.failed(proc, stderr)
 
 
 def added_stubs(git_dir: Path, tips: list[str]) -> list[AddedStub]:
@@ -112,23 +111,7 @@ def read_stubs(git_dir: Path, blobs: set[str]) -> dict[str, Stub]:
     committed raw) is never read."""
     if not blobs:
         return {}
-    sizes = git.run(["cat-file", "--batch-check=%(objectname) %(objectsize)"], cwd=git_dir,
-                    input="".join(f"{b}\n" for b in blobs).encode()).stdout.decode().split("\n")
-    small = [oid for oid, _, size in (line.partition(" ") for line in sizes if line)
-             if size.isdigit() and 0 < int(size) <= stubs.MAX_STUB_SIZE]
-    if not small:
-        return {}
-    out = git.run(["cat-file", "--batch"], cwd=git_dir, input="".join(f"{b}\n" for b in small).encode()).stdout
-    result = {}
-    pos = 0
-    for oid in small:  # --batch answers in order: "<oid> <type> <size>\n<content>\n"
-        header_end = out.index(b"\n", pos)
-        size = int(out[pos:header_end].split()[2])
-        stub = stubs.parse(out[header_end + 1:header_end + 1 + size])
-        if stub is not None:
-            result[oid] = stub
-        pos = header_end + 1 + size + 1
-    return result
+    return stubs_in(blobs, cwd=git_dir)
 
 
 def missing_objects(store, found: list[AddedStub]) -> list[AddedStub]:  # type: ignore[no-untyped-def]

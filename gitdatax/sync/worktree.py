@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -67,9 +66,9 @@ def fill_worktree(top: Path, items: Sequence[PathStub]) -> None:
             pass
     env = {k: v for k, v in os.environ.items() if k != "GIT_DATAX_SKIP_SMUDGE"}
     payload = b"".join(i.path.encode("utf-8", "surrogateescape") + b"\0" for i in items)
-    cmd = ["git", "checkout-index", "--force", "--index", "-z", "--stdin"]
+    cmd = ["checkout-index", "--force", "--index", "-z", "--stdin"]
     # Our filter, run by checkout-index, says on stderr what it could not fill; let that through.
-    proc = subprocess.run(cmd, cwd=top, input=payload, env=env, stdout=subprocess.DEVNULL)
+    proc = git.run(cmd, cwd=top, input=payload, env=env, check=False, show_stderr=True)
     if proc.returncode != 0:
         _put_back_stubs(top, items, modes)
         if proc.returncode < 0:
@@ -80,7 +79,7 @@ def fill_worktree(top: Path, items: Sequence[PathStub]) -> None:
             how = f"exited {proc.returncode} (git said why above)"
         from gitdatax.errors import FatalError
 
-        raise FatalError(f"filling in {len(items)} file(s) failed: `{' '.join(cmd)}` {how}; "
+        raise FatalError(f"filling in {len(items)} file(s) failed: `git {' '.join(cmd)}` {how}; "
                          "the files not filled in are still stubs (`git datax pull` fills them in)")
 
 
