@@ -68,12 +68,14 @@ def _open_here(wanted: str, rev: str | None, mode: str, encoding: str | None, re
     if rev is None:
         return _open_work_tree(top, wanted, mode, encoding, remote)
     commit = resolve_local(rev, top)
-    found = git.run(["ls-tree", "-z", "--full-tree", commit, "--", wanted], cwd=top).stdout.split(b"\0")[0]
+    found = git.ls_tree(commit, [wanted], cwd=top)
     if not found:
         raise FatalError(f"{wanted} is not in this repository at {rev} (commit {commit[:12]})")
-    mode_bits, kind, blob = found.split(b"\t")[0].decode().split()
-    if kind != "blob" or mode_bits == SYMLINK:
-        raise FatalError(f"{wanted} is {'a folder' if kind == 'tree' else 'not a regular file'} at {rev}")
+    if len(found) > 1 or found[0].path != wanted:
+        raise FatalError(f"{wanted} is a folder at {rev}: open a file in it")
+    if found[0].kind != "blob" or found[0].mode == SYMLINK:
+        raise FatalError(f"{wanted} is not a regular file at {rev}")
+    blob = found[0].blob
     reader = BlobReader(top)
     small = reader.read_small([blob], MAX_STUB_SIZE)
     stub = parse(small[blob]) if blob in small else None

@@ -91,18 +91,9 @@ class Snapshot:
     def entries(self, path: str) -> list[Entry]:
         """The files at `path` (a file, or every file below a folder); FatalError naming it when
         there is nothing there."""
-        spec = ["--", path] if path else []
-        out = self.run("ls-tree", "-r", "-z", "--full-tree", self.commit, *spec)
-        entries = []
-        for record in out.split(b"\0"):
-            if not record:
-                continue
-            meta, _, name = record.partition(b"\t")
-            mode, kind, blob = meta.decode().split()
-            name_text = name.decode("utf-8", "surrogateescape")
-            if mode == GITLINK:
-                continue  # a submodule: its files are another repository's
-            entries.append(Entry(name_text, mode, blob))
+        entries = [Entry(e.path, e.mode, e.blob) for e in
+                   git.ls_tree(self.commit, [path] if path else [], cwd=self.tmp, sizes=False)
+                   if e.mode != GITLINK]  # a submodule: its files are another repository's
         if not entries:
             raise FatalError(f"{path or '.'} is not in {self.url} at {self.label} (commit {self.commit[:12]})")
         return entries
@@ -137,10 +128,10 @@ class Snapshot:
 
     def top_file(self, name: str) -> bytes | None:
         """A small file at the top of the revision (the team file, the pipeline file)."""
-        found = self.run("ls-tree", "-z", self.commit, "--", name).split(b"\0")[0]
+        found = [e for e in git.ls_tree(self.commit, [name], cwd=self.tmp, sizes=False) if e.path == name]
         if not found:
             return None
-        blob = found.split(b"\t")[0].split()[2].decode()
+        blob = found[0].blob
         self.fetch_blobs([blob])
         with BlobReader(self.tmp) as reader:
             return reader.read_small([blob], limit=16 << 20).get(blob)
@@ -161,7 +152,7 @@ class Snapshot:
 
     def data_remote(self) -> Any:
         """The opened data remote of the source, found as a clone of it would find it."""
-        from gitdatax.remotes import open_remote
+        from gitdatax.remotes import open_remote, scheme_of
         from gitdatax.remotes.remote_config import resolve
 
         team = self.top_file(TEAM_FILE)
@@ -170,7 +161,13 @@ class Snapshot:
             team_path.write_bytes(team)
         try:
             configured = resolve(None, cwd=self.tmp)
-            return open_remote(configured.url, configured.options)
+            options = dict(configured.options)
+            if self._store is None and scheme_of(configured.url) == "file":
+                # The temporary store goes with the snapshot: a hard link into a directory
+                # remote costs nothing and shares no inode for long (the copy is for stores
+                # that stay, against one damaged block damaging both). Still re-hashed.
+                options["link"] = True
+            return open_remote(configured.url, options)
         finally:
             if team_path.exists():
                 team_path.unlink()
