@@ -7,7 +7,7 @@ still shown.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from gitdatax.errors import FatalError
 from gitdatax.metrics.reader import IsFolder, RevisionReader, Unreadable
@@ -38,11 +38,14 @@ class Snapshot(NamedTuple):
 
 class PipelineCache:
     """The pipeline of each revision, parsed once per distinct content: 200 commits that share
-    one datax.yaml parse it once (when it reads no vars file, whose content could differ)."""
+    one datax.yaml (and the same content of the files it read, params.yaml for its ${...})
+    parse it once."""
+
+    KEPT = 8  # parses kept per pipeline text: a params.yaml that changes every commit still hits
 
     def __init__(self, reader: RevisionReader) -> None:
         self.reader = reader
-        self._parsed: dict[tuple[str, bytes], Any] = {}
+        self._parsed: dict[tuple[str, bytes], list[tuple[tuple[tuple[str, bytes | None], ...], Any]]] = {}
 
     def at(self, commit: str | None) -> Any:
         """The Pipeline at `commit`, or None when it has no pipeline file; FatalError when broken."""
@@ -55,21 +58,23 @@ class PipelineCache:
                 raise FatalError(f"{name}: {exc}") from None
             if text is None:
                 continue
-            cached = self._parsed.get((name, text))
-            if cached is not None:
-                return cached
-            used_other_files: list[str] = []
+            seen: dict[str, bytes | None] = {}
 
             def read_file(path: str) -> bytes | None:
-                used_other_files.append(path)
-                try:
-                    return self.reader.read(commit, path)
-                except (Unreadable, IsFolder):
-                    return None
+                if path not in seen:
+                    try:
+                        seen[path] = self.reader.read(commit, path)
+                    except (Unreadable, IsFolder):
+                        seen[path] = None
+                return seen[path]
 
+            earlier = self._parsed.setdefault((name, text), [])
+            for used, pipeline in earlier:
+                if all(read_file(path) == content for path, content in used):
+                    return pipeline
             pipeline = parse_pipeline(text, name, read_file)
-            if not used_other_files:
-                self._parsed[(name, text)] = pipeline
+            earlier.insert(0, (tuple(seen.items()), pipeline))
+            del earlier[self.KEPT:]
             return pipeline
         return None
 
@@ -82,28 +87,42 @@ def params_files(pipeline: Any) -> list[str]:
     return list(pipeline.params_files()) if pipeline is not None else []
 
 
+GROUP = 64  # revisions whose files are asked for in one batch (bounds what is held in memory)
+
+
 def collect(reader: RevisionReader, revisions: Sequence[Revision], kind: str,
             targets: Sequence[str] = (), pipelines: PipelineCache | None = None) -> list[Snapshot]:
     """Metrics (`kind="metrics"`) or params (`"params"`) of each revision. `targets` limits the
     files to those named (or under a folder named), as DVC's `metrics show TARGET`."""
     pipelines = pipelines or PipelineCache(reader)
-    named: Callable[[Any], list[str]] = metrics_files if kind == "metrics" else params_files
-    defaults = (DVCLIVE_METRICS,) if kind == "metrics" else (DEFAULT_PARAMS, DVCLIVE_PARAMS)
     snapshots = []
-    for revision in revisions:
-        try:
-            pipeline = pipelines.at(revision.commit)
-        except FatalError as exc:
-            snapshots.append(Snapshot(revision, {}, str(exc)))
-            continue
-        paths = named(pipeline)
-        files: dict[str, FileValues] = {}
-        for path in list(dict.fromkeys(paths)) + [d for d in defaults if d not in paths]:
-            for found, values in _read_entry(reader, revision.commit, path, optional=path not in paths):
-                if _wanted(found, targets):
-                    files[found] = values
-        snapshots.append(Snapshot(revision, files))
+    for start in range(0, len(revisions), GROUP):
+        group = revisions[start:start + GROUP]
+        reader.prefetch((r.commit, name) for r in group for name in (*PIPELINE_FILES, DEFAULT_PARAMS))
+        planned = [(revision, *_plan(pipelines, revision, kind)) for revision in group]
+        reader.prefetch((revision.commit, path) for revision, paths, _ in planned for path, _ in paths)
+        for revision, paths, error in planned:
+            if error is not None:
+                snapshots.append(Snapshot(revision, {}, error))
+                continue
+            files: dict[str, FileValues] = {}
+            for path, optional in paths:
+                for found, values in _read_entry(reader, revision.commit, path, optional):
+                    if _wanted(found, targets):
+                        files[found] = values
+            snapshots.append(Snapshot(revision, files))
     return snapshots
+
+
+def _plan(pipelines: PipelineCache, revision: Revision, kind: str) -> tuple[list[tuple[str, bool]], str | None]:
+    """The (path, optional) entries to read at this revision, or the error of its pipeline."""
+    try:
+        pipeline = pipelines.at(revision.commit)
+    except FatalError as exc:
+        return [], str(exc)
+    named = metrics_files(pipeline) if kind == "metrics" else params_files(pipeline)
+    defaults = (DVCLIVE_METRICS,) if kind == "metrics" else (DEFAULT_PARAMS, DVCLIVE_PARAMS)
+    return [(p, False) for p in dict.fromkeys(named)] + [(d, True) for d in defaults if d not in named], None
 
 
 def _wanted(path: str, targets: Sequence[str]) -> bool:

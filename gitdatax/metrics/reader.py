@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from gitdatax import git, stub as stubs
 
 # Metrics, params and step logs are small; a file past this is refused in its cell rather than
 # read into memory (a stage that writes a 1 GiB TSV has named the wrong file as plots).
 READ_LIMIT = 64 << 20
+# Files read ahead in one batch are at most this big; a larger one is read when asked for, alone.
+AHEAD_LIMIT = 1 << 20
 _TREE = "tree"
 
 
@@ -37,6 +39,7 @@ class RevisionReader:
         self._store: Any = None
         self._fetcher: Any = None
         self._oid_len = 32 if git.repo_paths(top).object_format == "sha256" else 20
+        self._ahead: dict[tuple[str, str], tuple[str, bytes | None] | None] = {}
 
     # -- the one cat-file process -----------------------------------------------------------
 
@@ -58,6 +61,23 @@ class RevisionReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def prefetch(self, wanted: Iterable[tuple[str | None, str]]) -> None:
+        """Ask git for these (commit, path) ahead of read(), all in one pipelined exchange: one
+        round trip for a group of revisions instead of one per file. Work tree paths need no
+        asking; a file over AHEAD_LIMIT is left for read() to fetch alone."""
+        todo = list(dict.fromkeys(f"{c}:{p}" for c, p in wanted
+                                  if c is not None and "\n" not in p and (c, p) not in self._ahead))
+        small: dict[str, str] = {}
+        for name, info in self._cat().infos(todo):
+            commit, _, path = name.partition(":")
+            if info is None:
+                self._ahead[(commit, path)] = None
+            elif info.size <= AHEAD_LIMIT:
+                small[name] = info.kind
+        for name, info, data in self._cat().contents(list(small)):
+            commit, _, path = name.partition(":")
+            self._ahead[(commit, path)] = (info.kind, data)
+
     # -- files -----------------------------------------------------------------------------
 
     def read(self, commit: str | None, path: str) -> bytes | None:
@@ -73,16 +93,26 @@ class RevisionReader:
     def _read_git(self, commit: str, path: str) -> bytes | None:
         if "\n" in path:
             raise Unreadable("a path with a newline cannot be read at a revision")
-        info = self._cat().info(f"{commit}:{path}")
-        if info is None:
-            return None
-        if info.kind == _TREE:
+        key = (commit, path)
+        if key in self._ahead:
+            found = self._ahead.pop(key)
+            if found is None:
+                return None
+            kind, data = found
+        else:
+            info = self._cat().info(f"{commit}:{path}")
+            if info is None:
+                return None
+            kind, data = info.kind, None
+            if kind == "blob" and info.size > self.limit:
+                raise Unreadable(f"larger than {self.limit >> 20} MiB: not read")
+            if kind in ("blob", _TREE):
+                data = self._cat().read(info.oid)
+        if kind == _TREE:
             raise IsFolder(path)
-        if info.kind != "blob":
-            raise Unreadable(f"is a {info.kind}, not a file")
-        if info.size > self.limit:
-            raise Unreadable(f"larger than {self.limit >> 20} MiB: not read")
-        return self._cat().read(info.oid)
+        if kind != "blob":
+            raise Unreadable(f"is a {kind}, not a file")
+        return data
 
     def _read_worktree(self, path: str) -> bytes | None:
         full = self.top / path

@@ -27,7 +27,7 @@ def metrics_show(top: Path, revs: Sequence[str] = (), *, all_commits: bool = Fal
         snapshots = collect(reader, revisions, "metrics", targets)
     notes = compare.problems(snapshots)
     if fmt == "json":
-        return View(json.dumps(compare.show_json(snapshots), indent=2) + "\n", notes)
+        return View(json.dumps(compare.show_json(snapshots)) + "\n", notes)  # one line, as DVC
     try:
         table = compare.show_table(snapshots, only_changed=only_changed, sort_by=sort_by, descending=descending)
     except ValueError as exc:
