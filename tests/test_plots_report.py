@@ -52,8 +52,8 @@ def test_plots_diff_writes_a_report_that_chromium_draws(repo: Path, tmp_path: Pa
     proc = datax("plots", "diff", "v1", "v2", "v3", "workspace", "-o", "report.html")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
-    # 1 step curve (train/loss) + 4 bar charts (wer, acc, train.loss, step)
-    assert proc.stdout == "report.html: 5 chart(s) of 4 revision(s)\n"
+    # 1 step curve (train/loss) + 3 bar charts (wer, acc, train.loss; DVCLive's step is not charted)
+    assert proc.stdout == "report.html: 4 chart(s) of 4 revision(s)\n"
     page = repo / "report.html"
     text = page.read_text()
     assert "<script" not in text  # nothing to run, nothing to fetch: it opens offline
@@ -62,7 +62,7 @@ def test_plots_diff_writes_a_report_that_chromium_draws(repo: Path, tmp_path: Pa
     assert git("status", "--porcelain", "--untracked-files=no").stdout == " M datax.yaml\n"
 
     dom, shot = render(page, tmp_path / "report.png", tmp_path)
-    assert dom.count("<svg") == 5
+    assert dom.count("<svg") == 4
     curve = re.search(r'data-plot="dvclive/plots/metrics/train/loss.tsv">(.*?)</svg>', dom, re.S)
     assert curve is not None
     for colour in ("#1f77b4", "#ff7f0e", "#2ca02c"):  # one line per revision in the chart's own colour
@@ -79,7 +79,7 @@ def test_plots_diff_writes_a_report_that_chromium_draws(repo: Path, tmp_path: Pa
 
     show = datax("plots", "show", "-o", str(tmp_path / "show.html"))
     assert show.returncode == 0, show.stderr
-    assert show.stdout.endswith(": 5 chart(s) of 1 revision(s)\n")
+    assert show.stdout.endswith(": 4 chart(s) of 1 revision(s)\n")
 
 
 def test_plots_diff_with_nothing_to_draw_says_so(repo: Path) -> None:

@@ -17,6 +17,7 @@ from gitdatax.metrics.revisions import Revision
 from gitdatax.metrics.values import is_number, show
 
 MAX_BAR_CHARTS = 24  # past this, final metrics are in the table only: a wall of bars helps no one
+NOT_CHARTED = {"step"}  # DVCLive's step counter: in the table, but no one compares it as a result
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px auto;
@@ -123,7 +124,7 @@ def _final_metrics(revisions: Sequence[Revision], metrics: Sequence[Snapshot],
     for i, col in enumerate(table.columns):
         values = [(snap.revision.name, colours[snap.revision.key], cells[i].value)
                   for snap, cells in table.rows if is_number(cells[i].value)]
-        if values and len(bars) < MAX_BAR_CHARTS:
+        if values and len(bars) < MAX_BAR_CHARTS and col.key not in NOT_CHARTED:
             svg = charts.bar_chart(col.title, [(n, c, float(v)) for n, c, v in values], f"b{i}")
             bars.append(f"<div class=\"chart\" data-metric=\"{html.escape(col.title)}\">{svg}</div>")
     return ("<h2>Final metrics</h2>" + _value_table(revisions, metrics, "Metric")

@@ -2,14 +2,19 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "build a throwaway repository, commit two versions of data and a model, travel back to v1, run a pipeline"
+HELP = ("build a throwaway repository, commit two versions of data and a model, travel back to v1, run a "
+        "pipeline, compare iterations")
 DESCRIPTION = """Shows the main job end to end in a temporary repository: track *.csv and *.bin,
 commit v1 of a data set and a model, commit v2, `git checkout v1`, and check that every byte of v1
 came back (SHA-256), that Git holds only stubs, and that `git status` is clean.
 
 Then a pipeline: prepare and train stages (`git datax stage add`), `git datax repro` runs both,
 a param change re-runs only train, and going back to the old param brings the old model back
-from the run cache without running anything (--no-pipeline skips this part)."""
+from the run cache without running anything (--no-pipeline skips this part).
+
+Then a comparison: three runs of a training loop logged with gitdatax.log, committed and tagged
+exp1..exp3; `metrics show`, `metrics diff`, `params diff` and `plots diff` (an HTML report, kept
+with --keep or --dir) show which was best (--no-compare skips this part)."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size-mib", type=int, default=16, help="size of the model file (default 16)")
     parser.add_argument("--keep", action="store_true", help="keep the repository afterwards")
     parser.add_argument("--no-pipeline", action="store_true", help="skip the pipeline part")
+    parser.add_argument("--no-compare", action="store_true", help="skip the comparison part")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,6 +115,13 @@ def run(args: argparse.Namespace) -> int:
 
         sh("checkout", "-q", "main")
         ok &= run_pipeline_demo(repo, datax_in_repo, sh, step, output.info)
+    if ok and not args.no_compare:
+        from gitdatax.metrics.demo import run_comparison_demo
+
+        if sh("status", "--porcelain"):
+            sh("add", "-A")
+            sh("commit", "-q", "-m", "pipeline: back to lr 0.1")
+        ok &= run_comparison_demo(repo, sh, step, output.info, base / "report.html")
     step(f"whole demo {time.monotonic() - start:.1f}s")
     if args.keep or args.dir:
         output.info(f"the repository is kept in {repo}")
@@ -117,5 +130,6 @@ def run(args: argparse.Namespace) -> int:
     if not ok:
         raise FatalError("the demo did not get v1 back intact")
     output.info("demo passed: v1's data and model came back exactly"
-                + ("" if args.no_pipeline else "; repro ran only what changed and restored the rest"))
+                + ("" if args.no_pipeline else "; repro ran only what changed and restored the rest")
+                + ("" if args.no_compare else "; the comparison found the best run"))
     return 0
