@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from helpers import datax, git, object_path, random_bytes, sha256, store_dir, write
+from helpers import datax, git, object_path, oid_of, random_bytes, sha256, store_dir, write
 
 
 def _stub_oid(repo: Path, rev: str, path: str) -> str:
@@ -58,7 +58,7 @@ def test_gc_deletes_exactly_the_old_pushed_objects(repo: Path, tmp_path: Path) -
     old = {o["data.bin"] for o in oids[:5]} | {oids[0]["model.bin"]}
     assert len(old) == 6 and before == old | {oids[5]["data.bin"], oids[2]["model.bin"], oids[0]["const.bin"], stashed}
 
-    proc = datax("gc", "--keep-days", "0", "--dry-run")
+    proc = datax("gc", "--grace", "0", "--keep-days", "0", "--dry-run")
     assert proc.returncode == 0, proc.stderr
     listed = [line.split() for line in proc.stdout.splitlines() if line.startswith("would delete")]
     assert {fields[2] for fields in listed} == old
@@ -73,13 +73,13 @@ def test_gc_deletes_exactly_the_old_pushed_objects(repo: Path, tmp_path: Path) -
 
     # Without a reachable remote: nothing deleted, one line saying why.
     assert datax("remote", "add", "--local", "--default", "gone", str(tmp_path / "gone")).returncode == 0
-    proc = datax("gc", "--keep-days", "0")
+    proc = datax("gc", "--grace", "0", "--keep-days", "0")
     assert proc.returncode == 1
     assert proc.stderr.startswith("git-datax: error: gc deleted no object: remote ") and "no such directory" in proc.stderr
     assert len(proc.stderr.splitlines()) == 1 and _store(repo) == before
     assert datax("remote", "remove", "--local", "gone").returncode == 0
 
-    proc = datax("gc", "--keep-days", "0")
+    proc = datax("gc", "--grace", "0", "--keep-days", "0")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0].startswith("gc: 10 object(s) in the store")
     assert "4 needed (index, stash), 6 not needed" in proc.stdout, proc.stdout
@@ -113,16 +113,43 @@ def test_gc_keeps_branch_tips_other_worktrees_and_what_the_remote_lacks(repo: Pa
     shutil.move(on_remote, aside)
 
     before = _store(repo)
-    proc = datax("gc", "--keep-days", "0")
+    proc = datax("gc", "--grace", "0", "--keep-days", "0")
     assert proc.returncode == 0, proc.stderr
     assert f"gc: keeping 1 unneeded object(s) that the remote {bare / 'datax'} does not have" in proc.stdout
     assert proc.stdout.splitlines()[-1] == "gc: deleted 0 object(s), freed 0 B"
     assert _store(repo) == before
 
     shutil.move(aside, on_remote)
-    proc = datax("gc", "--keep-days", "0")
+    proc = datax("gc", "--grace", "0", "--keep-days", "0")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1].startswith("gc: deleted 1 object(s)")
     assert _store(repo) == before - {only_c3}
     assert not object_path(repo, only_c3).exists()
     assert (tmp_path / "wt" / "data.bin").read_bytes() == random_bytes(100_002, seed=2)
+
+
+def test_gc_keeps_an_object_written_within_the_grace_period(repo: Path, tmp_path: Path) -> None:
+    """Issue 11, item 10: a `git add` under way has written objects it has not put in the index;
+    gc kept nothing of the sort, as git's gc.pruneExpire keeps young loose objects."""
+    bare = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(bare))
+    git("remote", "add", "origin", str(bare))
+    datax("track", "*.bin")
+    write(repo / "a.bin", random_bytes(3000, seed=1))
+    git("add", ".gitattributes", "a.bin")
+    git("commit", "-qm", "a")
+    git("push", "-q", "origin", "main")
+    git("rm", "-q", "a.bin")
+    git("commit", "-qm", "no a")
+    git("push", "-q", "origin", "main")
+    oid = oid_of(random_bytes(3000, seed=1))  # on the remote, needed by no index: deletable but young
+    proc = datax("gc", "--keep-days", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].endswith("1 needed (written recently), 0 not needed"), proc.stdout
+    assert object_path(repo, oid).exists()
+    proc = datax("gc", "--keep-days", "0", "--dry-run")
+    assert "would delete 0 object(s)" in proc.stdout.splitlines()[-1], proc.stdout
+    proc = datax("gc", "--keep-days", "0", "--grace", "0")
+    assert proc.stdout.splitlines()[-1].startswith("gc: deleted 1 object(s)"), proc.stdout
+    assert not object_path(repo, oid).exists()
+    assert datax("gc", "--grace", "-1").stderr == "git-datax: error: --grace must be 0 or more hours, not -1\n"

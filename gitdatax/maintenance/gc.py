@@ -27,7 +27,12 @@ from gitdatax.stub import Stub
 
 # Why an object is kept, in the order the checks run (the first reason found is reported).
 STALE_TMP_SECONDS = 3600  # a tmp/ file with no pid in its name, unchanged this long, is left over
-REASONS = ("work tree", "index", "HEAD", "branch tip", "stash", "recent commit", "unpushed commit")
+REASONS = ("work tree", "index", "HEAD", "branch tip", "stash", "recent commit", "unpushed commit",
+           "written recently")
+# An object written less than this long ago stays whatever references it, as git's
+# gc.pruneExpire keeps young loose objects: a `git add` under way has written objects that are in
+# no index yet (issue 11, item 10).
+DEFAULT_GRACE_HOURS = 1.0
 
 
 class GcPlan(NamedTuple):
@@ -84,10 +89,16 @@ def content_size(store: ObjectStore, oid: str) -> int | None:
 
 
 def plan(store: ObjectStore, keep_days: float, open_remote: Callable[[], Remote], *,
-         cwd: str | os.PathLike[str] | None = None) -> GcPlan:
+         cwd: str | os.PathLike[str] | None = None, grace_hours: float = DEFAULT_GRACE_HOURS,
+         now: float | None = None) -> GcPlan:
     """What gc would delete. Opens the remote only when something could be deleted."""
     local = list(store.iter_oids())
-    needed = needed_objects(keep_days, cwd=cwd)
+    now = time.time() if now is None else now
+    needed = needed_objects(keep_days, now=now, cwd=cwd)
+    cutoff = now - grace_hours * 3600
+    for oid in local:
+        if oid not in needed and _written_after(store, oid, cutoff):
+            needed[oid] = "written recently"
     candidates = [oid for oid in local if oid not in needed]
     if not candidates:
         return GcPlan(local, needed, [], [], None, {})
@@ -108,24 +119,41 @@ def plan(store: ObjectStore, keep_days: float, open_remote: Callable[[], Remote]
     return GcPlan(local, needed, unneeded, deletable, remote.url, paths)
 
 
+def _written_after(store: ObjectStore, oid: str, cutoff: float) -> bool:
+    """Whether the object file was written (or linked in) after `cutoff`: its mtime, or its
+    ctime, which a hard link or a rename into place also sets."""
+    try:
+        st = os.stat(store.object_path(oid))
+    except OSError:
+        return False
+    return max(st.st_mtime, st.st_ctime) > cutoff
+
+
 def execute(store: ObjectStore, gc_plan: GcPlan) -> int:
     """Delete the deletable objects; the compressed bytes freed."""
     return sum(store.delete(stub.oid) for stub in gc_plan.deletable)
 
 
-def remove_stale_tmp(store: ObjectStore, *, dry_run: bool = False, now: float | None = None) -> tuple[int, int]:
+class Leftover(NamedTuple):
+    name: str  # in tmp/
+    size: int
+    why: str  # "left by process 123, no longer running" or "unchanged for over an hour"
+
+
+def remove_stale_tmp(store: ObjectStore, *, dry_run: bool = False, now: float | None = None) -> list[Leftover]:
     """Remove what interrupted writes left in tmp/ (a filter or a download killed half way):
     files whose writer, named by the pid in the file name, is gone; files without a pid that
-    have not changed for an hour (as git-lfs does with its tmp/). Returns (files, bytes)."""
+    have not changed for an hour (as git-lfs does with its tmp/). Returns what went (or, with
+    dry_run, would go)."""
     from gitdatax.filter.background_writer import _alive
 
     cutoff = (time.time() if now is None else now) - STALE_TMP_SECONDS
-    count = freed = 0
+    found = []
     try:
         entries = list(os.scandir(store.tmp_dir))
     except OSError:
-        return 0, 0
-    for entry in entries:
+        return []
+    for entry in sorted(entries, key=lambda e: e.name):
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError:
@@ -134,16 +162,18 @@ def remove_stale_tmp(store: ObjectStore, *, dry_run: bool = False, now: float | 
         if pid is not None:
             if pid == os.getpid() or _alive(pid):
                 continue
+            why = f"left by process {pid}, no longer running"
         elif max(st.st_mtime, st.st_ctime) > cutoff:
             continue
+        else:
+            why = "unchanged for over an hour"
         if not dry_run:
             try:
                 os.unlink(entry.path)
             except OSError:  # a folder, or gone already: not ours to force
                 continue
-        count += 1
-        freed += st.st_size
-    return count, freed
+        found.append(Leftover(entry.name, st.st_size, why))
+    return found
 
 
 def stored_bytes(store: ObjectStore, oids: list[str]) -> int:

@@ -9,19 +9,25 @@ these hold:
   - no local branch tip and no stash entry (refs/stash and its reflog) references it;
   - no commit newer than --keep-days (committer date, default 7) references it;
   - no commit that is not yet pushed (not reachable from a remote-tracking ref) references it;
+  - it was not written in the last --grace hours (default 1: a `git add` under way has
+    written objects that are in no index yet, as git's gc.pruneExpire keeps young objects);
   - the default remote confirms it holds a copy.
 Deleted objects come back on demand: checking out an old commit fetches them, and
 `git datax pull` (or fetch) brings them back explicitly.
 
 If the default remote cannot be reached or none is configured, gc deletes no object, says why in
 one line and exits 1. Either way it removes what interrupted writes (a killed `git add` or
-download) left in .git/datax/tmp/. With --dry-run it only lists what it would delete."""
+download) left in .git/datax/tmp/. With --dry-run it only lists what it would delete and
+the leftovers it would remove."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", "--dry-run", action="store_true", help="list what would be deleted; change nothing")
     parser.add_argument("--keep-days", type=float, default=7.0, metavar="N",
                         help="keep the objects of commits newer than N days (default 7; 0: only the rules above)")
+    parser.add_argument("--grace", type=float, default=1.0, metavar="HOURS",
+                        help="keep every object written less than HOURS ago, whatever needs it (default 1; "
+                             "a `git add` under way has objects in no index yet; 0: none)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,15 +40,20 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.keep_days >= 0:  # also nan, which no commit date compares with
         raise FatalError(f"--keep-days must be 0 or more, not {args.keep_days:g}")
+    if not args.grace >= 0:
+        raise FatalError(f"--grace must be 0 or more hours, not {args.grace:g}")
     git.repo_paths()
     store = ObjectStore.for_repo()
     # Whatever the remote says: leftovers of killed writes are never anyone's only copy.
-    count, tmp_bytes = gc.remove_stale_tmp(store, dry_run=args.dry_run)
-    if count:
-        print(f"gc: {'would remove' if args.dry_run else 'removed'} {count} temporary file(s) "
-              f"left by interrupted writes ({human_size(tmp_bytes)})")
+    leftovers = gc.remove_stale_tmp(store, dry_run=args.dry_run)
+    if args.dry_run:
+        for leftover in leftovers:
+            print(f"would remove tmp/{leftover.name} {human_size(leftover.size):>10}  ({leftover.why})")
+    if leftovers:
+        print(f"gc: {'would remove' if args.dry_run else 'removed'} {len(leftovers)} temporary file(s) "
+              f"left by interrupted writes ({human_size(sum(x.size for x in leftovers))})")
     try:
-        plan = gc.plan(store, args.keep_days, lambda: open_configured(None))
+        plan = gc.plan(store, args.keep_days, lambda: open_configured(None), grace_hours=args.grace)
     except FatalError as exc:
         raise FatalError(f"gc deleted no object: {exc} (an object is deleted only once the default "
                          "remote confirms it has a copy)") from None
