@@ -164,3 +164,24 @@ def test_a_stub_whose_object_is_missing_is_fetched_from_the_default_remote(repo:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[2].split()[:3] == ["v1", "!", _fmt(expected("v1")["acc"])]
     assert f"v1: eval/report.json: its data ({oid_of(data)[:12]}) is not in the local store" in proc.stderr
+
+
+def test_readme_comparing_iterations_block(repo: Path) -> None:
+    import re
+    import subprocess
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Comparing iterations\n", 1)[1].split("\n## ", 1)[0]
+    python_block = re.search(r"```python\n(.*?)```", section, re.S)
+    sh_block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert python_block and sh_block
+    (repo / "train.py").write_text(python_block.group(1))
+    proc = subprocess.run(["bash", "-euc", sh_block.group(1)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    promised = re.search(r"metrics diff lr-0.1 lr-0.4 --json +# (\{.*\})\n", sh_block.group(1))
+    assert promised
+    assert json.loads(datax("metrics", "diff", "lr-0.1", "lr-0.4", "--json").stdout) == json.loads(promised.group(1))
+    assert datax("params", "diff", "lr-0.1", "lr-0.4").stdout.splitlines()[1].split() == [
+        "dvclive/params.yaml", "lr", "0.1", "0.4"]
+    assert (repo / "report.html").read_text().count("<svg") == 2  # the loss curves, the final loss
+    assert proc.stdout.splitlines()[0].split() == ["Revision", "train.loss", "step"]
