@@ -67,7 +67,8 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str], runs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, help="where to build the repositories (default: a temp dir)")
+    parser.add_argument("--work", type=Path, help="where to build the repositories (default: a temp dir); "
+                        "repositories already built there by an earlier run are reused")
     parser.add_argument("--commits", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dvc", default=shutil.which("dvc") or "dvc")
@@ -80,10 +81,10 @@ def main() -> None:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     history = values(args.commits)
     print(f"building {args.commits} commits x {len(FILES)} metrics files in {work} ...", flush=True)
-    build(work / "gitdatax", history, env, tool="gitdatax")
     have_dvc = shutil.which(args.dvc) is not None
-    if have_dvc:
-        build(work / "dvc", history, env, tool="dvc")
+    for tool in ("gitdatax", "dvc") if have_dvc else ("gitdatax",):
+        if not (work / tool / ".git").is_dir():
+            build(work / tool, history, env, tool=tool)
 
     shown = json.loads(sh(["git", "datax", "metrics", "show", "-A", "--json"], work / "gitdatax", env, stdout=None))
     read = sum(1 for rev in shown.values() for f in rev["data"].values() if "data" in f)

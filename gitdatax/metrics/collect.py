@@ -108,7 +108,7 @@ def collect(reader: RevisionReader, revisions: Sequence[Revision], kind: str,
             files: dict[str, FileValues] = {}
             for path, optional in paths:
                 for found, values in _read_entry(reader, revision.commit, path, optional):
-                    if _wanted(found, targets):
+                    if under_targets(found, targets):
                         files[found] = values
             snapshots.append(Snapshot(revision, files))
     return snapshots
@@ -125,7 +125,7 @@ def _plan(pipelines: PipelineCache, revision: Revision, kind: str) -> tuple[list
     return [(p, False) for p in dict.fromkeys(named)] + [(d, True) for d in defaults if d not in named], None
 
 
-def _wanted(path: str, targets: Sequence[str]) -> bool:
+def under_targets(path: str, targets: Sequence[str]) -> bool:
     return not targets or any(path == t or path.startswith(t.rstrip("/") + "/") for t in targets)
 
 

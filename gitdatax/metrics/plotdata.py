@@ -4,30 +4,23 @@ images (PNG, JPEG, GIF, SVG) as bytes, per the pipeline's plots entries (DVC's `
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import posixpath
 from typing import Any, NamedTuple, Sequence
 
-from gitdatax.metrics.collect import DVCLIVE_PLOTS, PipelineCache
+from gitdatax.errors import FatalError
+from gitdatax.metrics.collect import DVCLIVE_PLOTS, PipelineCache, under_targets
 from gitdatax.metrics.reader import IsFolder, RevisionReader, Unreadable
 from gitdatax.metrics.revisions import Revision
 from gitdatax.metrics.values import is_number
+from gitdatax.pipeline.model import PlotSpec as Spec  # path, x, y, title, x_label, y_label
 
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                ".svg": "image/svg+xml"}
 DATA_SUFFIXES = (".tsv", ".csv", ".json", ".yaml", ".yml")
 SKIPPED_COLUMNS = {"timestamp"}  # DVCLive's wall clock: not a curve anyone compares
-
-
-class Spec(NamedTuple):
-    """One plots file with how to draw it (from a PlotSpec; a folder's files inherit its spec)."""
-    path: str
-    x: str | None = None
-    y: tuple[str, ...] = ()
-    title: str | None = None
-    x_label: str | None = None
-    y_label: str | None = None
 
 
 class Series(NamedTuple):
@@ -58,30 +51,20 @@ def gather(reader: RevisionReader, revisions: Sequence[Revision], pipelines: Pip
         files: dict[str, PlotFile] = {}
         try:
             pipeline = pipelines.at(revision.commit)
-        except Exception as exc:  # noqa: BLE001 - a broken datax.yaml there: that revision says so
-            from gitdatax.errors import FatalError
-
-            if not isinstance(exc, FatalError):
-                raise
+        except FatalError as exc:  # a broken datax.yaml there: that revision says so, the rest is drawn
             at[revision.key] = {"": PlotFile(error=str(exc))}
             continue
-        entries = [_spec(p) for p in (pipeline.plots() if pipeline is not None else ())]
+        entries = list(pipeline.plots()) if pipeline is not None else []
         if not any(e.path.rstrip("/") == DVCLIVE_PLOTS for e in entries):
             entries.append(Spec(DVCLIVE_PLOTS, x="step"))  # what gitdatax.log and DVCLive write
         for entry in entries:
             for spec, found in _read_entry(reader, revision.commit, entry, optional=entry.path == DVCLIVE_PLOTS):
-                if targets and not any(spec.path == t or spec.path.startswith(t.rstrip("/") + "/") for t in targets):
+                if not under_targets(spec.path, targets):
                     continue
                 specs.setdefault(spec.path, spec)
                 files[spec.path] = found
         at[revision.key] = files
     return Plots(list(specs.values()), at)
-
-
-def _spec(plot: Any) -> Spec:
-    y = plot.y
-    y = (y,) if isinstance(y, str) else tuple(y or ())
-    return Spec(plot.path, plot.x, y, plot.title, getattr(plot, "x_label", None), getattr(plot, "y_label", None))
 
 
 def _read_entry(reader: RevisionReader, commit: str | None, entry: Spec,
@@ -91,7 +74,7 @@ def _read_entry(reader: RevisionReader, commit: str | None, entry: Spec,
     except IsFolder:
         children = [c for c in reader.walk(commit, entry.path)
                     if c.lower().endswith(DATA_SUFFIXES) or posixpath.splitext(c)[1].lower() in IMAGE_TYPES]
-        return [(entry._replace(path=c, title=None), read_plot(reader, commit, c)) for c in children]
+        return [(dataclasses.replace(entry, path=c, title=None), read_plot(reader, commit, c)) for c in children]
     except Unreadable as exc:
         return [(entry, PlotFile(error=str(exc)))]
     if data is None:
@@ -137,7 +120,6 @@ def _rows(data: bytes, ext: str, path: str) -> list[dict[str, Any]]:
         except ValueError as exc:
             raise ValueError(f"invalid JSON: {exc}") from None
     else:
-        from gitdatax.errors import FatalError
         from gitdatax.pipeline.params_file import yaml_safe_load
 
         try:
