@@ -185,3 +185,34 @@ def test_readme_comparing_iterations_block(repo: Path) -> None:
         "dvclive/params.yaml", "lr", "0.1", "0.4"]
     assert (repo / "report.html").read_text().count("<svg") == 2  # the loss curves, the final loss
     assert proc.stdout.splitlines()[0].split() == ["Revision", "train.loss", "step"]
+
+
+def test_a_terminal_gets_colour_and_no_color_turns_it_off(repo: Path) -> None:
+    import pty
+    import subprocess
+
+    make_iterations(repo)
+
+    def on_a_terminal(*args: str, env: dict[str, str] | None = None) -> str:
+        master, slave = pty.openpty()
+        proc = subprocess.run(["git", "datax", *args], stdout=slave, stderr=subprocess.PIPE,
+                              env={**os.environ, **(env or {})})
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the other side is closed and everything was read
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.close(master)
+        assert proc.returncode == 0, proc.stderr
+        return out.decode()
+
+    shown = on_a_terminal("metrics", "diff", "v1", "v2")
+    assert "\033[1mPath" in shown  # the header bold
+    assert "\033[32m" in shown and "\033[31m" in shown  # acc went up (green), wer down (red)
+    plain = on_a_terminal("metrics", "diff", "v1", "v2", env={"NO_COLOR": "1"})
+    assert "\033[" not in plain and plain.replace("\r\n", "\n") == datax("metrics", "diff", "v1", "v2").stdout
