@@ -86,11 +86,13 @@ def build(pipeline: Pipeline) -> Graph:
                                  "an out has one stage")
     upstream: dict[str, list[str]] = {name: [] for name in pipeline.stages}
     downstream: dict[str, list[str]] = {name: [] for name in pipeline.stages}
-    out_paths = list(producer)
+    holding: dict[str, set[str]] = {}  # folder -> the stages with an out somewhere inside it
+    for path, name in producer.items():
+        for folder in list(_ancestors(path))[1:]:
+            holding.setdefault(folder, set()).add(name)
     for stage in pipeline.stages.values():
         for dep in stage.deps:
-            makers = {producer[a] for a in _ancestors(dep) if a in producer}
-            makers |= {producer[o] for o in out_paths if o.startswith(dep + "/")}
+            makers = {producer[a] for a in _ancestors(dep) if a in producer} | holding.get(dep, set())
             for maker in sorted(makers):
                 if maker == stage.name:
                     raise FatalError(f"{pipeline.path}: stage '{stage.name}' depends on its own out '{dep}'")

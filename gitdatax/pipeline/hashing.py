@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from gitdatax.pipeline.index_oids import IndexOids
 
 CACHE_NAME = "pipeline-stat"
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 RACY_NS = 20_000_000  # file-system timestamps can be this coarse (ext4 jiffies, NFS)
 CHUNK = 1 << 20
 IGNORED_DIRS = {".git", "__pycache__"}
@@ -38,8 +38,8 @@ class FileState(NamedTuple):
     nfiles: int | None = None  # a folder: the number of files in it
 
 
-def _stat_key(st: os.stat_result) -> str:
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def hash_file(path: str) -> tuple[str, int]:
@@ -82,7 +82,7 @@ class StatCache:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.entries: dict[str, tuple[str, str, int]] = {}
+        self.entries: dict[str, tuple[tuple[int, int, int, int], str, int]] = {}
         self.saved_ns = 0
         self.dirty = False
         if path is not None:
@@ -193,15 +193,14 @@ class WorkTreeHasher:
             with os.scandir(folder) as it:
                 for entry in it:
                     name = prefix + entry.name
-                    if entry.is_dir(follow_symlinks=False):
-                        if entry.name not in IGNORED_DIRS:
-                            stack.append((name + "/", entry.path))
-                    elif entry.is_file():
+                    if entry.is_file():  # the common case first: one call per file
                         st = entry.stat()
                         path = f"{rel}/{name}"
                         known = entries.get(path)
                         if (known is not None and st.st_mtime_ns < trusted_before
-                                and known[0] == f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"):
+                                and known[0] == (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)):
                             yield name, FileState(known[1], known[2])
                         else:
                             yield name, FileState(*self._file(path, entry.path, st))
+                    elif entry.is_dir(follow_symlinks=False) and entry.name not in IGNORED_DIRS:
+                        stack.append((name + "/", entry.path))
