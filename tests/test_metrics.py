@@ -59,6 +59,8 @@ def test_metrics_show_sort_only_changed_and_limit(repo: Path) -> None:
     rows = list(csv.reader(io.StringIO(proc.stdout)))
     assert rows[0] == ["Revision", "wer", "acc", "train.loss"]  # step is 2 everywhere: left out
     assert [r[0] for r in rows[1:]] == ["v2", "workspace", "v3"]  # v2's acc is the best; -n 2: v3, v2
+    targeted = datax("metrics", "show", "--targets", "metrics.json", "v1", "--csv").stdout.splitlines()
+    assert targeted == ["Revision,acc", f"workspace,{_fmt(expected('v3')['acc'])}", f"v1,{_fmt(expected('v1')['acc'])}"]
     proc = datax("metrics", "show", "--sort-by", "f1")
     assert (proc.returncode, proc.stderr) == (
         1, "git-datax: error: no metric 'f1' to sort by (metrics: wer, acc, train.loss, step)\n")

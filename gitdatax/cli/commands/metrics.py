@@ -82,8 +82,8 @@ def add_format_options(parser: argparse.ArgumentParser, *, csv: bool) -> None:
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", type=_precision, default=5, metavar="N",
                         help="digits after the point in tables (default 5, as DVC)")
-    parser.add_argument("--targets", nargs="+", default=[], metavar="PATH",
-                        help="only these metrics files (or the files under these folders)")
+    parser.add_argument("--targets", action="append", default=[], metavar="PATH",
+                        help="only this metrics file, or the files under this folder (repeatable)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -34,8 +34,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", default="datax_plots/index.html", metavar="FILE.html",
                         help="where to write the report (default datax_plots/index.html, as DVC's dvc_plots/)")
     parser.add_argument("--open", action="store_true", help="open the report in the web browser")
-    parser.add_argument("--targets", nargs="+", default=[], metavar="PATH",
-                        help="only these plots files (or the files under these folders)")
+    parser.add_argument("--targets", action="append", default=[], metavar="PATH",
+                        help="only this plots file, or the files under this folder (repeatable)")
 
 
 def run(args: argparse.Namespace) -> int:
