@@ -92,3 +92,25 @@ def test_plots_diff_with_nothing_to_draw_says_so(repo: Path) -> None:
     assert proc.stderr == ("git-datax: warning: no plots or metrics to draw at these revisions: name plots files "
                            "in datax.yaml (`plots: [plots/train.tsv]`) or log them with gitdatax.log\n")
     assert (repo / "out/report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_a_plots_file_broken_at_one_revision_is_named_and_the_rest_is_drawn(repo: Path) -> None:
+    make_iterations(repo)
+    pipeline = (repo / "datax.yaml").read_text()
+    (repo / "datax.yaml").write_text(pipeline + "plots:\n  - eval/curve.json:\n      x: epoch\n      y: f1\n")
+    (repo / "eval" / "curve.json").write_text('[{"epoch": 1, "f1": 0.5}, {"epoch": 2, "f1": "n/a"}, {"epoch": 3, ')
+    proc = datax("plots", "diff", "v3", "workspace", "-o", "r.html")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ("git-datax: warning: workspace: eval/curve.json: invalid JSON: Expecting property "
+                           "name enclosed in double quotes: line 1 column 67 (char 66)\n")
+    assert proc.stdout == "r.html: 4 chart(s) of 2 revision(s)\n"  # the loss curves and the bars are drawn
+    page = (repo / "r.html").read_text()
+    assert "<li>workspace: eval/curve.json: invalid JSON" in page
+
+    (repo / "eval" / "curve.json").write_text('[{"epoch": 1, "f1": 0.5}, {"epoch": 2, "f1": "n/a"}, '
+                                              '{"epoch": 3, "f1": 0.7}]')  # a value that is not a number
+    proc = datax("plots", "diff", "v3", "workspace", "-o", "r.html")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout == "r.html: 5 chart(s) of 2 revision(s)\n"
+    curve = re.search(r'data-plot="eval/curve.json">(.*?)</svg>', (repo / "r.html").read_text(), re.S)
+    assert curve is not None and ">epoch<" in curve.group(1) and ">f1<" in curve.group(1)  # x and y as datax.yaml says
