@@ -26,7 +26,9 @@ if [ "$mode" = "--dev" ]; then
         fi
     fi
     say "installing gitdatax (editable) with its test dependencies"
-    "$PY" -m pip install -q --disable-pip-version-check -e ".[test]" -r tests/requirements.txt
+    # -c: the versions the suite was proven with (tests/constraints.txt), not the newest of the day
+    "$PY" -m pip install -q --disable-pip-version-check -e ".[test]" -r tests/requirements.txt \
+        -c tests/constraints.txt
 elif ! "$PY" -m pip install -q --disable-pip-version-check --upgrade ".[s3]" 2>/tmp/gitdatax-pip.$$; then
     # An externally managed Python (PEP 668) or no write access: use a private virtualenv.
     venv="${XDG_DATA_HOME:-$HOME/.local/share}/gitdatax/venv"

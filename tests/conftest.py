@@ -31,6 +31,10 @@ def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Committer")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@example.invalid")
     monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    # install --global writes its man page here, not in /usr/local/share/man (the suite writes
+    # nothing outside its temporary folders); man looks here first.
+    monkeypatch.setenv("GIT_DATAX_MANDIR", str(home / "man"))
+    monkeypatch.setenv("MANPATH", f"{home / 'man'}:")
     git("config", "--global", "init.defaultBranch", "main")
     git("config", "--global", "advice.detachedHead", "false")
     proc = subprocess.run(["git-datax", "install", "--global"], capture_output=True, text=True, cwd=home)

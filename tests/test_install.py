@@ -257,6 +257,15 @@ def test_git_datax_help_shows_a_man_page(repo: Path) -> None:
     assert "No manual entry" not in proc.stderr
 
 
+def test_install_global_writes_its_man_page_where_git_datax_mandir_says(tmp_path: Path) -> None:
+    """Issue 11, item 12: the suite ran as root wrote /usr/local/share/man/man1/git-datax.1."""
+    mandir = tmp_path / "mine"
+    proc = datax("install", "--global", env={"GIT_DATAX_MANDIR": str(mandir)}, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (mandir / "man1" / "git-datax.1").read_text().startswith(".TH GIT\\-DATAX 1 ")
+    assert [p.name for p in mandir.rglob("*")] == ["man1", "git-datax.1"]  # no temporary file left
+
+
 def test_a_wrapper_installed_before_the_layout_move_still_runs_the_filter(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """pip's wrappers from before the move import gitdatax.main:main; with
     filter.datax.required=true a wrapper that failed to import would block every checkout."""

@@ -44,9 +44,17 @@ def render(parser: argparse.ArgumentParser) -> str:
     return "\n".join(out) + "\n"
 
 
+MANDIR_ENV = "GIT_DATAX_MANDIR"  # a man folder of your choice (its man1/ gets the page)
+
+
 def candidate_dirs() -> list[Path]:
     """Where man finds pages without extra configuration: the system's local tree when it is
-    writable (root), else the user's ~/.local/share/man (man-db adds it for ~/.local/bin on PATH)."""
+    writable (root), else the user's ~/.local/share/man (man-db adds it for ~/.local/bin on PATH).
+    GIT_DATAX_MANDIR names the folder instead (a prefix of one's own, a packager's staging tree,
+    and the test suite, which writes nothing outside its temporary folders: issue 11, item 12)."""
+    chosen = os.environ.get(MANDIR_ENV)
+    if chosen:
+        return [Path(chosen) / "man1"]
     dirs = [Path("/usr/local/share/man/man1")]
     data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     dirs.append(data_home / "man" / "man1")
