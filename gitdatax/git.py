@@ -191,20 +191,16 @@ class TreeEntry(NamedTuple):
     path: str
 
 
-def ls_tree(rev: str, paths: Sequence[str] = (), *, cwd: str | os.PathLike[str] | None = None,
-            sizes: bool = True) -> list[TreeEntry]:
-    """Every entry of `rev`'s tree, recursively (under `paths` when given), with blob sizes
-    unless `sizes` is False: in a partial clone a size is a fetch per blob (share/snapshot.py
-    lists the tree first, then fetches the blobs it needs in one go)."""
-    raw = run(["ls-tree", "-r", *(["-l"] if sizes else []), "-z", "--full-tree", rev, "--", *paths],
-              cwd=cwd).stdout
+def ls_tree(rev: str, paths: Sequence[str] = (), *, cwd: str | os.PathLike[str] | None = None) -> list[TreeEntry]:
+    """Every entry of `rev`'s tree, recursively (under `paths` when given), with blob sizes."""
+    raw = run(["ls-tree", "-r", "-l", "-z", "--full-tree", rev, "--", *paths], cwd=cwd).stdout
     entries = []
     for record in raw.split(b"\0"):
         if not record:
             continue
         meta, _, path = record.partition(b"\t")
-        mode, kind, blob, *size = meta.decode().split()
-        entries.append(TreeEntry(mode, kind, blob, int(size[0]) if size and size[0] != "-" else None,
+        mode, kind, blob, size = meta.decode().split()
+        entries.append(TreeEntry(mode, kind, blob, None if size == "-" else int(size),
                                  path.decode("utf-8", "surrogateescape")))
     return entries
 

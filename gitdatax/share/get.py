@@ -10,11 +10,11 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from gitdatax import output
+
+from gitdatax import git, output
 from gitdatax.errors import FatalError
-from gitdatax.share.blobs import BlobReader
-from gitdatax.share.snapshot import SYMLINK, Entry, Snapshot, normal_path, open_snapshot
 from gitdatax.share import registry
+from gitdatax.share.snapshot import SYMLINK, Entry, Snapshot, normal_path, open_snapshot
 
 
 @dataclass(frozen=True)
@@ -119,13 +119,13 @@ def write_entries(snap: Snapshot, entries: list[Entry], wanted: str, staging: Pa
     total = 0
     bar = output.progress(sum(max(e.data_size, 0) for e in entries), "writing", quiet=False)
     try:
-        with BlobReader(snap.tmp) as reader:
+        with git.CatFile(snap.tmp) as cat:
             for entry in entries:
                 rel = entry.path[len(wanted):].lstrip("/") if wanted else entry.path
                 dest = staging if single else staging / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 if entry.mode == SYMLINK:
-                    os.symlink(b"".join(reader.stream(entry.blob)), dest)
+                    os.symlink(b"".join(cat.stream(entry.blob)), dest)
                     continue
                 with open(dest, "wb") as f:
                     if entry.stub is not None:
@@ -134,7 +134,9 @@ def write_entries(snap: Snapshot, entries: list[Entry], wanted: str, staging: Pa
                             bar.update(len(chunk))
                         total += entry.stub.size
                     else:
-                        total += reader.copy_to(entry.blob, f)
+                        for chunk in cat.stream(entry.blob):
+                            f.write(chunk)
+                            total += len(chunk)
                         bar.update(entry.size)
                 if entry.mode == "100755":
                     os.chmod(dest, 0o755)

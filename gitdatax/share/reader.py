@@ -11,7 +11,6 @@ from typing import Any, Iterator
 from gitdatax import git
 from gitdatax.errors import FatalError
 from gitdatax.share import registry
-from gitdatax.share.blobs import BlobReader
 from gitdatax.share.snapshot import SYMLINK, normal_path, open_snapshot
 from gitdatax.share.stream import open_stream
 from gitdatax.stub import MAX_STUB_SIZE, Stub, parse
@@ -38,7 +37,7 @@ def _open_elsewhere(repo: str, wanted: str, rev: str | None, mode: str, encoding
 
     context = open_snapshot(repo, rev)
     snap = context.__enter__()
-    reader: BlobReader | None = None
+    reader: git.CatFile | None = None
     try:
         entries = snap.entries(wanted)
         if not snap.is_single_file(wanted, entries):
@@ -49,7 +48,7 @@ def _open_elsewhere(repo: str, wanted: str, rev: str | None, mode: str, encoding
             fetch_data(snap, [entry], jobs=1, quiet=True)
             chunks: Iterator[bytes] = iter(snap.store().read_verified(entry.stub))
         else:
-            reader = BlobReader(snap.tmp)
+            reader = git.CatFile(snap.tmp)
             chunks = reader.stream(entry.blob)
     except BaseException:
         context.__exit__()
@@ -76,9 +75,9 @@ def _open_here(wanted: str, rev: str | None, mode: str, encoding: str | None, re
     if found[0].kind != "blob" or found[0].mode == SYMLINK:
         raise FatalError(f"{wanted} is not a regular file at {rev}")
     blob = found[0].blob
-    reader = BlobReader(top)
-    small = reader.read_small([blob], MAX_STUB_SIZE)
-    stub = parse(small[blob]) if blob in small else None
+    reader = git.CatFile(top)
+    small = reader.read(blob, limit=MAX_STUB_SIZE)
+    stub = parse(small) if small is not None else None
     if stub is not None:
         reader.close()
         return open_stream(_local_data(top, stub, wanted, remote), mode, encoding, name=wanted)

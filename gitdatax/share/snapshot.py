@@ -24,7 +24,6 @@ from typing import Any
 from gitdatax import git
 from gitdatax.errors import FatalError, GitError
 from gitdatax.share import registry
-from gitdatax.share.blobs import BlobReader
 from gitdatax.stub import MAX_STUB_SIZE, Stub, parse
 
 TEAM_FILE = ".datax.toml"
@@ -91,12 +90,19 @@ class Snapshot:
     def entries(self, path: str) -> list[Entry]:
         """The files at `path` (a file, or every file below a folder); FatalError naming it when
         there is nothing there."""
-        entries = [Entry(e.path, e.mode, e.blob) for e in
-                   git.ls_tree(self.commit, [path] if path else [], cwd=self.tmp, sizes=False)
-                   if e.mode != GITLINK]  # a submodule: its files are another repository's
+        entries = [Entry(name, mode, blob) for mode, blob, name in self._tree([path] if path else [])
+                   if mode != GITLINK]  # a submodule: its files are another repository's
         if not entries:
             raise FatalError(f"{path or '.'} is not in {self.url} at {self.label} (commit {self.commit[:12]})")
         return entries
+
+    def _tree(self, paths: list[str]) -> list[tuple[str, str, str]]:
+        """(mode, blob, path) of every file under `paths`. Not git.ls_tree: its sizes (-l) would
+        make this partial clone fetch each blob on its own, before fetch_blobs asks for all."""
+        fields = self.run("ls-tree", "-r", "-z", "--full-tree", "--format=%(objectmode)%x00%(objectname)%x00%(path)",
+                          self.commit, "--", *paths).split(b"\0")
+        return [(fields[i].decode(), fields[i + 1].decode(), fields[i + 2].decode("utf-8", "surrogateescape"))
+                for i in range(0, len(fields) - 2, 3)]
 
     def is_single_file(self, path: str, entries: list[Entry]) -> bool:
         return len(entries) == 1 and entries[0].path == path
@@ -116,10 +122,11 @@ class Snapshot:
     def describe(self, entries: list[Entry]) -> list[Entry]:
         """The entries with their sizes, and their stubs where the blob is one (blobs fetched)."""
         self.fetch_blobs([e.blob for e in entries])
-        with BlobReader(self.tmp) as reader:
-            sizes = reader.sizes([e.blob for e in entries])
+        with git.CatFile(self.tmp) as cat:
+            sizes = {rev: info.size for rev, info in cat.infos(dict.fromkeys(e.blob for e in entries))
+                     if info is not None and info.kind == "blob"}
             small = [e.blob for e in entries if 0 < sizes.get(e.blob, -1) <= MAX_STUB_SIZE and e.mode != SYMLINK]
-            contents = reader.read_small(small)
+            contents = {rev: data for rev, _, data in cat.contents(dict.fromkeys(small))}
         described = []
         for e in entries:
             stub = parse(contents[e.blob]) if e.blob in contents else None
@@ -128,13 +135,13 @@ class Snapshot:
 
     def top_file(self, name: str) -> bytes | None:
         """A small file at the top of the revision (the team file, the pipeline file)."""
-        found = [e for e in git.ls_tree(self.commit, [name], cwd=self.tmp, sizes=False) if e.path == name]
+        found = [blob for _, blob, path in self._tree([name]) if path == name]
         if not found:
             return None
-        blob = found[0].blob
+        blob = found[0]
         self.fetch_blobs([blob])
-        with BlobReader(self.tmp) as reader:
-            return reader.read_small([blob], limit=16 << 20).get(blob)
+        with git.CatFile(self.tmp) as cat:
+            return cat.read(blob, limit=16 << 20)
 
     def git_bytes(self) -> tuple[int, int]:
         """(objects, bytes) the temporary repository holds: what `get` cost in Git terms."""
