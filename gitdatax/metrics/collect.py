@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Sequence
 
+from gitdatax import output
 from gitdatax.errors import FatalError
 from gitdatax.metrics.reader import IsFolder, RevisionReader, Unreadable
 from gitdatax.metrics.revisions import Revision
@@ -96,6 +97,9 @@ def collect(reader: RevisionReader, revisions: Sequence[Revision], kind: str,
     files to those named (or under a folder named), as DVC's `metrics show TARGET`."""
     pipelines = pipelines or PipelineCache(reader)
     snapshots = []
+    # A bar only where it helps: a long history on a terminal (tqdm's start-up costs ~50 ms).
+    bar = output.progress(len(revisions), f"reading {kind}", unit="rev") if len(revisions) > 4 * GROUP \
+        else output.progress(None, "", quiet=True)
     for start in range(0, len(revisions), GROUP):
         group = revisions[start:start + GROUP]
         reader.prefetch((r.commit, name) for r in group for name in (*PIPELINE_FILES, DEFAULT_PARAMS))
@@ -111,6 +115,8 @@ def collect(reader: RevisionReader, revisions: Sequence[Revision], kind: str,
                     if under_targets(found, targets):
                         files[found] = values
             snapshots.append(Snapshot(revision, files))
+        bar.update(len(group))
+    bar.close()
     return snapshots
 
 
