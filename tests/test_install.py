@@ -287,3 +287,46 @@ def test_a_wrapper_installed_before_the_layout_move_still_runs_the_filter(make_r
     (repo / "m.bin").unlink()
     git("checkout", "--", "m.bin", cwd=repo, env=env)
     assert (repo / "m.bin").read_bytes() == b"model bytes\n" * 100
+
+
+def test_a_global_hookspath_is_never_written_by_the_filter_and_costs_nothing_without_data(
+        make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11, item 11: the filter's automatic hook install wrote gitdatax's hooks into a global
+    core.hooksPath (every repository's), and there they started Python in repositories that
+    track no data."""
+    author = make_repo("author")
+    git("datax", "track", "*.bin", cwd=author)
+    write(author / "m.bin", random_bytes(3000, seed=1))
+    git("add", ".gitattributes", "m.bin", cwd=author)
+    git("commit", "-qm", "data", cwd=author)
+    shared = tmp_path / "global-hooks"
+    shared.mkdir()
+    git("config", "--global", "core.hooksPath", str(shared))
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(author), str(clone))  # the filter runs here
+    assert (clone / "m.bin").read_bytes() == random_bytes(3000, seed=1)
+    assert list(shared.iterdir()) == []
+
+    # Installed there on purpose, a hook of the user's chained: in a repository without data it
+    # runs the user's hook and no Python at all.
+    log = tmp_path / "hook.log"
+    user_hook(shared / "pre-commit", "pre-commit", log)
+    proc = datax("install", cwd=clone)
+    assert proc.returncode == 0, proc.stderr
+    plain = make_repo("plain", hooks=False)
+    write(plain / "notes.txt", b"no data here\n")
+    git("add", "notes.txt", cwd=plain)
+    timing = {"PYTHONPROFILEIMPORTTIME": "1"}  # any Python started prints its imports on stderr
+    git("init", "-q", "--bare", str(tmp_path / "plain.git"))
+    for args in (("commit", "-qm", "notes"), ("checkout", "-q", "-b", "other"),
+                 ("push", "-q", str(tmp_path / "plain.git"), "other")):
+        proc = git(*args, cwd=plain, env=timing)
+        assert "import time:" not in proc.stderr, args
+    assert git("log", "--oneline", cwd=plain).stdout.count("\n") == 1
+    assert log.read_text() == "pre-commit ran with []\n"  # the user's hook still ran
+    # ... and in the clone, which has data, gitdatax's hooks do their work.
+    write(clone / "n.bin", random_bytes(2000, seed=2))
+    git(*("-c", "filter.datax.process=", "-c", "filter.datax.clean=", "-c", "filter.datax.required=false"),
+        "add", "n.bin", cwd=clone)
+    proc = git("commit", "-qm", "raw", cwd=clone, check=False)
+    assert proc.returncode == 1 and "n.bin: staged as raw content" in proc.stderr, proc.stderr

@@ -136,11 +136,11 @@ def ensure_installed() -> None:
         if paths.toplevel is None:
             return
         hooks_dir = paths.hooks
-        if not _inside(hooks_dir, paths.common_dir) and not _inside(hooks_dir, paths.git_dir) \
-                and _inside(hooks_dir, paths.toplevel):
-            # core.hooksPath in the work tree (.githooks, .husky): project files, often committed
-            # and shared. Writing there (with this machine's git-datax path) would modify them
-            # and leave untracked files; `git datax install` still installs there when asked.
+        if not _inside(hooks_dir, paths.common_dir) and not _inside(hooks_dir, paths.git_dir):
+            # core.hooksPath elsewhere: in the work tree (.githooks, .husky: project files, often
+            # committed), or a global or system one that every repository on the machine shares
+            # (issue 11, item 11). Neither is this repository's to change behind the user's
+            # back; `git datax install` still installs there when asked.
             return
         names = tuple(missing(hooks_dir)) + tuple(stale(hooks_dir))
         if names:

@@ -71,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
     if in_work_tree and not args.skip_hooks:
         for line in hooks.install(git.hooks_dir()):
             output.info(f"  hook {line}")
+        # The mark of a repository that uses gitdatax, for hooks shared by every repository (a
+        # global core.hooksPath), which do nothing where there is no <git dir>/datax and no
+        # gitdatax line in .gitattributes (hooks/client-hook.sh).
+        (paths.common_dir / "datax").mkdir(exist_ok=True)
     if bare:  # someone setting up the server most likely wants the server side
         output.info(f"{paths.common_dir} is a bare repository: no hooks here; on the Git server, "
                     "`git datax install --server` installs the one that refuses pushes whose data is not stored")
