@@ -122,3 +122,34 @@ def test_a_missing_or_corrupt_object_changes_nothing(tmp_path: Path) -> None:
 def test_not_a_dvc_repository(tmp_path: Path, repo: Path) -> None:
     result = datax("migrate", "from-dvc", cwd=repo)
     assert result.returncode == 1 and "is not a DVC repository (no .dvc/ folder)" in result.stderr
+
+
+def test_rewrite_history_turns_every_commit_s_dvc_files_into_stubs(tmp_path: Path) -> None:
+    repo = _dvc_repo(tmp_path)
+    # A third commit changes the folder: b.csv goes, c.bin comes (the folder's old files must go).
+    (repo / "data" / "b.csv").unlink()
+    write(repo / "data" / "c.bin", b"clip c" * 100)
+    dvc("add", "-q", "data", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "dvc add data again", cwd=repo)
+    old_head = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
+    result = datax("migrate", "from-dvc", "--rewrite-history", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert "refs/heads/main: " in result.stderr and "refs/datax-backup/" in result.stderr
+    log = git("log", "--format=%H", "--reverse", cwd=repo).stdout.split()
+    assert len(log) == 3 and old_head not in log
+    first, second, third = log
+    for commit in log:
+        names = git("ls-tree", "-r", "--name-only", commit, cwd=repo).stdout.split()
+        assert not [n for n in names if n.endswith(".dvc") and not n.startswith(".dvc/")], (commit, names)
+        assert "/data/** filter=datax" in git("show", f"{commit}:.gitattributes", cwd=repo).stdout
+    assert git("ls-tree", "-r", "--name-only", first, "data", cwd=repo).stdout.split() == ["data/a.bin", "data/b.csv"]
+    assert "models/asr.bin" in git("ls-tree", "-r", "--name-only", second, cwd=repo).stdout.split()
+    assert git("ls-tree", "-r", "--name-only", third, "data", cwd=repo).stdout.split() == ["data/a.bin", "data/c.bin"]
+    assert is_stub(git("show", f"{first}:data/b.csv", cwd=repo).stdout.encode())
+    assert "/data" not in git("show", f"{third}:.gitignore", cwd=repo).stdout.split()
+    # The checked-out branch was refreshed; an old commit checks out with its data.
+    assert (repo / "models" / "asr.bin").read_bytes() == MODEL
+    git("checkout", "-q", first, cwd=repo)
+    assert (repo / "data" / "b.csv").read_bytes() == CLIP_B and not (repo / "models" / "asr.bin").exists()
+    assert '[remote.store]' in (repo / ".datax.toml").read_text()

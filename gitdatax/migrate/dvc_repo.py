@@ -61,7 +61,12 @@ def yaml_load(data: bytes, filename: str) -> Any:
 
 
 def outs_of_dvc_file(top: Path, rel: str) -> list[DvcOut]:
-    data = yaml_load((top / rel).read_bytes(), rel)
+    return outs_of_dvc_text((top / rel).read_bytes(), rel)
+
+
+def outs_of_dvc_text(text: bytes, rel: str) -> list[DvcOut]:
+    """The outputs a .dvc file at `rel` (from the top) names, from its content."""
+    data = yaml_load(text, rel)
     folder = os.path.dirname(rel)
     found = []
     for out in (data or {}).get("outs") or [] if isinstance(data, dict) else []:

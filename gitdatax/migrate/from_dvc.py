@@ -75,7 +75,7 @@ def migrate(top: Path) -> DvcMigration:
     result.outs = sorted({o.path for o in outs})
     _track(top, outs)
     touched = _unignore(top, outs)
-    result.remotes, result.skipped_remotes = _convert_remotes(top, remotes, default)
+    result.remotes, result.skipped_remotes = convert_remotes(top, remotes, default)
     for rel in result.dvc_files:
         (top / rel).unlink()
     git.run(["add", "-A", "--", *result.outs, ".gitattributes", *touched, *result.dvc_files,
@@ -149,7 +149,7 @@ def _track(top: Path, outs: list[DvcOut]) -> None:
     attributes.write_lines(path, lines)
 
 
-def _convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str | None
+def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str | None
                      ) -> tuple[list[str], list[str]]:
     """DVC remotes gitdatax can use, into .datax.toml; (converted, skipped) lines."""
     from gitdatax.remotes import scheme_of

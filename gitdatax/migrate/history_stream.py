@@ -33,6 +33,15 @@ class Converter:
         """A small replacement blob (a stub) for this file, or None to keep it as it is."""
         return None
 
+    def replace_file(self, path: str, blob: str) -> list[tuple[str, bytes | None]] | None:
+        """Other files that take this one's place, which goes: (path, content), a content of
+        None deleting that path (from-dvc: a .dvc file becomes its outputs' stubs); None keeps it."""
+        return None
+
+    def deleted_with(self, path: str) -> list[str]:
+        """Paths that go when this file is deleted (from-dvc: a .dvc file's outputs)."""
+        return []
+
 
 # -- quoting paths in the fast-import stream ---------------------------------------------------
 
@@ -143,6 +152,8 @@ class Transform:
                     self.write(line)
                 else:
                     self.inline(path, new)
+                for extra in self.conv.deleted_with(_text(path)):
+                    self.write(b"D %s\n" % quote_path(extra.encode("utf-8", "surrogateescape")))
             else:  # merge, deleteall, notes
                 self.write(line)
         if parent == "kept" and original:
@@ -170,6 +181,16 @@ class Transform:
             if new is None or new == original:
                 return False
             self.inline(path, new, mode)
+            return True
+        replaced_by = self.conv.replace_file(text, blob)
+        if replaced_by is not None:
+            self.write(b"D %s\n" % quote_path(path))
+            for target, content in replaced_by:
+                raw = target.encode("utf-8", "surrogateescape")
+                if content is None:
+                    self.write(b"D %s\n" % quote_path(raw))
+                else:
+                    self.inline(raw, content)
             return True
         replacement = self.conv.convert_file(text, blob)
         if replacement is None:

@@ -65,7 +65,7 @@ as for `import`).""")
     lfs.add_argument("--remove-lfs-objects", action="store_true",
                      help="delete the Git LFS copies once stored (the backup refs then need the LFS server)")
     _add_revs(lfs)
-    sub.add_parser(
+    dvc = sub.add_parser(
         "from-dvc", help="convert a DVC repository",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="""Convert DVC to gitdatax, in the work tree and the index: every output of a .dvc
@@ -76,7 +76,15 @@ lines DVC wrote for those outputs go; .gitattributes gets a line per output; rem
 .dvc/config that gitdatax speaks (a path, s3://) become remotes in .datax.toml, the default
 kept. dvc.yaml stays as it is (the pipeline runner reads it) and so does dvc.lock (DVC's md5
 record; gitdatax's lock is datax.lock). Nothing changes when an object is missing or corrupt:
-run `dvc pull` first. Review with `git status` and commit; .dvc/ may go afterwards.""")
+run `dvc pull` first. Review with `git status` and commit; .dvc/ may go afterwards.
+
+With --rewrite-history, every commit of the chosen refs instead (backup refs as for `import`):
+each .dvc file gives way to its outputs' stubs, DVC's .gitignore lines go, .gitattributes tracks
+the outputs; old versions must be in DVC's cache (`dvc fetch --all-commits`) or a local DVC
+remote. Stage outputs of dvc.lock stay DVC's there: run from-dvc again, without the option, to
+convert those of the checked-out commit. The remotes are converted as a staged change.""")
+    dvc.add_argument("--rewrite-history", action="store_true", help="convert every commit, not just the index")
+    _add_revs(dvc)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,14 +96,39 @@ def run(args: argparse.Namespace) -> int:
     if args.migrate_command == "import":
         return _import(args)
     if args.migrate_command == "from-dvc":
-        return _from_dvc()
+        return _from_dvc_history(args) if args.rewrite_history else _from_dvc(args)
     return _from_lfs(args)
 
 
-def _from_dvc() -> int:
+def _from_dvc_history(args: argparse.Namespace) -> int:
     from gitdatax import git, output
+    from gitdatax.migrate import dvc_repo, importer
+    from gitdatax.migrate.from_dvc import convert_remotes
+    from gitdatax.migrate.from_dvc_history import rewrite_history
+
+    top = git.toplevel()
+    refs, excludes = importer.select_refs(args.everything, args.revs)
+    updates, files, nbytes = rewrite_history(top, refs, excludes)
+    output.info(f"migrate: {files} distinct DVC file version(s) ({output.human_size(nbytes)}) now stored by gitdatax")
+    _report_updates(updates)
+    remotes, default = dvc_repo.remotes(top)
+    converted, skipped = convert_remotes(top, remotes, default)
+    for line in converted:
+        output.info(f"migrate: remote {line} (in .datax.toml, staged: commit it)")
+    for line in skipped:
+        output.warn(f"DVC remote {line}")
+    if converted:
+        git.run(["add", "--", ".datax.toml"], cwd=top)
+    return 0
+
+
+def _from_dvc(args: argparse.Namespace) -> int:
+    from gitdatax import git, output
+    from gitdatax.errors import FatalError
     from gitdatax.migrate.from_dvc import migrate
 
+    if args.everything or args.revs:
+        raise FatalError("REVS and --everything need --rewrite-history")
     result = migrate(git.toplevel())
     output.info(f"migrate: {result.files} file(s) ({output.human_size(result.bytes)}) of {len(result.outs)} DVC "
                 f"output(s) now tracked by gitdatax: {', '.join(result.outs)}")
