@@ -114,3 +114,27 @@ def test_a_plots_file_broken_at_one_revision_is_named_and_the_rest_is_drawn(repo
     assert proc.stdout == "r.html: 5 chart(s) of 2 revision(s)\n"
     curve = re.search(r'data-plot="eval/curve.json">(.*?)</svg>', (repo / "r.html").read_text(), re.S)
     assert curve is not None and ">epoch<" in curve.group(1) and ">f1<" in curve.group(1)  # x and y as datax.yaml says
+
+
+def test_confusion_matrices_of_each_revision_side_by_side(repo: Path) -> None:
+    import json
+
+    (repo / "datax.yaml").write_text("plots:\n  - confusion.json:\n      template: confusion\n"
+                                     "      x: actual\n      y: predicted\n      title: Confusion\n")
+    pairs = [(0, 0), (0, 0), (0, 1), (1, 1), (1, 1), (1, 1), (1, 0)]
+    (repo / "confusion.json").write_text(json.dumps([{"actual": a, "predicted": p} for a, p in pairs]))
+    git("add", "-A")
+    git("commit", "-qm", "v1")
+    git("tag", "v1")
+    (repo / "confusion.json").write_text(json.dumps({"confusion_matrix": [  # DVC also reads {name: [records]}
+        {"actual": a, "predicted": a} for a, _ in pairs]}))
+    proc = datax("plots", "diff", "v1", "workspace", "-o", "r.html")
+    assert (proc.returncode, proc.stderr, proc.stdout) == (0, "", "r.html: 2 chart(s) of 2 revision(s)\n")
+    page = (repo / "r.html").read_text()
+    v1, workspace = re.findall(r'data-confusion="confusion.json">(.*?)</svg>', page, re.S)
+    texts = lambda svg: re.findall(r"<text[^>]*>([^<]*)</text>", svg)  # noqa: E731
+    # ticks and labels of both axes, then counts[actual][predicted] with actual across
+    # (a0 p0, a1 p0, a0 p1, a1 p1), then the revision as the title
+    assert texts(v1) == ["0", "1", "actual", "0", "1", "predicted", "2", "1", "1", "3", "v1"]
+    assert texts(workspace)[6:] == ["3", "0", "0", "4", "workspace"]
+    assert "Step curves" not in page  # a confusion file is not drawn as curves too

@@ -89,3 +89,25 @@ def bar_chart(title: str, bars: Sequence[tuple[str, str, float]], salt: str) -> 
     ax.spines[["top", "right"]].set_visible(False)
     ax.margins(y=0.15)
     return _svg(fig, salt)
+
+
+def confusion_chart(title: str, labels: Sequence[str], counts: Sequence[Sequence[int]], salt: str, *,
+                    normalized: bool = False, x_label: str = "actual", y_label: str = "predicted") -> str:
+    """A confusion matrix as a heatmap, each cell's count (or share of its row) written in it."""
+    fig = _figure(3.4, 3.0)
+    ax = fig.add_subplot()
+    shown = [[(c / max(sum(row), 1)) if normalized else c for c in row] for row in counts]
+    # Rows are actual labels, columns predicted: drawn with actual across, as DVC's template does.
+    grid = [[shown[a][p] for a in range(len(labels))] for p in range(len(labels))]
+    ax.imshow(grid, cmap="Blues", origin="lower")
+    top = max((v for row in grid for v in row), default=0) or 1
+    for p, row in enumerate(grid):
+        for a, value in enumerate(row):
+            ax.text(a, p, f"{value:.2f}" if normalized else str(value), ha="center", va="center", fontsize=8,
+                    color="white" if value > top / 2 else "#222")
+    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    ax.set_title(title, fontsize=10)
+    return _svg(fig, salt)

@@ -35,6 +35,7 @@ class PlotFile(NamedTuple):
     media_type: str | None = None
     error: str | None = None
     missing: bool = False
+    records: list[dict[str, Any]] | None = None  # the rows as read, for templates that count labels
 
 
 class Plots(NamedTuple):
@@ -98,7 +99,7 @@ def parse_plot(data: bytes, path: str) -> PlotFile:
         rows = _rows(data, ext, path)
     except ValueError as exc:
         return PlotFile(error=str(exc))
-    return PlotFile(series=_columns(rows))
+    return PlotFile(series=_columns(rows), records=rows)
 
 
 def _rows(data: bytes, ext: str, path: str) -> list[dict[str, Any]]:
@@ -160,3 +161,22 @@ def axes(spec: Spec, series: Series) -> tuple[str, list[float | None], dict[str,
     xs: list[float | None] = series.columns[x_name] if x_name else [float(i) for i in range(series.rows)]
     wanted = spec.y or tuple(n for n in series.columns if n != x_name and n not in SKIPPED_COLUMNS)
     return x_name or "row", xs, {n: series.columns[n] for n in wanted if n in series.columns and n != x_name}
+
+
+CONFUSION_TEMPLATES = {"confusion", "confusion_normalized"}  # DVC's names (DVCLive's sklearn plots)
+
+
+def confusion(spec: Spec, records: list[dict[str, Any]]) -> tuple[list[str], list[list[int]]]:
+    """Labels and counts[actual][predicted] from records of (x: actual, y: predicted), DVC's
+    defaults; labels sorted as numbers where they all are."""
+    x = spec.x or "actual"
+    y = spec.y[0] if spec.y else "predicted"
+    pairs = [(str(r.get(x)), str(r.get(y))) for r in records if r.get(x) is not None and r.get(y) is not None]
+    found = {label for pair in pairs for label in pair}
+    numeric = all(_number(label) is not None for label in found)
+    labels = sorted(found, key=lambda v: (_number(v) or 0.0, v) if numeric else (0.0, v))
+    index = {label: i for i, label in enumerate(labels)}
+    counts = [[0] * len(labels) for _ in labels]
+    for actual, predicted in pairs:
+        counts[index[actual]][index[predicted]] += 1
+    return labels, counts

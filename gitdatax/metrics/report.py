@@ -11,7 +11,7 @@ from typing import NamedTuple, Sequence
 
 from gitdatax.metrics import charts, compare
 from gitdatax.metrics.collect import PipelineCache, Snapshot, collect
-from gitdatax.metrics.plotdata import Plots, axes, gather
+from gitdatax.metrics.plotdata import CONFUSION_TEMPLATES, Plots, axes, confusion, gather
 from gitdatax.metrics.reader import RevisionReader
 from gitdatax.metrics.revisions import Revision
 from gitdatax.metrics.values import is_number, show
@@ -57,15 +57,16 @@ def render(revisions: Sequence[Revision], plots: Plots, metrics: Sequence[Snapsh
     notes = _plot_problems(revisions, plots) + compare.problems(metrics) + compare.problems(params)
     parts = [f"<h1>Comparing {html.escape(', '.join(r.name for r in revisions))}</h1>", _legend(revisions, colours)]
     curves, n_curves = _curves(revisions, plots, colours)
+    matrices, n_matrices = _confusions(revisions, plots)
     finals, n_bars = _final_metrics(revisions, metrics, colours)
-    parts += [curves, _images(revisions, plots), finals, _params(revisions, params)]
+    parts += [curves, matrices, _images(revisions, plots), finals, _params(revisions, params)]
     if notes:
         parts.append("<h2>Could not be read</h2><ul class=\"problems\">"
                      + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape('gitdatax: ' + ', '.join(r.name for r in revisions))}</title>"
             f"<style>{_STYLE}</style></head><body>\n" + "\n".join(p for p in parts if p) + "\n</body></html>\n")
-    return Report(page, n_curves + n_bars, notes)
+    return Report(page, n_curves + n_matrices + n_bars, notes)
 
 
 def _legend(revisions: Sequence[Revision], colours: dict[str, str]) -> str:
@@ -79,6 +80,8 @@ def _legend(revisions: Sequence[Revision], colours: dict[str, str]) -> str:
 def _curves(revisions: Sequence[Revision], plots: Plots, colours: dict[str, str]) -> tuple[str, int]:
     blocks = []
     for spec in plots.specs:
+        if spec.template in CONFUSION_TEMPLATES:
+            continue  # drawn as matrices, below
         per_column: dict[str, list[charts.Curve]] = {}
         x_title = spec.x or "step"
         for rev in revisions:
@@ -96,6 +99,31 @@ def _curves(revisions: Sequence[Revision], plots: Plots, colours: dict[str, str]
     if not blocks:
         return "", 0
     return "<h2>Step curves</h2><div class=\"grid\">" + "".join(blocks) + "</div>", len(blocks)
+
+
+def _confusions(revisions: Sequence[Revision], plots: Plots) -> tuple[str, int]:
+    """DVC's confusion templates: one matrix per revision, next to each other."""
+    rows, drawn = [], 0
+    for spec in plots.specs:
+        if spec.template not in CONFUSION_TEMPLATES:
+            continue
+        figures = []
+        for rev in revisions:
+            found = plots.at.get(rev.key, {}).get(spec.path)
+            if found is None or not found.records:
+                continue
+            labels, counts = confusion(spec, found.records)
+            if not labels:
+                continue
+            svg = charts.confusion_chart(rev.name, labels, counts, f"m{drawn}",
+                                         normalized=spec.template == "confusion_normalized",
+                                         x_label=spec.x_label or spec.x or "actual",
+                                         y_label=spec.y_label or (spec.y[0] if spec.y else "predicted"))
+            figures.append(f"<div class=\"chart\" data-confusion=\"{html.escape(spec.path)}\">{svg}</div>")
+            drawn += 1
+        if figures:
+            rows.append(f"<h3>{html.escape(spec.title or spec.path)}</h3><div class=\"grid\">{''.join(figures)}</div>")
+    return ("<h2>Confusion matrices</h2>" + "".join(rows), drawn) if rows else ("", 0)
 
 
 def _images(revisions: Sequence[Revision], plots: Plots) -> str:
