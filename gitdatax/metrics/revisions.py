@@ -64,7 +64,9 @@ def history(top: Path, *, all_commits: bool, limit: int | None) -> list[str]:
     if limit is not None:
         args.append(f"--max-count={limit}")
     if all_commits:
-        args.append("--all")
+        # Every branch, tag and remote-tracking ref; not `git stash`'s commits, which are no
+        # iteration of anything (a stash holds two or three commits of a work in progress).
+        args += ["--exclude=refs/stash", "--all"]
     else:
         if git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], cwd=top, check=False).returncode:
             return []  # no commit yet
