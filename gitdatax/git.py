@@ -140,9 +140,10 @@ def hooks_dir(cwd: str | os.PathLike[str] | None = None) -> Path:
     return Path(path)
 
 
-def ls_files_z(args: Sequence[str], *, cwd: str | os.PathLike[str] | None = None) -> list[str]:
-    out = run(["ls-files", "-z", *args], cwd=cwd).stdout
-    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+def ls_files_z(args: Sequence[str], *, cwd: str | os.PathLike[str] | None = None,
+               command: str = "ls-files") -> list[str]:
+    """The paths `git ls-files -z ARGS` (or another `command` printing paths: diff-files) lists."""
+    return [p.decode("utf-8", "surrogateescape") for p in run([command, "-z", *args], cwd=cwd).stdout.split(b"\0") if p]
 
 
 def check_attr(
@@ -205,9 +206,14 @@ def ls_tree(rev: str, paths: Sequence[str] = (), *, cwd: str | os.PathLike[str] 
     return entries
 
 
+def commit_of(rev: str, *, cwd: str | os.PathLike[str] | None = None) -> str | None:
+    """The commit `rev` names (a tag peeled), None if none; a rev starting with "-" is no option."""
+    proc = run(["rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}"], cwd=cwd, check=False)
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
 def commit_exists(rev: str, *, cwd: str | os.PathLike[str] | None = None) -> bool:
-    """Whether `rev` names a commit here (False for an unborn HEAD, a tag of a tree, a typo)."""
-    return run(["rev-parse", "-q", "--verify", f"{rev}^{{commit}}"], cwd=cwd, check=False).returncode == 0
+    return commit_of(rev, cwd=cwd) is not None
 
 
 def is_zero_oid(oid: str) -> bool:
@@ -442,9 +448,3 @@ def rev_list_objects(rev_args: Sequence[str], *, stdin: bytes | None = None,
             if rev_list.wait() != 0 and complete:
                 errors.seek(0)
                 raise failed(rev_list, errors.read())
-
-
-def iter_null_separated(data: bytes) -> Iterator[str]:
-    for item in data.split(b"\0"):
-        if item:
-            yield item.decode("utf-8", "surrogateescape")

@@ -9,7 +9,7 @@ import pytest
 
 from datax_serve import DataxServe, serve, wait_for  # noqa: F401 - the fixture
 from helpers import datax, git, git_bytes, random_bytes, sha256, write
-from gitdatax.scan import tracked
+from gitdatax.scan.scanner import GitScanner
 from gitdatax.remotes import open_remote
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import parse_lfs_pointer
@@ -40,7 +40,7 @@ def test_gitdatax_pushes_to_serve_and_a_clone_gets_all_data(repo: Path, tmp_path
     assert list(ObjectStore(server.store).iter_oids()) == []
     push = git("push", "origin", "main", check=False)
     assert push.returncode == 0, push.stderr
-    stubs = [stub for _, stub in tracked.tree_stubs("HEAD", cwd=repo)]
+    stubs = [stub for _, stub in GitScanner(repo).tree("HEAD")]
     assert len(stubs) == 3
     assert set(ObjectStore(server.store).iter_oids()) == {s.oid for s in stubs}
     for stub in stubs:

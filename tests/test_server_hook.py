@@ -8,7 +8,7 @@ import pytest
 
 from helpers import datax, git, random_bytes, write
 from s3server import S3Server, s3  # noqa: F401 - the fixture
-from gitdatax.scan import tracked
+from gitdatax.scan.scanner import GitScanner
 from gitdatax.remotes import open_remote
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
@@ -207,7 +207,7 @@ def test_the_same_with_the_store_on_s3(s3: S3Server, repo: Path, tmp_path: Path)
     accepted = git("push", "origin", "main", "main:doomed", check=False)
     assert accepted.returncode == 0, accepted.stderr
     assert server_ref(bare) == git("rev-parse", "HEAD").stdout.strip()
-    pushed = [stub for _, stub in tracked.tree_stubs("HEAD", cwd=repo)]
+    pushed = [stub for _, stub in GitScanner(repo).tree("HEAD")]
     assert len(open_remote(url, {"endpoint_url": s3.endpoint}).has_many(pushed)) == len(pushed) == 2
     commit_data(repo, ["c.bin"], seed=51)
     again = git("push", "--no-verify", "origin", "main", check=False)

@@ -14,11 +14,6 @@ if TYPE_CHECKING:
     from gitdatax.stub import Stub
 
 
-def _is_zero(sha: str) -> bool:
-    """The null id git gives for a deletion or a new ref: 40 zeros, or 64 under SHA-256."""
-    return not sha.strip("0")
-
-
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0", "false")
 
@@ -67,7 +62,8 @@ def pre_push(args: list[str], stdin: bytes) -> int:
         return 0
     from gitdatax import git
     from gitdatax.remotes import remote_config
-    from gitdatax.scan import commits
+    from gitdatax.scan import commits, stub_journal
+    from gitdatax.scan.scanner import GitScanner
     from gitdatax.sync import transfer
     from gitdatax.remotes import open_remote
     from gitdatax.store.objectstore import ObjectStore
@@ -77,16 +73,16 @@ def pre_push(args: list[str], stdin: bytes) -> int:
     tips, exclude = [], []
     for line in stdin.decode("utf-8", "surrogateescape").splitlines():
         parts = line.split()
-        if len(parts) != 4 or _is_zero(parts[1]):
+        if len(parts) != 4 or git.is_zero_oid(parts[1]):
             continue  # a deletion pushes no data
         tips.append(parts[1])
-        if not _is_zero(parts[3]):
+        if not git.is_zero_oid(parts[3]):
             exclude.append(parts[3])
     if not tips:
         return 0
     # What the remote already has: the commits it reported, and what we know of its refs.
     exclude_remote = git_remote if git_remote != git_url else None
-    items = commits.stubs_in_history(tips, exclude, exclude_remote=exclude_remote)
+    items = GitScanner().history(tips, exclude, exclude_remote=exclude_remote)
     if not items:
         return 0
     configured = remote_config.for_git_remote(git_remote, git_url)
@@ -103,7 +99,7 @@ def pre_push(args: list[str], stdin: bytes) -> int:
     output.error(f"push refused: {len(result.failed)} object(s) the pushed commits need are not on {remote.url}")
     for oid, why in result.failed.items():
         for item in [i for i in items if i.stub.oid == oid][:3]:
-            blob = commits.git_blob_sha(item.stub.encode(), git.repo_paths().object_format)
+            blob = stub_journal.git_blob_id(item.stub.encode(), git.repo_paths().object_format)
             commit = commits.commit_introducing(blob, tips, exclude)
             output.info(f"  {item.path} (commit {commit[:12] if commit else '?'}): object {oid}: {why}")
     output.info("  bring the data from where it was committed (`git datax push` there), or push without "

@@ -80,7 +80,7 @@ def referenced_stubs(all_history: bool, cwd: str | os.PathLike[str] | None = Non
         add(reachable.in_index(index, "index", cwd))
     if all_history:
         add(reachable.in_commits(["--all"], "history", cwd=cwd))
-    elif reachable.has_commit("HEAD", cwd):
+    elif git.commit_exists("HEAD", cwd=cwd):
         add(reachable.in_commits(["--no-walk", "HEAD"], "HEAD", cwd=cwd))
     return found
 

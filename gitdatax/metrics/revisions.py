@@ -68,14 +68,10 @@ def history(top: Path, *, all_commits: bool, limit: int | None) -> list[str]:
         # iteration of anything (a stash holds two or three commits of a work in progress).
         args += ["--exclude=refs/stash", "--all"]
     else:
-        if git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], cwd=top, check=False).returncode:
+        if not git.commit_exists("HEAD", cwd=top):
             return []  # no commit yet
         args.append("HEAD")
     return git.run(args, cwd=top).stdout.decode().split()
-
-
-def has_head(top: Path) -> bool:
-    return git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], cwd=top, check=False).returncode == 0
 
 
 def named(top: Path, commits: Sequence[str], keys: Sequence[str] | None = None,
@@ -109,7 +105,7 @@ def pair(top: Path, a: str | None, b: str | None) -> tuple[Revision, Revision]:
     a = a or "HEAD"
     if a == WORKSPACE:
         old = Revision(WORKSPACE, None, WORKSPACE)
-    elif a == "HEAD" and not has_head(top):
+    elif a == "HEAD" and not git.commit_exists("HEAD", cwd=top):
         raise FatalError("this repository has no commit yet: nothing to compare the work tree with")
     else:
         old = named(top, resolve(top, [a]), [a])[0]
@@ -122,7 +118,7 @@ def for_plots(top: Path, revs: Sequence[str]) -> list[Revision]:
     """The revisions of `plots diff`: those given (`workspace` among them the work tree), in
     order, or HEAD and the work tree, as DVC."""
     if not revs:
-        if not has_head(top):
+        if not git.commit_exists("HEAD", cwd=top):
             return [Revision(WORKSPACE, None, WORKSPACE)]
         return [*named(top, resolve(top, ["HEAD"]), ["HEAD"]), Revision(WORKSPACE, None, WORKSPACE)]
     given = [r for r in revs if r != WORKSPACE]

@@ -123,7 +123,7 @@ def select_refs(everything: bool, revs: list[str], cwd: str | os.PathLike[str] |
     refs, excludes = [], []
     for rev in revs:
         if rev.startswith("^"):
-            if git.run(["rev-parse", "-q", "--verify", rev[1:] + "^{commit}"], cwd=cwd, check=False).returncode:
+            if not git.commit_exists(rev[1:], cwd=cwd):
                 raise FatalError(f"{rev}: no such commit")
             excludes.append(rev[1:])
             continue

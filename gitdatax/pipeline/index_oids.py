@@ -35,7 +35,7 @@ class IndexOids:
         return self._oids.get(rel)
 
     def _load(self) -> dict[str, tuple[str, int]]:
-        changed = set(git.iter_null_separated(git.run(["diff-files", "--name-only", "-z"], cwd=self.top).stdout))
+        changed = set(git.ls_files_z(["--name-only"], cwd=self.top, command="diff-files"))
         entries = [e for e in git.index_entries(cwd=self.top)
                    if e.stage == 0 and e.mode in ("100644", "100755") and e.path not in changed]
         journal = stub_journal.load(self.store_root)

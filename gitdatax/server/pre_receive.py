@@ -43,10 +43,6 @@ def parse_updates(stdin: bytes) -> list[RefUpdate]:
     return updates
 
 
-def _is_zero(oid: str) -> bool:
-    return set(oid) == {"0"}
-
-
 def commit_tips(git_dir: Path, tips: Iterable[str]) -> list[str]:
     """The pushed objects that are commits or tags of commits (a tag of a tree or a blob, which
     `git log` would reject, carries no stub a checkout would smudge)."""
@@ -83,7 +79,7 @@ def added_blobs(git_dir: Path, tips: list[str]) -> Iterator[tuple[str, str, str]
             parents = len(meta[0]) - len(meta[0].lstrip(":"))
             mode, blob = meta[parents], meta[2 * parents + 1]  # the new side of ":old.. new.."
             meta = None
-            if mode in _REGULAR and not _is_zero(blob):
+            if mode in _REGULAR and not git.is_zero_oid(blob):
                 yield record.decode("utf-8", "surrogateescape"), commit, blob
         elif record.startswith(b"\x01"):
             commit = record[1:].decode()
@@ -127,7 +123,7 @@ def check(git_dir: Path, stdin: bytes) -> int:
     """The hook: 0 to accept the push, 1 (after saying why) to refuse it."""
     from gitdatax.remotes import remote_config
 
-    tips = [u.new for u in parse_updates(stdin) if not _is_zero(u.new)]
+    tips = [u.new for u in parse_updates(stdin) if not git.is_zero_oid(u.new)]
     if not tips:
         return 0  # only deletions
     tips = commit_tips(git_dir, tips)

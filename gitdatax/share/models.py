@@ -23,10 +23,10 @@ def local_tags(cwd: str | os.PathLike[str] | None = None) -> list[registry.Tag]:
 
 
 def _commit(rev: str, cwd: Path) -> str:
-    proc = git.run(["rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}"], cwd=cwd, check=False)
-    if proc.returncode != 0:
+    commit = git.commit_of(rev, cwd=cwd)
+    if commit is None:
         raise FatalError(f"unknown revision {rev!r}")
-    return proc.stdout.decode().strip()
+    return commit
 
 
 def _tag(name: str, commit: str, message: str, cwd: Path) -> None:

@@ -125,7 +125,7 @@ def resolve_local(rev: str, cwd: str | os.PathLike[str]) -> str:
         from gitdatax.share.models import local_tags
 
         rev = f"refs/tags/{registry.resolve_tag(rev, local_tags(cwd))}"
-    proc = git.run(["rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}"], cwd=cwd, check=False)
-    if proc.returncode != 0:
+    commit = git.commit_of(rev, cwd=cwd)
+    if commit is None:
         raise FatalError(f"unknown revision {rev!r} in this repository")
-    return proc.stdout.decode().strip()
+    return commit

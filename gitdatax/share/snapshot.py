@@ -308,19 +308,17 @@ def _fetch_history_then_resolve(url: str, rev: str, tmp: Path) -> Snapshot:
     except GitError as exc:
         raise FatalError(f"cannot fetch the history of {url}: {_last_line(exc.stderr)}") from None
     for candidate in (rev, f"origin/{rev}"):
-        proc = git.run(["rev-parse", "-q", "--verify", "--end-of-options", f"{candidate}^{{commit}}"], cwd=tmp,
-                       check=False)
-        if proc.returncode == 0:
-            commit = proc.stdout.decode().strip()
+        commit = git.commit_of(candidate, cwd=tmp)
+        if commit is not None:
             return Snapshot(url, rev, commit, tmp, commit)
     raise FatalError(f"unknown revision {rev!r} in {url}")
 
 
 def _peel(tmp: Path, name: str, url: str, rev: str | None) -> str:
-    proc = git.run(["rev-parse", "-q", "--verify", f"{name}^{{commit}}"], cwd=tmp, check=False)
-    if proc.returncode != 0:
+    commit = git.commit_of(name, cwd=tmp)
+    if commit is None:
         raise FatalError(f"{rev} in {url} does not name a commit")
-    return proc.stdout.decode().strip()
+    return commit
 
 
 def _last_line(stderr: str) -> str:

@@ -1,7 +1,7 @@
-"""Bringing the work tree in line with the store (the history half is scan/commits.py).
+"""Bringing the work tree in line with the store (finding its stubs is scan/scanner.py).
 
-- `worktree_stubs` / `fill_worktree`: files that hold a stub instead of their data, and filling
-  them in through `git checkout-index -u`, which smudges through our filter and refreshes the
+- `fill_worktree`: files that hold a stub instead of their data (GitScanner.work_tree), filled
+  in through `git checkout-index -u`, which smudges through our filter and refreshes the
   index entry, so `git status` stays clean without re-hashing the data.
 - The "pending" mark: the filter process leaves it when it had to write a stub instead of data,
   so that the post-checkout hook costs nothing at all after a complete checkout.
@@ -12,38 +12,16 @@ import os
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
-from gitdatax import git, stub as stubs
+from gitdatax import git
 
-from gitdatax.scan import stub_journal
-from gitdatax.scan.commits import PathStub, git_blob_sha, select
+from gitdatax.scan.commits import select
+from gitdatax.scan.scanner import GitScanner, PathStub
 from gitdatax.store.objectstore import ObjectStore
 
 PENDING_MARK = "pending-stubs"
 
 
 # -- the work tree ---------------------------------------------------------------------------
-
-
-def worktree_stubs(top: Path) -> list[PathStub]:
-    """Index entries whose work tree file holds exactly the stub the index holds: the files to
-    fill in. One `git ls-files` and a stat per file; only stub-sized files are read."""
-    found = []
-    for entry in git.index_entries(cwd=top):
-        if entry.stage != 0 or entry.mode not in ("100644", "100755"):
-            continue
-        full = top / entry.path
-        try:
-            st = os.lstat(full)
-            if not 0 < st.st_size <= stubs.MAX_STUB_SIZE or not os.path.isfile(full) or os.path.islink(full):
-                continue
-            with open(full, "rb") as f:
-                data = f.read(stubs.MAX_STUB_SIZE + 1)
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            continue
-        stub = stubs.parse(data)
-        if stub is not None and git_blob_sha(data, stub_journal.format_of(entry.blob)) == entry.blob:
-            found.append(PathStub(entry.path, stub))
-    return found
 
 
 def fill_worktree(top: Path, items: Sequence[PathStub]) -> None:
@@ -168,7 +146,7 @@ def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fe
     use it, e.g. it is corrupt, and has said so: trying again would only say it twice)."""
     from gitdatax.errors import FatalError
 
-    items = select(worktree_stubs(top), include, exclude)
+    items = select(GitScanner(top).work_tree(as_staged=True), include, exclude)
     # A stub committed without its .gitattributes line (issue 11, item 2): git runs no filter
     # there, so checking it out again would only write the stub back. Say so; fetch nothing.
     untracked = untracked_among(top, items)

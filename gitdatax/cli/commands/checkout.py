@@ -21,11 +21,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def fill_and_report(top: Path, include: Sequence[str], exclude: Sequence[str], quiet: bool) -> int:
     from gitdatax import attributes, output
     from gitdatax.sync import worktree as sync
+    from gitdatax.scan.scanner import GitScanner
     from gitdatax.errors import FatalError
     from gitdatax.store.objectstore import ObjectStore
 
     if not attributes.filter_configured():  # git checkout-index would write each stub back as it is
-        stubs = sync.worktree_stubs(top)
+        stubs = GitScanner(top).work_tree(as_staged=True)
         if stubs:
             raise FatalError(f"cannot fill in the {len(stubs)} file(s) that are stubs: git has no datax filter to "
                              "run, so it would write the stubs back: run `git datax install`, then "

@@ -4,7 +4,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gitdatax.scan.commits import PathStub
+    from gitdatax.scan.scanner import PathStub
 
 HELP = "download the data of HEAD (or of all refs with --all) into the local store; the work tree is untouched"
 DESCRIPTION = """Download from REMOTE (default: the default remote) every object that the files of
@@ -32,13 +32,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def wanted(all_refs: bool) -> list[PathStub]:
     """The (path, stub) pairs to fetch: HEAD's tree and the index, or all history."""
-    from gitdatax.scan import commits, tracked
+    from gitdatax import git
+    from gitdatax.scan.scanner import GitScanner, PathStub
 
+    scanner = GitScanner()
     if all_refs:
-        items = commits.stubs_in_history([], all_refs=True)
+        items = scanner.history([], all_refs=True)
     else:
-        items = commits.tree_stubs("HEAD") if commits.has_head() else []
-    items += [commits.PathStub(f.path, f.stub) for f in tracked.index_files() if f.stub is not None]
+        items = scanner.tree("HEAD") if git.commit_exists("HEAD") else []
+    items += [PathStub(f.path, f.stub) for f in scanner.index(tracked_only=True) if f.stub is not None]
     return items
 
 

@@ -13,20 +13,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gitdatax import git
-    from gitdatax.scan import tracked
+    from gitdatax.scan.scanner import GitScanner
     from gitdatax.errors import FatalError
     from gitdatax.output import human_size, path_on_a_line
     from gitdatax.store.objectstore import ObjectStore
 
     store = ObjectStore.for_repo()
     if args.rev:
-        if git.run(["rev-parse", "-q", "--verify", f"{args.rev}^{{commit}}"],
-                   check=False).returncode != 0:
+        if not git.commit_exists(args.rev):
             raise FatalError(f"--rev {args.rev}: no such commit")
-        rows = tracked.tree_stubs(args.rev)
+        rows = GitScanner().tree(args.rev)
     else:
         # From the top, as --rev and `status` list them: the same paths wherever it runs.
-        rows = [(f.path, f.stub) for f in tracked.index_files(cwd=git.toplevel()) if f.stub is not None]
+        rows = [(f.path, f.stub) for f in GitScanner(git.toplevel()).index(tracked_only=True) if f.stub is not None]
     for path, stub in rows:
         oid = stub.oid if args.long else stub.oid[:12]
         mark = "*" if store.has(stub.oid) else "-"

@@ -16,17 +16,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitdatax import output
+    from gitdatax import git, output
     from gitdatax.remotes import remote_config
     from gitdatax.sync import worktree as sync
-    from gitdatax.scan import commits
+    from gitdatax.scan.scanner import GitScanner
     from gitdatax.sync import transfer
     from gitdatax.store.objectstore import ObjectStore
 
     if args.all:
-        items = commits.stubs_in_history([], all_refs=True)
+        items = GitScanner().history([], all_refs=True)
     else:
-        items = commits.tree_stubs("HEAD") if commits.has_head() else []
+        items = GitScanner().tree("HEAD") if git.commit_exists("HEAD") else []
     remote = remote_config.open_configured(args.remote)
     try:
         result = transfer.upload_missing(remote, ObjectStore.for_repo(), [i.stub for i in items], quiet=args.quiet)

@@ -36,16 +36,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gitdatax import attributes, git
-    from gitdatax.scan import tracked
+    from gitdatax.scan.scanner import GitScanner, stub_in_file
     from gitdatax.output import human_size, path_on_a_line
     from gitdatax.store.objectstore import ObjectStore
 
     top = git.toplevel()
     store = ObjectStore.for_repo()
-    scan = tracked.scan_index(cwd=top, look_outside=True)
-    files = scan.tracked
+    scanner = GitScanner(top)
+    files = scanner.index(tracked_only=True)
+    # Stubs outside gitdatax's patterns, the very stub the index holds: committed without their
+    # .gitattributes line (issue 11, item 2)
+    tracked_paths = {f.path for f in files}
+    stubs_outside = [p for p in scanner.work_tree(as_staged=True) if p.path not in tracked_paths]
     head = {}
-    if git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], cwd=top, check=False).returncode == 0:
+    if git.commit_exists("HEAD", cwd=top):
         head = {e[0]: e[1] for e in _head_blobs(top)}
     modified = set(git.ls_files_z(["--modified", "--deleted"], cwd=top)) if files else set()
     deleted = set(git.ls_files_z(["--deleted"], cwd=top)) if files else set()
@@ -66,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
                 states.append("object missing")
             if f.path in deleted:
                 states.append("deleted")
-            elif tracked.worktree_stub(top, f.path) == f.stub:
+            elif (held := stub_in_file(top / f.path)) is not None and held[0] == f.stub:
                 states.append("stub only")
             elif f.path in modified:
                 states.append("modified")
@@ -80,15 +84,15 @@ def run(args: argparse.Namespace) -> int:
             size = human_size(f.stub.size) if f.stub else "-"
             lines.append(f"  {', '.join(states):<24} {size:>10}  {path_on_a_line(f.path)}")
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing tracked"
-    if scan.stubs_outside:
-        summary += f"; {len(scan.stubs_outside)} stub(s) in paths gitdatax does not track"
+    if stubs_outside:
+        summary += f"; {len(stubs_outside)} stub(s) in paths gitdatax does not track"
     print(f"gitdatax: {len(files)} tracked file(s), {human_size(total)} of data: {summary}")
     for line in lines:
         print(line)
-    for f in scan.stubs_outside:  # a commit made without its .gitattributes line (issue 11, item 2)
+    for f in stubs_outside:  # a commit made without its .gitattributes line (issue 11, item 2)
         size = human_size(f.stub.size) if f.stub else "-"
         print(f"  {UNTRACKED_STUB:<24} {size:>10}  {path_on_a_line(f.path)}")
-    if scan.stubs_outside:
+    if stubs_outside:
         print(f"  ({UNTRACKED_STUB}: committed without its .gitattributes line, so git checks out the stub text: "
               "`git datax track PATH`, commit .gitattributes, then `git datax pull`)")
     # What to do about the states that need more than git, as git status says what to run.
