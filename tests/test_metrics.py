@@ -61,6 +61,8 @@ def test_metrics_show_sort_only_changed_and_limit(repo: Path) -> None:
     assert [r[0] for r in rows[1:]] == ["v2", "workspace", "v3"]  # v2's acc is the best; -n 2: v3, v2
     targeted = datax("metrics", "show", "--targets", "metrics.json", "v1", "--csv").stdout.splitlines()
     assert targeted == ["Revision,acc", f"workspace,{_fmt(expected('v3')['acc'])}", f"v1,{_fmt(expected('v1')['acc'])}"]
+    assert [r.split(",")[0] for r in datax("metrics", "show", "-a", "-T", "--csv").stdout.splitlines()] == [
+        "Revision", "workspace", "main", "v1", "v2", "v3"]  # DVC's -a and -T: each branch and tag by its name
     (repo / "metrics.json").write_text('{"acc": 0.01}')
     git("stash", "-q")  # a stash's commits are no iteration: -A leaves them out
     assert [r.split(",")[0] for r in datax("metrics", "show", "-A", "--csv").stdout.splitlines()] == [

@@ -22,12 +22,11 @@ class Revision(NamedTuple):
     key: str  # the JSON key: as given on the command line, the full id under -A, or "workspace"
 
 
-def ref_names(top: Path) -> dict[str, str]:
-    """commit id -> the best name for it: a tag (the newest by refname order), else a branch."""
+def refs(top: Path) -> list[tuple[str, str, str]]:
+    """(kind "tag" or "branch", short name, commit id) of every tag and branch, in refname order."""
     out = git.run(["for-each-ref", "--format=%(objectname) %(*objectname) %(refname)",
                    "refs/tags", "refs/heads"], cwd=top).stdout.decode("utf-8", "surrogateescape")
-    tags: dict[str, str] = {}
-    heads: dict[str, str] = {}
+    found = []
     for line in out.splitlines():
         parts = line.split(" ", 2)
         if len(parts) != 3:
@@ -35,10 +34,21 @@ def ref_names(top: Path) -> dict[str, str]:
         direct, peeled, ref = parts
         commit = peeled or direct  # an annotated tag names its tag object; peeled is the commit
         if ref.startswith("refs/tags/"):
-            tags.setdefault(commit, ref[len("refs/tags/"):])
+            found.append(("tag", ref[len("refs/tags/"):], commit))
         else:
-            heads.setdefault(commit, ref[len("refs/heads/"):])
-    return {**heads, **tags}
+            found.append(("branch", ref[len("refs/heads/"):], commit))
+    return found
+
+
+def ref_names(top: Path, found: Sequence[tuple[str, str, str]] | None = None) -> dict[str, str]:
+    """commit id -> the best name for it: a tag (the first by refname order), else a branch."""
+    found = refs(top) if found is None else found
+    names: dict[str, str] = {}
+    for kind in ("tag", "branch"):
+        for ref_kind, name, commit in found:
+            if ref_kind == kind:
+                names.setdefault(commit, name)
+    return names
 
 
 def resolve(top: Path, revs: Sequence[str]) -> list[str]:
@@ -86,13 +96,17 @@ def named(top: Path, commits: Sequence[str], keys: Sequence[str] | None = None,
 
 
 def select(top: Path, revs: Sequence[str], *, all_commits: bool = False, limit: int | None = None,
-           workspace: bool = True) -> list[Revision]:
-    """The rows of `metrics show`: the work tree first (as DVC), then the revisions given, or
-    with -A / -n the history newest first."""
+           all_branches: bool = False, all_tags: bool = False, workspace: bool = True) -> list[Revision]:
+    """The rows of `metrics show`: the work tree first (as DVC), then the revisions given, each
+    branch's tip (-a) and each tag (-T) under its name, or with -A / -n the history newest first."""
     chosen: list[Revision] = [Revision(WORKSPACE, None, WORKSPACE)] if workspace else []
-    names = ref_names(top)
+    found = refs(top)
+    names = ref_names(top, found)
     if revs:
         chosen += named(top, resolve(top, revs), list(revs), names)
+    for kind, wanted in (("branch", all_branches), ("tag", all_tags)):
+        if wanted:
+            chosen += [Revision(name, commit, name) for ref_kind, name, commit in found if ref_kind == kind]
     if all_commits or limit is not None:
         seen = {r.commit for r in chosen}
         chosen += [r for r in named(top, history(top, all_commits=all_commits, limit=limit), None, names)

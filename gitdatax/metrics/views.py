@@ -20,9 +20,11 @@ class View(NamedTuple):
 
 def metrics_show(top: Path, revs: Sequence[str] = (), *, all_commits: bool = False, limit: int | None = None,
                  fmt: str = "table", targets: Sequence[str] = (), only_changed: bool = False,
+                 all_branches: bool = False, all_tags: bool = False,
                  sort_by: str | None = None, descending: bool = False, precision: int = 5,
                  colour: bool = False) -> View:
-    revisions = select(top, revs, all_commits=all_commits, limit=limit)
+    revisions = select(top, revs, all_commits=all_commits, limit=limit, all_branches=all_branches,
+                       all_tags=all_tags)
     with RevisionReader(top) as reader:
         snapshots = collect(reader, revisions, "metrics", targets)
     notes = compare.problems(snapshots)

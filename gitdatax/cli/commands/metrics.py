@@ -28,6 +28,8 @@ id; the work tree is `workspace`, first), one column per metric (`key`, or `file
 files have the key). With no revision: the work tree. -A adds every commit of every branch and
 tag, newest first; -n N the N newest commits (of HEAD, or with -A of all).""")
     show.add_argument("revs", nargs="*", metavar="REV", help="revisions to show besides the work tree")
+    show.add_argument("-a", "--all-branches", action="store_true", help="the tip of every branch, by its name")
+    show.add_argument("-T", "--all-tags", action="store_true", help="every tag, by its name")
     show.add_argument("-A", "--all-commits", action="store_true", help="every commit (all branches and tags)")
     show.add_argument("-n", "--num", type=_positive, metavar="N", help="only the N newest commits")
     add_format_options(show, csv=True)
@@ -94,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     colour = tables.use_colour()
     if args.action == "show":
         view = views.metrics_show(top, args.revs, all_commits=args.all_commits, limit=args.num, fmt=args.fmt,
+                                  all_branches=args.all_branches, all_tags=args.all_tags,
                                   targets=args.targets, only_changed=args.only_changed, sort_by=args.sort_by,
                                   descending=args.sort_order == "desc", precision=args.precision,
                                   colour=colour)
