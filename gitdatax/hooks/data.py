@@ -82,7 +82,17 @@ def pre_push(args: list[str], stdin: bytes) -> int:
         return 0
     # What the remote already has: the commits it reported, and what we know of its refs.
     exclude_remote = git_remote if git_remote != git_url else None
-    items = GitScanner().history(tips, exclude, exclude_remote=exclude_remote)
+    scanner = GitScanner()
+    items = scanner.history(tips, exclude, exclude_remote=exclude_remote)
+    # And whatever a checkout of each pushed tip needs, though its commit is on the Git remote
+    # already: after the team switched its default store (a .datax.toml change), a merged
+    # branch's data may be only in the old one (issue 11, item 5). The remote is asked in batches.
+    seen = {(i.path, i.stub.oid) for i in items}
+    for tip in dict.fromkeys(tips):
+        for item in scanner.tree(tip):
+            if (item.path, item.stub.oid) not in seen:
+                seen.add((item.path, item.stub.oid))
+                items.append(item)
     if not items:
         return 0
     configured = remote_config.for_git_remote(git_remote, git_url)
