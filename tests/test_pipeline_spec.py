@@ -112,3 +112,18 @@ def test_datax_yaml_wins_over_dvc_yaml_and_neither_is_none(tmp_path: Path) -> No
     (tmp_path / "datax.yaml").write_text("stages:\n  x:\n    cmd: echo datax\n")
     pipeline = load_pipeline(tmp_path)
     assert pipeline is not None and pipeline.path == "datax.yaml" and list(pipeline.stages) == ["x"]
+
+
+def test_params_files_by_extension_and_dotted_keys() -> None:
+    from gitdatax.pipeline.params_file import is_missing, lookup, parse_params
+
+    assert parse_params(b'{"train": {"lr": 0.1, "layers": [4, 8]}}', "conf.json") == {"train": {"lr": 0.1, "layers": [4, 8]}}
+    toml = parse_params(b"[train]\nlr = 0.2\n", "conf.toml")
+    assert lookup(toml, "train.lr") == 0.2
+    data = parse_params(b"train:\n  layers: [4, 8]\n'a.b': 1\n", "params.yaml")
+    assert lookup(data, "train.layers.1") == 8 and lookup(data, "a.b") == 1
+    assert is_missing(lookup(data, "train.nope"))
+    for text, name, kind in ((b"{", "p.json", "invalid JSON"), (b"[x", "p.toml", "invalid TOML"),
+                             (b"- 1\n", "p.yaml", "must hold a mapping")):
+        with pytest.raises(FatalError, match=f"{name}: .*{kind}|{name}: {kind}"):
+            parse_params(text, name)

@@ -74,6 +74,9 @@ def test_a_change_to_a_module_train_imports_reruns_train(repo: Path) -> None:
     assert repro(repo).returncode == 0
     shown = datax("dag")
     assert "dep  lib/util.py  (implicit" in shown.stdout, shown.stdout
+    listed = datax("status", "--all")
+    assert "  train: up to date  (implicit deps: lib/__init__.py, lib/util.py)" in listed.stdout, listed.stdout
+    assert "  prepare: up to date\n" in listed.stdout
     write(repo / "lib/util.py", b"def weight():\n    return 8\n")
     result = repro(repo)
     assert result.returncode == 0, result.stderr

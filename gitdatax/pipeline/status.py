@@ -44,13 +44,21 @@ def pipeline_status(session: Session) -> list[StageStatus]:
     return result
 
 
-def status_lines(session: Session) -> list[str]:
-    """The pipeline's part of `git datax status`."""
+def status_lines(session: Session, show_all: bool = False) -> list[str]:
+    """The pipeline's part of `git datax status`: the stages repro would run and why; with
+    `show_all`, every stage, and the implicit deps found in each one's Python code."""
     stages = pipeline_status(session)
     to_run = [s for s in stages if s.reasons]
     head = (f"pipeline ({session.pipeline.path}): {len(stages)} stage(s), "
             + (f"{len(to_run)} would run (`git datax repro`)" if to_run else "up to date"))
     lines = [head]
-    for stage in to_run:
-        lines.append(f"  {stage.name}: {'; '.join(stage.reasons)}")
+    for stage in stages:
+        if stage.reasons:
+            state = "; ".join(stage.reasons)
+        elif not show_all:
+            continue
+        else:
+            state = "frozen" if stage.frozen else "up to date"
+        implicit = f"  (implicit deps: {', '.join(stage.implicit)})" if show_all and stage.implicit else ""
+        lines.append(f"  {stage.name}: {state}{implicit}")
     return lines

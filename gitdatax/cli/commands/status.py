@@ -30,7 +30,8 @@ UNTRACKED_STUB = "stub, not tracked"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-a", "--all", action="store_true", help="list committed files too")
+    parser.add_argument("-a", "--all", action="store_true",
+                        help="list committed files too, and every pipeline stage with its implicit deps")
     parser.add_argument("--no-imports", action="store_true", help="do not ask the sources of imports whether they moved on")
 
 
@@ -102,13 +103,13 @@ def run(args: argparse.Namespace) -> int:
         print("  (stub only, object missing: `git datax pull` downloads the data and fills them in)")
     if files and not attributes.filter_configured():
         print("  (the datax filter is not configured: run `git datax install` first)")
-    _pipeline_lines(top)
+    _pipeline_lines(top, args.all)
     if not args.no_imports:
         _imports_moved_on(top)
     return 0
 
 
-def _pipeline_lines(top: Path) -> None:
+def _pipeline_lines(top: Path, show_all: bool) -> None:
     """The stages `repro` would run and why, when the work tree has a pipeline."""
     from gitdatax.errors import FatalError
     from gitdatax.pipeline.spec import find_pipeline_file
@@ -120,7 +121,7 @@ def _pipeline_lines(top: Path) -> None:
     from gitdatax.pipeline.status import status_lines
 
     try:
-        lines = status_lines(Session(top))
+        lines = status_lines(Session(top), show_all)
     except FatalError as exc:  # status reports; repro is where a broken pipeline stops work
         lines = [f"pipeline ({found.name}): {exc}"]
     for line in lines:
