@@ -59,6 +59,7 @@ stages:
     first = repro(repo)
     assert first.returncode == 0, first.stderr
     assert (repo / "model.bin").read_text() == "1\n2\n3\n0.5\n"
+    assert "To record this run: git add datax.lock feats model.bin .gitattributes && git commit" in first.stdout
     assert (repo / "dvc.lock").read_bytes() == b"schema: '2.0'\nstages: {}\n"  # DVC's own file, untouched
     lock = (repo / "datax.lock").read_text()
     assert "path: feats\n" in lock and "nfiles: 3" in lock

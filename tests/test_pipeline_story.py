@@ -18,6 +18,7 @@ def test_story_runs_only_what_changed_and_restores_from_the_run_cache(repo: Path
     assert first.returncode == 0, first.stderr
     assert runs(repo) == ["prepare", "train"]
     assert "Running stage 'prepare' (new: not in datax.lock)" in first.stdout
+    assert "To record this run: git add datax.lock data/clean.csv models/model.bin metrics.json && git commit" in first.stdout
     model_v1 = (repo / "models/model.bin").read_bytes()
     git("add", "-A")
     git("commit", "-qm", "v1")

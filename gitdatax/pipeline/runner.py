@@ -270,8 +270,8 @@ class Repro:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
             self.s.hasher.cache.save()
-            if self.to_track:
-                outputs.track_outs(self.s.top, self.to_track)
+            if self.to_track and outputs.track_outs(self.s.top, self.to_track):
+                self.outcome.changed_paths.append(".gitattributes")
             _remove_empty(scratch)
         return self.outcome
 

@@ -53,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
         output.error(str(exc))
         return exc.status or 1
     if outcome.changed_paths and not args.quiet:
-        paths = " ".join(dict.fromkeys([session.pipeline.lock_path, *outcome.changed_paths]))
+        import shlex
+
+        paths = " ".join(shlex.quote(p) for p in dict.fromkeys([session.pipeline.lock_path, *outcome.changed_paths]))
         print(f"To record this run: git add {paths} && git commit")
     elif not (outcome.ran or outcome.restored or outcome.would_run) and not args.quiet:
         print("Everything is up to date.")
