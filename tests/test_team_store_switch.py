@@ -54,3 +54,41 @@ def test_push_after_the_team_switched_stores_uploads_what_the_pushed_tips_need(m
     clone = tmp_path / "clone"
     git("clone", "-q", str(bare), str(clone))
     assert (clone / "d1.bin").read_bytes() == D1 and (clone / "d2.bin").read_bytes() == D2
+
+
+def test_a_clone_finds_the_data_of_commits_older_than_its_team_file(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Item 4: a checkout of a commit from before .datax.toml named the team store fell back to
+    origin's store, where the data is not, and the files stayed stubs."""
+    store = tmp_path / "team-store"
+    (store / "objects").mkdir(parents=True)
+    bare = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(bare))
+    repo = make_repo("author")
+    git("remote", "add", "origin", str(bare), cwd=repo)
+    datax("track", "*.bin", cwd=repo)
+    write(repo / "d1.bin", D1)
+    git("add", ".gitattributes", "d1.bin", cwd=repo)
+    git("commit", "-qm", "d1, before the team had a store", cwd=repo)
+    git("tag", "v1", cwd=repo)
+    _team_file(repo, store)
+    write(repo / "d1.bin", D2)
+    git("add", ".datax.toml", "d1.bin", cwd=repo)
+    git("commit", "-qm", "the team store, and d1 v2", cwd=repo)
+    git("datax", "push", "--all", cwd=repo)  # everything in the team store, nothing in origin's
+    git("push", "-q", "origin", "main", "v1", cwd=repo, env={"GIT_DATAX_SKIP_PUSH": "1"})
+    assert _objects(store) == {oid_of(D1), oid_of(D2)} and _objects(bare / "datax") == set()
+
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(bare), str(clone))
+    assert (clone / "d1.bin").read_bytes() == D2
+    proc = git("checkout", "-q", "v1", cwd=clone)
+    assert not (clone / ".datax.toml").exists()
+    assert (clone / "d1.bin").read_bytes() == D1, proc.stderr
+    assert git("status", "--porcelain", cwd=clone).stdout == ""
+    # pull and fetch look there too
+    (clone / ".git/datax/objects").rename(tmp_path / "gone")
+    git("checkout", "-q", "main", cwd=clone, env={"GIT_DATAX_SKIP_SMUDGE": "1"})
+    git("checkout", "-q", "v1", cwd=clone, env={"GIT_DATAX_SKIP_SMUDGE": "1"})
+    proc = datax("pull", cwd=clone)
+    assert proc.returncode == 0, proc.stderr
+    assert (clone / "d1.bin").read_bytes() == D1

@@ -202,6 +202,13 @@ def load(cwd: str | os.PathLike[str] | None = None) -> RemoteTable:
         raise FatalError(f"several remotes are marked default ({', '.join(defaults)}): "
                          "run `git datax remote set-default NAME`")
     default = defaults[0] if defaults else (next(iter(remotes)) if len(remotes) == 1 else None)
+    if team:  # kept for checkouts of commits from before or after this team file (learned.py)
+        from gitdatax.remotes import learned
+
+        learned.remember(git.repo_paths(cwd).common_dir, [
+            learned.Learned(name, _anchor_path(str(team[name]["url"]), cwd),
+                            {k: v for k, v in team[name].items() if k not in ("url", "default")})
+            for name in team])
     return RemoteTable(remotes, default, entries)
 
 

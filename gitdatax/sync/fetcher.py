@@ -34,12 +34,10 @@ class RemoteFetcher:
         """The opened remote, or None when there is none (the reason is in `error`)."""
         with self._lock:
             if self._remote is None and self._error is None:
-                from gitdatax.remotes.remote_config import resolve
-                from gitdatax.remotes import open_remote
+                from gitdatax.remotes.fallback import open_for_download
 
                 try:
-                    configured = resolve(self.remote_name)
-                    self._remote = open_remote(configured.url, configured.options)
+                    self._remote = open_for_download(self.remote_name)
                 except NoRemoteConfigured as exc:  # nothing configured: each file's message says enough
                     self._error = str(exc)
                     return None

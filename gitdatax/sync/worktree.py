@@ -158,11 +158,11 @@ def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fe
     failures: dict[str, str] = {}
     remote_error = None
     if absent and fetch:
-        from gitdatax.remotes import remote_config
+        from gitdatax.remotes.fallback import open_for_download
         from gitdatax.sync import transfer
 
         try:
-            remote = remote_config.open_configured(remote_name, cwd=top)
+            remote = open_for_download(remote_name, cwd=top)
         except FatalError as exc:
             remote_error = str(exc)
         else:

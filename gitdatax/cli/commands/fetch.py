@@ -46,7 +46,6 @@ def wanted(all_refs: bool) -> list[PathStub]:
 
 def fetch(remote_name: str | None, items: list[PathStub], quiet: bool) -> int:
     from gitdatax import output
-    from gitdatax.remotes import remote_config
     from gitdatax.sync import worktree as sync
     from gitdatax.sync import transfer
     from gitdatax.store.objectstore import ObjectStore
@@ -54,7 +53,9 @@ def fetch(remote_name: str | None, items: list[PathStub], quiet: bool) -> int:
     store = ObjectStore.for_repo()
     if all(store.has(i.stub.oid) for i in items):
         return 0  # nothing to download: do not even open the remote
-    remote = remote_config.open_configured(remote_name)
+    from gitdatax.remotes.fallback import open_for_download
+
+    remote = open_for_download(remote_name)
     try:
         result = transfer.download_missing(remote, store, [i.stub for i in items], quiet=quiet)
     finally:
