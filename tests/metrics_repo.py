@@ -3,9 +3,12 @@ plots tests: `metrics.json` in Git, `eval/report.json` stored by gitdatax (a stu
 `params.yaml`, and DVCLive's files written by `gitdatax.log` (the step curve of the loss)."""
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from helpers import datax, git
@@ -58,8 +61,27 @@ def train(repo: Path) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+_BUILT: list[Path] = []  # the iterations built by the first test, copied by the others
+
+
 def make_iterations(repo: Path) -> Path:
-    """v1, v2, v3 committed and tagged in `repo` (a repository with gitdatax installed)."""
+    """v1, v2, v3 committed and tagged in `repo` (a new repository with gitdatax installed). The
+    first call builds them (three training runs, 10 s on a busy machine); later calls copy that
+    repository, store included, so each test still gets its own."""
+    if _BUILT:
+        shutil.rmtree(repo / ".git")
+        shutil.copytree(_BUILT[0], repo, symlinks=True, dirs_exist_ok=True)
+        git("update-index", "-q", "--refresh", cwd=repo, check=False)  # new inodes, same content
+        return repo
+    _build(repo)
+    template = Path(tempfile.mkdtemp(prefix="datax-metrics-iterations-")) / "repo"
+    shutil.copytree(repo, template, symlinks=True)
+    atexit.register(shutil.rmtree, template.parent, True)
+    _BUILT.append(template)
+    return repo
+
+
+def _build(repo: Path) -> None:
     (repo / "eval").mkdir()
     (repo / "datax.yaml").write_text(DATAX_YAML)
     (repo / "train.py").write_text(TRAIN_PY)
@@ -74,4 +96,3 @@ def make_iterations(repo: Path) -> Path:
     stub = git("cat-file", "blob", "v1:eval/report.json", cwd=repo).stdout
     assert stub.startswith("version gitdatax/1\n"), "eval/report.json must be a stub in Git"
     assert json.loads((repo / "eval/report.json").read_text()) == {"wer": expected("v3")["wer"]}
-    return repo
