@@ -7,7 +7,10 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 from datax_serve import serve  # noqa: F401 - the fixture
+from sshd_server import sshd
 from helpers import datax, git, make_writable, oid_of
 from sharehelpers import V1, V2, files_under, make_team, team  # noqa: F401 - the fixture
 
@@ -156,3 +159,21 @@ def test_get_of_an_abbreviated_commit_resolves_it_in_the_history(tmp_path: Path,
     parent = datax("get", str(server), "models/asr.bin", "--rev", "v2~1", "-o", "p.bin", cwd=tmp_path)
     assert parent.returncode == 0, parent.stderr
     assert (tmp_path / "p.bin").read_bytes() == V1["models/asr.bin"]
+
+
+def test_get_over_ssh_with_the_ssh_data_remote(tmp_path: Path, team: tuple[Path, Path],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """ssh://: git fetches through sshd (a plain upload-pack there: no filter, so the blobs of
+    that one commit come, never its history's) and the data through `git-datax serve --stdio`."""
+    server, _ = team
+    with sshd(tmp_path / "sshd") as ssh:
+        monkeypatch.setenv("GIT_SSH_COMMAND", ssh.ssh_command)
+        url = f"ssh://{ssh.user}@127.0.0.1:{ssh.port}{server}"
+        result = datax("get", url, "models/asr.bin", "--rev", "v1", "-o", "asr.bin", cwd=tmp_path)
+        listed = datax("list", url, "data/clips", "--rev", "v1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "asr.bin").read_bytes() == V1["models/asr.bin"]
+    assert f"in 1 object(s) from {url}" in result.stderr.strip().splitlines()[-1], result.stderr
+    kib = float(re.search(r"object\(s\), ([\d.]+) KiB", result.stderr)[1])
+    assert kib < 50, result.stderr  # not docs/big.txt of v2 (200 KB that do not compress)
+    assert listed.returncode == 0 and "a.bin" in listed.stdout, listed.stderr
