@@ -1,4 +1,4 @@
-"""A model registry in Git tags, in GTO's convention, so GTO, DVC and DVC Studio read it as is.
+"""A model registry in Git tags, in GTO's convention, so GTO and DVC Studio read it as is.
 
     NAME@vX.Y.Z        register version X.Y.Z (SemVer) of NAME at a commit (annotated tag)
     NAME@vX.Y.Z!       deregister it

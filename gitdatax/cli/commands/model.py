@@ -3,8 +3,8 @@ from __future__ import annotations
 import argparse
 
 HELP = "a model registry in Git tags (GTO's format): register versions, assign stages, show them"
-DESCRIPTION = """Versions and stages of models are annotated Git tags in GTO's format, so GTO, DVC
-(`dvc artifacts get`) and DVC Studio read the same registry:
+DESCRIPTION = """Versions and stages of models are annotated Git tags in GTO's format, so GTO (`gto
+show`) and DVC Studio's model registry list them as their own:
   git datax model register asr 1.2.0 [REV]   tag REV (default HEAD) asr@v1.2.0 (SemVer)
   git datax model assign asr prod [--version 1.2.0]
                                              tag that version's commit asr#prod#N (N counts
