@@ -42,7 +42,11 @@ def test_import_update_and_a_clone_of_the_project(tmp_path: Path, team: tuple[Pa
     same = datax("update", cwd=proj)
     assert same.returncode == 0 and "data/clips is up to date" in same.stderr
 
-    moved = datax("update", "data/clips", "--rev", "v2", cwd=proj)
+    write(proj / "data" / "clips" / "a.bin", b"edited here")
+    refused = datax("update", "data/clips", "--rev", "v2", cwd=proj)
+    assert refused.returncode == 1 and "data/clips has changes not committed" in refused.stderr
+    assert (proj / "data" / "clips" / "a.bin").read_bytes() == b"edited here"
+    moved = datax("update", "data/clips", "--rev", "v2", "--force", cwd=proj)
     assert moved.returncode == 0, moved.stderr
     assert files_under(proj / "data" / "clips") == {"a.bin": V1["data/clips/a.bin"], "b.bin": V1["data/clips/b.bin"],
                                                     "c.bin": V2["data/clips/c.bin"]}

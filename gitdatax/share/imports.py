@@ -92,6 +92,8 @@ def out_path(top: Path, path: str, out: str | None) -> str:
 def import_data(url: str, path: str, *, rev: str | None = None, out: str | None = None, force: bool = False,
                 jobs: int | None = None, quiet: bool = False) -> ImportReport:
     top = git.toplevel()
+    if not attributes.filter_configured():  # else `git add` would commit the data itself
+        raise FatalError("the datax filter is not configured: run `git datax install` first")
     wanted = normal_path(path)
     if not wanted:
         raise FatalError("name the file or folder to import, not the whole repository")
@@ -107,13 +109,19 @@ def import_data(url: str, path: str, *, rev: str | None = None, out: str | None 
     return report
 
 
-def update(outs: list[str], *, rev: str | None = None, jobs: int | None = None, quiet: bool = False
-           ) -> list[ImportReport]:
+def update(outs: list[str], *, rev: str | None = None, jobs: int | None = None, quiet: bool = False,
+           force: bool = False) -> list[ImportReport]:
     top = git.toplevel()
     origins = read_origins(top)
     if not origins:
         raise FatalError(f"nothing was imported here ({IMPORTS_FILE} lists no import): see `git datax import --help`")
     chosen = [_origin_named(top, origins, out) for out in outs] if outs else list(origins.values())
+    if not force:  # an update replaces the files: edits made to them here would be lost
+        for origin in chosen:
+            changed = git.run(["status", "--porcelain", "--", origin.out], cwd=top).stdout
+            if changed.strip():
+                raise FatalError(f"{origin.out} has changes not committed (`git status -- {origin.out}`): commit or "
+                                 "discard them, or use --force to replace them")
     reports = []
     for old in chosen:
         new_rev = rev if rev is not None else old.rev
