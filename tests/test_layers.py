@@ -28,6 +28,7 @@ LAYERS = {
 SAME_LAYER_ARROWS = {
     ("hooks", "filter"), ("server", "hooks"), ("maintenance", "filter"), ("pipeline", "filter"),
     ("metrics", "pipeline"), ("share", "pipeline"), ("share", "metrics"),
+    ("migrate", "share"),  # from-dvc keeps a `dvc import`'s origin in share's .datax-imports.toml
 }
 # Layers 0 and 1 are single files that may use each other (a stub raises errors); layer 6 is the
 # entry points (cli, the main.py shim, __main__, api), which may call each other.

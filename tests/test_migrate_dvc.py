@@ -153,3 +153,23 @@ def test_rewrite_history_turns_every_commit_s_dvc_files_into_stubs(tmp_path: Pat
     git("checkout", "-q", first, cwd=repo)
     assert (repo / "data" / "b.csv").read_bytes() == CLIP_B and not (repo / "models" / "asr.bin").exists()
     assert '[remote.store]' in (repo / ".datax.toml").read_text()
+
+
+def test_a_dvc_import_keeps_its_origin_for_git_datax_update(tmp_path: Path) -> None:
+    source = _dvc_repo(tmp_path)
+    consumer = tmp_path / "consumer"
+    git("init", "-q", str(consumer))
+    dvc("init", "-q", cwd=consumer)
+    dvc("import", "-q", str(source), "models/asr.bin", "-o", "asr.bin", cwd=consumer)
+    git("add", "-A", cwd=consumer)
+    git("commit", "-qm", "dvc import", cwd=consumer)
+    lock = git("rev-parse", "HEAD", cwd=source).stdout.strip()
+    result = datax("migrate", "from-dvc", cwd=consumer)
+    assert result.returncode == 0, result.stderr
+    assert "asr.bin came from `dvc import`" in result.stderr
+    imports = (consumer / ".datax-imports.toml").read_text()
+    assert '["asr.bin"]' in imports and f'repo = "{source}"' in imports and f'commit = "{lock}"' in imports
+    assert 'path = "models/asr.bin"' in imports
+    git("commit", "-qm", "from DVC", cwd=consumer)
+    assert is_stub(git("show", "HEAD:asr.bin", cwd=consumer).stdout.encode())
+    assert (consumer / "asr.bin").read_bytes() == MODEL

@@ -74,6 +74,29 @@ def outs_of_dvc_text(text: bytes, rel: str) -> list[DvcOut]:
     return found
 
 
+@dataclass(frozen=True)
+class DvcImport:
+    """Where a `dvc import` came from: its .dvc file's `deps: [{path, repo: {url, rev, rev_lock}}]`."""
+    out: str  # from the top
+    url: str
+    path: str  # in the source repository
+    rev: str | None
+    commit: str
+
+
+def import_of_dvc_file(top: Path, rel: str) -> DvcImport | None:
+    data = yaml_load((top / rel).read_bytes(), rel)
+    deps = data.get("deps") if isinstance(data, dict) else None
+    outs = data.get("outs") if isinstance(data, dict) else None
+    if not isinstance(deps, list) or len(deps) != 1 or not isinstance(outs, list) or len(outs) != 1:
+        return None
+    repo = deps[0].get("repo") if isinstance(deps[0], dict) else None
+    if not isinstance(repo, dict) or not isinstance(repo.get("url"), str) or not isinstance(repo.get("rev_lock"), str):
+        return None
+    return DvcImport(_out(outs[0], os.path.dirname(rel), rel).path, repo["url"], str(deps[0].get("path", "")),
+                     repo.get("rev"), repo["rev_lock"])
+
+
 def outs_of_lock(top: Path) -> list[DvcOut]:
     """The cached outputs of the stages in dvc.lock (those DVC keeps out of Git)."""
     lock = top / "dvc.lock"

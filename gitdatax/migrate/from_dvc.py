@@ -38,6 +38,7 @@ class DvcMigration:
     bytes: int = 0
     outs: list[str] = field(default_factory=list)
     dvc_files: list[str] = field(default_factory=list)
+    imports: list[str] = field(default_factory=list)  # outputs of `dvc import`, now in .datax-imports.toml
     remotes: list[str] = field(default_factory=list)  # "NAME -> URL" lines
     skipped_remotes: list[str] = field(default_factory=list)  # why each was not converted
 
@@ -76,11 +77,27 @@ def migrate(top: Path) -> DvcMigration:
     _track(top, outs)
     touched = _unignore(top, outs)
     result.remotes, result.skipped_remotes = convert_remotes(top, remotes, default)
+    result.imports = _convert_imports(top, result.dvc_files)
     for rel in result.dvc_files:
         (top / rel).unlink()
     git.run(["add", "-A", "--", *result.outs, ".gitattributes", *touched, *result.dvc_files,
-             *([".datax.toml"] if (top / ".datax.toml").exists() else [])], cwd=top)
+             *[name for name in (".datax.toml", ".datax-imports.toml") if (top / name).exists()]], cwd=top)
     return result
+
+
+def _convert_imports(top: Path, dvc_files: list[str]) -> list[str]:
+    """`dvc import` outputs keep their origin: an entry of .datax-imports.toml each, so that
+    `git datax update` follows the source as `dvc update` did."""
+    from gitdatax.share.imports import Origin, read_origins, write_origins
+
+    found = [i for i in (dvc_repo.import_of_dvc_file(top, rel) for rel in dvc_files) if i is not None]
+    if not found:
+        return []
+    origins = read_origins(top)
+    for item in found:
+        origins[item.out] = Origin(item.out, item.url, item.path, item.rev, item.commit)
+    write_origins(top, origins)
+    return [item.out for item in found]
 
 
 def _store(cache: DvcCache, store: object, item: DvcFile, out: DvcOut) -> Stub:

@@ -134,6 +134,9 @@ def _from_dvc(args: argparse.Namespace) -> int:
                 f"output(s) now tracked by gitdatax: {', '.join(result.outs)}")
     if result.dvc_files:
         output.info(f"migrate: removed {len(result.dvc_files)} .dvc file(s) and DVC's .gitignore lines for them")
+    if result.imports:
+        output.info(f"migrate: {', '.join(result.imports)} came from `dvc import`: origin kept in .datax-imports.toml "
+                    "(`git datax update` follows it)")
     for line in result.remotes:
         output.info(f"migrate: remote {line} (in .datax.toml)")
     for line in result.skipped_remotes:
