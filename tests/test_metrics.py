@@ -127,6 +127,7 @@ def test_bad_input_is_shown_in_its_place_and_the_rest_is_shown(repo: Path) -> No
     assert lines[2].split() == ["bad", "n/a", "!", "0.512", "2"]
     assert lines[3].split() == ["v3", "0.256", "0.488", "0.512", "2"]
     assert proc.stderr.splitlines() == [
+        "git-datax: warning: workspace: eval/extra.json: named in the pipeline file, but there is no such file",
         "git-datax: warning: workspace: metrics.json: invalid JSON: Expecting value: line 1 column 20 (char 19)",
         "git-datax: warning: bad: metrics.json: invalid JSON: Expecting value: line 1 column 20 (char 19)"]
     shown = json.loads(datax("metrics", "show", "--json").stdout)["workspace"]["data"]

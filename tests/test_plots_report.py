@@ -138,3 +138,11 @@ def test_confusion_matrices_of_each_revision_side_by_side(repo: Path) -> None:
     assert texts(v1) == ["0", "1", "actual", "0", "1", "predicted", "2", "1", "1", "3", "v1"]
     assert texts(workspace)[6:] == ["3", "0", "0", "4", "workspace"]
     assert "Step curves" not in page  # a confusion file is not drawn as curves too
+
+
+def test_a_plots_file_named_but_missing_is_said(repo: Path) -> None:
+    (repo / "datax.yaml").write_text("plots:\n  - plots/loss.tsv\n")
+    proc = datax("plots", "show", "-o", "r.html")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[0] == ("git-datax: warning: workspace: plots/loss.tsv: named in the pipeline "
+                                           "file, but there is no such file")

@@ -189,8 +189,9 @@ def _value_table(revisions: Sequence[Revision], snapshots: Sequence[Snapshot], w
 
 def _plot_problems(revisions: Sequence[Revision], plots: Plots) -> list[str]:
     names = {r.key: r.name for r in revisions}
-    return [f"{names[key]}: {path + ': ' if path else ''}{found.error}"
-            for key, files in plots.at.items() for path, found in files.items() if found.error]
+    missing = "named in the pipeline file, but there is no such file"
+    return [f"{names[key]}: {path + ': ' if path else ''}{found.error or missing}"
+            for key, files in plots.at.items() for path, found in files.items() if found.error or found.missing]
 
 
 def write(path: Path, page: str) -> None:
