@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -46,7 +47,13 @@ def fill_worktree(top: Path, items: Sequence[PathStub]) -> None:
     payload = b"".join(i.path.encode("utf-8", "surrogateescape") + b"\0" for i in items)
     cmd = ["checkout-index", "--force", "--index", "-z", "--stdin"]
     # Our filter, run by checkout-index, says on stderr what it could not fill; let that through.
-    proc = git.run(cmd, cwd=top, input=payload, env=env, check=False, show_stderr=True)
+    try:
+        proc = _checkout_index(cmd, top, payload, env)
+    except BaseException:
+        # Stopped with us (Ctrl-C, SIGTERM): git was asked to stop too, and the file it was
+        # writing is half there; every file not filled in is its stub again, as below.
+        _put_back_stubs(top, items, modes)
+        raise
     if proc.returncode != 0:
         _put_back_stubs(top, items, modes)
         if proc.returncode < 0:
@@ -59,6 +66,23 @@ def fill_worktree(top: Path, items: Sequence[PathStub]) -> None:
 
         raise FatalError(f"filling in {len(items)} file(s) failed: `git {' '.join(cmd)}` {how}; "
                          "the files not filled in are still stubs (`git datax pull` fills them in)")
+
+
+def _checkout_index(cmd: list[str], top: Path, payload: bytes, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """Run git checkout-index; interrupted, it gets SIGTERM (git then removes its index.lock,
+    which the SIGKILL of subprocess.run would leave behind), and the interruption goes on."""
+    proc = subprocess.Popen(["git", *cmd], cwd=top, stdin=subprocess.PIPE, env=env)
+    try:
+        proc.communicate(payload)
+    except BaseException:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode)
 
 
 def _put_back_stubs(top: Path, items: Sequence[PathStub], modes: dict[str, int]) -> None:
