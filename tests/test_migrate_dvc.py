@@ -25,6 +25,19 @@ def dvc(*args: str, cwd: Path) -> None:
     assert proc.returncode == 0, f"dvc {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
 
 
+_TEMPLATE: list[Path] = []  # made once per session by dvc (seconds), copied by each test
+
+
+@pytest.fixture
+def dvc_project(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
+    """A copy of the repository _dvc_repo makes, beside its copy of the DVC remote."""
+    if not _TEMPLATE:
+        _TEMPLATE.append(_dvc_repo(tmp_path_factory.mktemp("dvc-template")))
+    for name in ("dvcproj", "dvc-remote"):
+        shutil.copytree(_TEMPLATE[0].parent / name, tmp_path / name, symlinks=True)
+    return tmp_path / "dvcproj"
+
+
 def _dvc_repo(root: Path) -> Path:
     repo = root / "dvcproj"
     git("init", "-q", str(repo))
@@ -47,8 +60,8 @@ def _dvc_repo(root: Path) -> Path:
     return repo
 
 
-def test_from_dvc_converts_outputs_keeps_the_pipeline_and_maps_the_remote(tmp_path: Path) -> None:
-    repo = _dvc_repo(tmp_path)
+def test_from_dvc_converts_outputs_keeps_the_pipeline_and_maps_the_remote(tmp_path: Path, dvc_project: Path) -> None:
+    repo = dvc_project
     result = datax("migrate", "from-dvc", cwd=repo)
     assert result.returncode == 0, result.stderr
     assert "4 file(s)" in result.stderr and "data, models/asr.bin, out.txt" in result.stderr, result.stderr
@@ -86,8 +99,8 @@ def test_from_dvc_converts_outputs_keeps_the_pipeline_and_maps_the_remote(tmp_pa
     assert (tmp_path / "dvc-remote" / "objects").is_dir()
 
 
-def test_objects_come_from_the_dvc_remote_when_the_cache_lacks_them(tmp_path: Path) -> None:
-    repo = _dvc_repo(tmp_path)
+def test_objects_come_from_the_dvc_remote_when_the_cache_lacks_them(tmp_path: Path, dvc_project: Path) -> None:
+    repo = dvc_project
     cache = repo / ".dvc" / "cache"
     for path in cache.rglob("*"):
         make_writable(path)
@@ -97,8 +110,8 @@ def test_objects_come_from_the_dvc_remote_when_the_cache_lacks_them(tmp_path: Pa
     assert (repo / "models" / "asr.bin").read_bytes() == MODEL
 
 
-def test_a_missing_or_corrupt_object_changes_nothing(tmp_path: Path) -> None:
-    repo = _dvc_repo(tmp_path)
+def test_a_missing_or_corrupt_object_changes_nothing(tmp_path: Path, dvc_project: Path) -> None:
+    repo = dvc_project
     shutil.rmtree(tmp_path / "dvc-remote")
     md5 = next(line.split()[-1] for line in (repo / "models" / "asr.bin.dvc").read_text().splitlines()
                if "md5:" in line)
@@ -124,8 +137,8 @@ def test_not_a_dvc_repository(tmp_path: Path, repo: Path) -> None:
     assert result.returncode == 1 and "is not a DVC repository (no .dvc/ folder)" in result.stderr
 
 
-def test_rewrite_history_turns_every_commit_s_dvc_files_into_stubs(tmp_path: Path) -> None:
-    repo = _dvc_repo(tmp_path)
+def test_rewrite_history_turns_every_commit_s_dvc_files_into_stubs(tmp_path: Path, dvc_project: Path) -> None:
+    repo = dvc_project
     # A third commit changes the folder: b.csv goes, c.bin comes (the folder's old files must go).
     (repo / "data" / "b.csv").unlink()
     write(repo / "data" / "c.bin", b"clip c" * 100)
@@ -155,8 +168,8 @@ def test_rewrite_history_turns_every_commit_s_dvc_files_into_stubs(tmp_path: Pat
     assert '[remote.store]' in (repo / ".datax.toml").read_text()
 
 
-def test_a_dvc_import_keeps_its_origin_for_git_datax_update(tmp_path: Path) -> None:
-    source = _dvc_repo(tmp_path)
+def test_a_dvc_import_keeps_its_origin_for_git_datax_update(tmp_path: Path, dvc_project: Path) -> None:
+    source = dvc_project
     consumer = tmp_path / "consumer"
     git("init", "-q", str(consumer))
     dvc("init", "-q", cwd=consumer)
