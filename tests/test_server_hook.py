@@ -20,7 +20,7 @@ def upload_all(client: Path, url: str, **options: object) -> int:
     remote = open_remote(url, options or {"create": True})
     count = 0
     for oid in store.iter_oids():
-        remote.upload(Stub(oid, 0), store)
+        remote.upload(Stub(oid, store.content_size(oid)), store)  # uploads check the size they send
         count += 1
     remote.close()
     return count
