@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, BinaryIO
 
 PREFIX = "git-datax"
 
@@ -18,6 +18,14 @@ def warn(message: str) -> None:
 
 def error(message: str) -> None:
     sys.stderr.write(f"{PREFIX}: error: {message}\n")
+
+
+def say(message: str, stream: BinaryIO | None = None) -> None:
+    """`git-datax: MESSAGE` on stderr (or `stream`) at once, a path that is not UTF-8 shown as
+    its bytes, as git shows it (surrogateescape): the filter's one line per failed file."""
+    out = stream or sys.stderr.buffer
+    out.write(f"{PREFIX}: {message}\n".encode("utf-8", "surrogateescape"))
+    out.flush()
 
 
 _C_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r",

@@ -120,7 +120,7 @@ def pre_push(args: list[str], stdin: bytes) -> int:
 def post_checkout_like(args: list[str], stdin: bytes) -> int:
     """post-checkout, post-merge, post-rewrite: fetch in one batch what the work tree still lacks
     and fill in its stubs. Does nothing unless the filter left stubs behind (the pending mark)."""
-    from gitdatax.filter.process import skip_smudge
+    from gitdatax.filter.smudge import skip_smudge
 
     if skip_smudge():
         return 0

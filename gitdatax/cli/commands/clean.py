@@ -14,12 +14,15 @@ def run(args: argparse.Namespace) -> int:
     from gitdatax.cli import signals
 
     signals.exit_at_once_on_signals()  # see cli/signals.py: never a half-way unwinding inside git
-    from gitdatax.filter.process import FilterProcess
+    from gitdatax.filter.clean import Cleaner
     from gitdatax.store.objectstore import ObjectStore
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    process = FilterProcess(ObjectStore.for_repo(), stdin, stdout)
-    for chunk in process.clean_output(iter(lambda: stdin.read(1 << 20), b"")):
-        stdout.write(chunk)
+    cleaner = Cleaner(ObjectStore.for_repo())
+    try:
+        for chunk in cleaner.clean(iter(lambda: stdin.read(1 << 20), b"")):
+            stdout.write(chunk)
+    finally:
+        cleaner.close()  # no path: nothing was written in the background, only the journal
     stdout.flush()
     return 0

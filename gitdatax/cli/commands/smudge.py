@@ -15,14 +15,16 @@ def run(args: argparse.Namespace) -> int:
 
     signals.exit_at_once_on_signals()  # see cli/signals.py: never a half-way unwinding inside git
     from gitdatax.sync.fetcher import RemoteFetcher
-    from gitdatax.filter.process import FilterProcess
+    from gitdatax.filter.smudge import Smudger
+    from gitdatax.output import say
     from gitdatax.store.objectstore import ObjectStore
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     store = ObjectStore.for_repo()
     fetcher = RemoteFetcher(store)
-    process = FilterProcess(store, stdin, stdout, fetch_missing=fetcher)
-    for chunk in process.smudge_output(args.path, iter(lambda: stdin.read(1 << 20), b"")):
+
+    smudger = Smudger(store, say, fetch_missing=fetcher)
+    for chunk in smudger.smudge(args.path, iter(lambda: stdin.read(1 << 20), b"")):
         stdout.write(chunk)
     stdout.flush()
     fetcher.close()
