@@ -150,7 +150,3 @@ def _max_git_size() -> int:
 
     return config.max_git_size()
 
-
-def pre_commit_problems() -> list[str]:
-    """One line per file the commit must not take, with what to do about it."""
-    return inspect_staged()[0]
