@@ -104,10 +104,15 @@ def test_a_bucket_that_does_not_exist_is_one_clear_line(s3: S3Server, tmp_path: 
     assert proc.returncode == 1
     assert proc.stderr.splitlines()[0] == "git-datax: error: 4 object(s) could not be uploaded to s3://no-such-bucket/x:"
     assert "bucket 'no-such-bucket' does not exist" in proc.stderr and "Traceback" not in proc.stderr
+    # One cause, one message (issue 16 item 6): the bucket is named once, with the files it stopped.
+    assert proc.stderr.splitlines()[1:] == [
+        "  remote s3://no-such-bucket/x: bucket 'no-such-bucket' does not exist "
+        "(4 file(s): clips/a.bin, clips/b.bin, data/train.csv and 1 more)"]
     # git push refuses, naming the remote, and the refs do not move.
     proc = datax("remote", "set-default", "gone", cwd=work)
     assert proc.returncode == 0
     proc = git("push", "origin", "main", cwd=work, check=False)
     assert proc.returncode != 0 and "push refused" in proc.stderr
     assert "remote s3://no-such-bucket/x: bucket 'no-such-bucket' does not exist" in proc.stderr
+    assert proc.stderr.count("does not exist") == 1, proc.stderr
     assert not server_object(server, oid(FILES["clips/a.bin"])).exists()

@@ -65,6 +65,7 @@ def pre_push(args: list[str], stdin: bytes) -> int:
     from gitdatax.scan import commits, stub_journal
     from gitdatax.scan.scanner import GitScanner
     from gitdatax.sync import transfer
+    from gitdatax.sync import worktree as sync
     from gitdatax.remotes import open_remote
     from gitdatax.store.objectstore import ObjectStore
 
@@ -107,7 +108,11 @@ def pre_push(args: list[str], stdin: bytes) -> int:
     if not result.failed:
         return 0
     output.error(f"push refused: {len(result.failed)} object(s) the pushed commits need are not on {remote.url}")
-    for oid, why in result.failed.items():
+    shared, single = transfer.shared_causes(result.failed)
+    for why, oids in shared.items():
+        wanted = set(oids)
+        output.info(sync.cause_line(why, [i.path for i in items if i.stub.oid in wanted]))
+    for oid, why in single.items():
         for item in [i for i in items if i.stub.oid == oid][:3]:
             blob = stub_journal.git_blob_id(item.stub.encode(), git.repo_paths().object_format)
             commit = commits.commit_introducing(blob, tips, exclude)

@@ -154,6 +154,18 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: Transf
         bar.close()
 
 
+def shared_causes(failed: dict[str, str]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Split failures into causes shared by several objects (a missing bucket, rejected
+    credentials, a refused connection: the reason does not name the object), each with its oids,
+    and the failures of one object each (issue 16 item 6: one cause, one message)."""
+    by_reason: dict[str, list[str]] = {}
+    for oid, why in failed.items():
+        by_reason.setdefault(why, []).append(oid)
+    shared = {why: oids for why, oids in by_reason.items() if len(oids) > 1 and oids[0] not in why}
+    single = {oid: why for oid, why in failed.items() if why not in shared}
+    return shared, single
+
+
 def with_retries(call: Callable[[], Any]) -> Any:
     """Run `call`, retrying a RemoteError marked transient with exponential backoff."""
     for attempt in range(ATTEMPTS):

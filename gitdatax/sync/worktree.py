@@ -246,10 +246,25 @@ def _holds_stub(top: Path, item: PathStub) -> bool:
         return False
 
 
+def cause_line(why: str, paths: Sequence[str], shown: int = 3) -> str:
+    """`  why (N files: a, b, c and 1 more)`: one line for one cause."""
+    paths = list(dict.fromkeys(paths))
+    named = ", ".join(paths[:shown]) + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
+    return f"  {why} ({len(paths)} file(s): {named})"
+
+
 def failure_lines(items: Sequence[PathStub], failed: dict[str, str], limit: int = 20) -> list[str]:
-    """`  path: why` for each failed object (by every path that uses it), at most `limit`."""
+    """`  path: why` for each failed object (by every path that uses it), at most `limit`; a
+    cause shared by several objects once, with the count and the first paths it affected."""
+    from gitdatax.sync.transfer import shared_causes
+
+    shared, single = shared_causes(failed)
+    lines = []
+    for why, oids in shared.items():
+        those = set(oids)
+        lines.append(cause_line(why, [i.path for i in items if i.stub.oid in those]))
     # dict: each (path, oid) once, though fetch lists HEAD's files and the index's alike
-    lines = list({f"  {i.path}: {failed[i.stub.oid]}": None for i in items if i.stub.oid in failed})
+    lines += list({f"  {i.path}: {single[i.stub.oid]}": None for i in items if i.stub.oid in single})
     if len(lines) > limit:
         lines = lines[:limit] + [f"  ... and {len(lines) - limit} more"]
     return lines
