@@ -29,6 +29,21 @@ if [ "$mode" = "--dev" ]; then
     # -c: the versions the suite was proven with (tests/constraints.txt), not the newest of the day
     "$PY" -m pip install -q --disable-pip-version-check -e ".[test]" -r tests/requirements.txt \
         -c tests/constraints.txt
+    # Azurite, Azure Storage's emulator, for tests/test_sync_fsspec.py (tests/fsspec_servers.py
+    # looks here). 3.35 is the last release that runs on Node 20 (Debian's nodejs).
+    azurite_dir=/opt/gitdatax-tests/azurite
+    [ "$(id -u)" = 0 ] || azurite_dir="${XDG_CACHE_HOME:-$HOME/.cache}/gitdatax-tests/azurite"
+    if [ ! -x "$azurite_dir/node_modules/.bin/azurite-blob" ]; then
+        if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            say "installing Debian packages: nodejs npm"
+            export DEBIAN_FRONTEND=noninteractive
+            apt-get update -qq >/dev/null
+            apt-get install -y -qq nodejs npm >/dev/null
+        fi
+        say "installing azurite 3.35.0 with npm into $azurite_dir"
+        mkdir -p "$azurite_dir"
+        npm install --prefix "$azurite_dir" --no-audit --no-fund --silent azurite@3.35.0 >/dev/null
+    fi
 elif ! "$PY" -m pip install -q --disable-pip-version-check --upgrade ".[s3]" 2>/tmp/gitdatax-pip.$$; then
     # An externally managed Python (PEP 668) or no write access: use a private virtualenv.
     venv="${XDG_DATA_HOME:-$HOME/.local/share}/gitdatax/venv"

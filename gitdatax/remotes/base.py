@@ -119,9 +119,26 @@ def scheme_of(url: str) -> str:
     return "file"
 
 
-def open_remote(url: str, options: dict | None = None) -> Remote:
-    scheme = scheme_of(url)
+# Schemes no backend registered by name but one backend may still take (fsspec's protocols):
+# (does it take this scheme?, loader). Set by remotes/__init__.py.
+_FALLBACK: list[tuple[Callable[[str], bool], Callable[[], Factory]]] = []
+
+
+def register_fallback(accepts: Callable[[str], bool], loader: Callable[[], Factory]) -> None:
+    _FALLBACK.append((accepts, loader))
+
+
+def backend_loader(scheme: str) -> Callable[[], Factory] | None:
     loader = _REGISTRY.get(scheme)
     if loader is None:
-        raise FatalError(f"remote {url!r}: unsupported scheme {scheme!r} (use a path, s3://, http(s):// or ssh://)")
+        loader = next((load for accepts, load in _FALLBACK if accepts(scheme)), None)
+    return loader
+
+
+def open_remote(url: str, options: dict | None = None) -> Remote:
+    scheme = scheme_of(url)
+    loader = backend_loader(scheme)
+    if loader is None:
+        raise FatalError(f"remote {url!r}: unsupported scheme {scheme!r} (use a path, s3://, http(s)://, ssh://, "
+                         "or a protocol of fsspec such as gs://, az://, webdav://)")
     return loader()(url, options or {})

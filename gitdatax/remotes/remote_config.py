@@ -151,7 +151,7 @@ def check_team_url(name: str, url: str) -> None:
             parse_ssh_url(url)
         except FatalError as exc:
             raise FatalError(f"{where}: {exc}") from None
-    elif scheme in ("http", "https", "s3") and "://" in url:
+    elif "://" in url:
         try:
             password = urlparse(url).password
         except ValueError:
