@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from gitdatax.remotes.chunkreader import ChunkReader
 from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
-from gitdatax.remotes import credentials
+from gitdatax.remotes import credentials, meter
 from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, number_option
 from gitdatax.remotes.http_session import LFS_JSON, HttpSession
 from gitdatax.store.objectfile import CorruptUpload
@@ -67,7 +67,9 @@ class _ContentReader(ChunkReader):
 
     def __init__(self, store: ObjectStore, stub: Stub) -> None:
         super().__init__()
-        self._chunks = store.iter_content(stub)
+        progress = meter.current()
+        progress.expect(stub.size)  # each try of the request reads afresh
+        self._chunks = meter.metered_chunks(store.iter_content(stub), progress)
         self._size = stub.size
 
     def __len__(self) -> int:
@@ -207,8 +209,10 @@ class LfsHttpRemote:
         if not is_valid_oid(stub.oid):
             raise InvalidOid(stub.oid)
         action = self._download_action(stub)
+        progress = meter.current()
+        progress.expect(stub.size)  # raw bytes: the content itself
         try:
-            store.import_raw(self._content(action, stub), stub)
+            store.import_raw(meter.metered_chunks(self._content(action, stub), progress), stub)
         except CorruptObject as exc:
             raise RemoteError(f"remote {self.url}: object {stub.oid} failed verification after "
                               f"download ({str(exc).rsplit('(', 1)[-1].rstrip(')')}); nothing was stored") from None

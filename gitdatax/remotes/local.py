@@ -9,6 +9,7 @@ from typing import Iterable
 from urllib.parse import unquote, urlparse
 
 from gitdatax.errors import CorruptObject
+from gitdatax.remotes import meter
 from gitdatax.remotes.base import RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
@@ -55,7 +56,13 @@ class DirectoryRemote:
 
     def download(self, stub: Stub, store: ObjectStore) -> None:
         try:
-            store.import_object_from(self.layout, stub, link=self.link)
+            if self.link:  # a hard link: no bytes travel
+                store.import_object_from(self.layout, stub, link=True)
+            else:  # copied: the progress bar follows the bytes
+                progress = meter.current()
+                with self.layout.open_compressed(stub.oid) as source:
+                    progress.expect(os.fstat(source.fileno()).st_size)
+                    store.import_object(meter.MeteredReader(source, progress), stub)  # type: ignore[arg-type]
         except CorruptObject as exc:
             raise RemoteCorruptObject(self.url, exc) from None
         except FileNotFoundError:
@@ -68,8 +75,11 @@ class DirectoryRemote:
     def upload(self, stub: Stub, store: ObjectStore) -> None:
         if not self._tmp_checked:
             self._remove_stale_tmp()
+        progress = meter.current()
         try:
-            store.copy_object_to(self.layout, stub, link=self.link)
+            size = os.stat(store.object_path(stub.oid)).st_size if store.has(stub.oid) else None
+            progress.expect(size)
+            store.copy_object_to(self.layout, stub, link=self.link, copied=progress.moved)
         except OSError as exc:
             raise RemoteError(f"remote {self.url}: cannot write object {stub.oid}: {exc.strerror}") from None
 

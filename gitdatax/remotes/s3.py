@@ -11,6 +11,7 @@ reader never sees a partial object; two uploaders of one object write the same b
 """
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable
@@ -18,6 +19,7 @@ from urllib.parse import urlparse
 
 from gitdatax.config import parse_size
 from gitdatax.errors import CorruptObject, FatalError
+from gitdatax.remotes import meter
 from gitdatax.remotes.base import ATTEMPTS, RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
 from gitdatax.remotes.limits import BoundedReader, max_compressed_size
 from gitdatax.remotes.s3_body import ResumingBody
@@ -213,9 +215,12 @@ class S3Remote:
                 return self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-", **extra)
 
             # Read to ContentLength ourselves: a cut connection may look like the end (s3_body.py)
+            progress = meter.current()
+            progress.expect(length or None)
             with ResumingBody(response, rest, lambda exc: self._error(exc, f"download object {stub.oid}", stub.oid),
                               f"remote {self.url}: download of object {stub.oid}") as body:
-                store.import_object(BoundedReader(body, stub, limit), stub)  # type: ignore[arg-type]
+                reader = meter.MeteredReader(body, progress)  # type: ignore[arg-type]
+                store.import_object(BoundedReader(reader, stub, limit), stub)  # type: ignore[arg-type]
         except CorruptObject as exc:
             raise RemoteCorruptObject(self.url, exc) from None
         except FatalError:
@@ -233,10 +238,13 @@ class S3Remote:
         self._check_bucket()
         config = TransferConfig(multipart_threshold=self.multipart_threshold,
                                 multipart_chunksize=MULTIPART_CHUNK, max_concurrency=4)
+        progress = meter.current()  # boto3 reports from its own threads: take this thread's now
         try:
             with store.open_upload(stub) as source:  # CorruptUpload before a corrupt object is whole there
+                progress.expect(os.stat(store.object_path(stub.oid)).st_size)
                 self._client.upload_fileobj(source, self.bucket, self.key(stub.oid), Config=config,
-                                            ExtraArgs={"ContentType": "application/zstd"})
+                                            ExtraArgs={"ContentType": "application/zstd"},
+                                            Callback=progress.moved)
         except FatalError:
             raise
         except Exception as exc:  # noqa: BLE001

@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 from gitdatax.remotes import frames
 from gitdatax.errors import CorruptObject, FatalError, InvalidOid
 from gitdatax.remotes.frames import COMMAND, DATA, ERROR, ProtocolError
+from gitdatax.remotes import meter
 from gitdatax.remotes.base import ATTEMPTS, RemoteError, RemoteObjectMissing, number_option
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
@@ -293,9 +294,11 @@ class SshRemote:
         limit = frames.compressed_bound(stub.size)
         if len(words) != 2 or words[0] != "ok" or not words[1].isdigit() or int(words[1]) > limit:
             raise RemoteError(f"remote {self.url}: get {stub.oid}: bad answer {reply[:80]!r}")
+        progress = meter.current()
+        progress.expect(int(words[1]))
         reader = frames.DataReader(conn.inp, limit)
         try:
-            store.import_object(reader, stub)
+            store.import_object(meter.MeteredReader(reader, progress), stub)  # type: ignore[arg-type]
         except CorruptObject as exc:
             reader.drain()
             why = str(exc).rsplit("(", 1)[-1].rstrip(")")
@@ -311,12 +314,14 @@ class SshRemote:
         if not is_valid_oid(stub.oid):
             raise InvalidOid(stub.oid)
         source = store.open_upload(stub)  # ObjectMissing names the oid; checked as it is sent
+        meter.current().expect(os.stat(store.object_path(stub.oid)).st_size)
         with source:
             self._call(lambda c: self._put(c, stub, source))
 
     def _put(self, conn: _Connection, stub: Stub, source) -> None:  # type: ignore[no-untyped-def]
         if conn.request(f"put {stub.oid} {stub.size}") == "have":
             return
+        progress = meter.current()  # told the object file's size by upload()
         while True:
             try:
                 chunk = source.read(frames.DATA_CHUNK)
@@ -329,6 +334,7 @@ class SshRemote:
                 conn.read()  # as above: the server aborts the put and stays in step
                 raise
             conn.send(DATA, chunk, flush=not chunk)
+            progress.moved(len(chunk))
             if not chunk:
                 break
         kind, payload = conn.read()

@@ -6,7 +6,7 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Protocol
+from typing import Any, BinaryIO, Callable, Iterable, Protocol
 
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store.objectfile import CHUNK, CheckedReader, check_sha256, decompressed_chunks, read_small, rename_into_store, unlink_quietly
@@ -103,7 +103,8 @@ class ExchangeMixin:
             f.close()
             raise
 
-    def copy_object_to(self: _StoreHost, other: _StoreHost, stub: Stub, *, link: bool = False) -> None:
+    def copy_object_to(self: _StoreHost, other: _StoreHost, stub: Stub, *, link: bool = False,
+                       copied: Callable[[int], None] | None = None) -> None:
         """Place this store's object `stub` in another store of the same layout on this machine:
         copied (reflinked where the file system offers it, which shares no block once either
         side writes), checked on the way; with `link` hard-linked (one inode for both stores).
@@ -130,6 +131,8 @@ class ExchangeMixin:
                     else:
                         while block := source.read(CHUNK):
                             out.write(block)
+                            if copied is not None:  # a progress bar
+                                copied(len(block))
                 os.chmod(tmp, 0o444)
                 rename_into_store(tmp, target)  # two uploaders of one object: the last rename wins, same bytes
             except BaseException:

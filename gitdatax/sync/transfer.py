@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 
 from gitdatax import output
 from gitdatax.errors import FatalError, ObjectMissing
+from gitdatax.remotes import meter
 from gitdatax.remotes.base import ATTEMPTS, RemoteError
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
@@ -115,7 +116,12 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: Transf
     queue = iter(todo)
     stop = threading.Event()
     bar = output.progress(sum(s.size for s in todo), desc, quiet=quiet)
+    bar_lock = threading.Lock()  # tqdm's update is not safe from several threads at once
     done = 0
+
+    def advance(n: int) -> None:
+        with bar_lock:
+            bar.update(n)
 
     def worker() -> None:
         nonlocal done
@@ -124,11 +130,14 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: Transf
                 stub = next(queue, None)
             if stub is None:
                 return
+            object_meter = meter.ObjectMeter(stub.size, advance)
             try:
-                with_retries(lambda: move(stub))
+                with meter.metering(object_meter):  # the backend reports bytes as they move
+                    with_retries(lambda: move(stub))
                 error: BaseException | None = None
             except Exception as exc:  # recorded per object: a transfer never stops half-way
                 error = exc
+            object_meter.finish()
             with lock:
                 done += 1
                 if error is None:
@@ -136,7 +145,6 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: Transf
                     result.bytes_moved += stub.size
                 else:
                     result.failed[stub.oid] = _describe(error, missing)
-                bar.update(stub.size)
                 bar.set_postfix_str(f"{done}/{len(todo)} files")
 
     threads = [threading.Thread(target=worker, name=f"datax-transfer-{i}", daemon=True)
