@@ -129,8 +129,8 @@ def test_nothing_configured_and_unknown_names_are_one_clear_line(repo: Path) -> 
     assert proc.returncode == 1 and "invalid remote name 'bad name'" in proc.stderr
     proc = datax("remote", "add", "team", "/x")
     assert proc.returncode == 1 and "already exists in .datax.toml" in proc.stderr
-    proc = datax("remote", "add", "ftp", "ftp://host/x")
-    assert proc.returncode == 1 and "unsupported URL scheme 'ftp'" in proc.stderr
+    proc = datax("remote", "add", "gopher", "gopher://host/x")
+    assert proc.returncode == 1 and "unsupported URL scheme 'gopher'" in proc.stderr
 
 
 def test_an_inline_table_is_refused_not_mangled(repo: Path) -> None:

@@ -10,6 +10,11 @@ A remote is a URL; the scheme picks the backend:
   s3://bucket/prefix        S3 or S3-compatible storage (--endpoint-url for MinIO, Ceph, R2)
   https://host/path         a Git LFS server (GitHub, GitLab, Gitea, giftless, `git datax serve`)
   ssh://host/path, host:path   `git-datax serve --stdio PATH` on that host over ssh
+  gs://bucket/prefix        Google Cloud Storage (pip install 'gitdatax[gs]')
+  az://container/prefix     Azure Blob Storage, also abfs(s):// (pip install 'gitdatax[azure]')
+  webdav(s)://host/path     WebDAV (pip install 'gitdatax[webdav]'; -o user=... -o password=... --local)
+  hdfs://host:port/path     HDFS through pyarrow (pip install 'gitdatax[hdfs]'); webhdfs://host:port/path
+  any other fsspec protocol whose package is installed; -o KEY=VALUE options go to that file system
 
 Without --local, remotes are written to .datax.toml at the top of the work tree: commit it so the
 team shares them. With --local they go to this repository's git config (datax.remote.NAME.*),
@@ -27,20 +32,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="{add,list,remove,set-default}")
     add = sub.add_parser("add", help="add a remote", formatter_class=argparse.RawDescriptionHelpFormatter,
                          description="""Add a remote store named NAME at URL (a path, s3://BUCKET/PREFIX, an
-http(s):// Git LFS server, ssh://host/path or host:path: see `git datax remote --help`), to
-.datax.toml (commit it: the team's) or, with --local, to this repository's git config (yours).
-Nothing is contacted now; a directory store must exist (mkdir it) before the first push.
+http(s):// Git LFS server, ssh://host/path or host:path, gs://, az://, webdav://, hdfs://: see
+`git datax remote --help`), to .datax.toml (commit it: the team's) or, with --local, to this
+repository's git config (yours). Nothing is contacted now, but the URL is checked: a scheme
+without its // (s3:/bucket), an unknown scheme, a missing bucket or host, and a directory that
+does not exist (a warning; --create makes it) each get one line.
 
 Examples:
   git datax remote add nas /srv/nas/proj --default
   git datax remote add team s3://acme-ml/proj --endpoint-url https://minio.example.com --default
-  git datax remote add lfs https://git.example.com/team/proj --local""")
+  git datax remote add lfs https://git.example.com/team/proj --local
+  git datax remote add gcs gs://acme-ml/proj --default""")
     add.add_argument("name", metavar="NAME")
     add.add_argument("url", metavar="URL")
     add.add_argument("-d", "--default", action="store_true", help="make it the default remote (-d as in dvc)")
     add.add_argument("--endpoint-url", help="S3: the endpoint of an S3-compatible service")
     add.add_argument("--region", help="S3: the region")
     add.add_argument("--profile", help="S3: the AWS profile to take credentials from")
+    add.add_argument("--create", action="store_true", help="a directory store: create the directory if it "
+                     "does not exist (else a warning; asked on a terminal)")
     add.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
                      help="any other backend option (repeatable); for a directory remote, link=true hard-links "
                      "objects instead of copying them (one inode for both stores: no backup)")
@@ -89,13 +99,14 @@ def _add(args: argparse.Namespace) -> int:
                                         option_name, team_remotes)
     from gitdatax.remotes import scheme_of
 
+    from gitdatax.remotes.url_check import check_url
+
     _check_name(args.name)
-    if not args.url.strip() or "\n" in args.url:
-        raise FatalError(f"invalid URL {args.url!r}")
-    scheme = scheme_of(args.url)
-    if scheme not in ("file", "s3", "http", "https", "ssh"):
-        raise FatalError(f"remote {args.name}: unsupported URL scheme {scheme!r} (use a path, s3://, http(s):// or ssh://)")
-    _check_url(args.url, scheme)
+    checked = check_url(args.url)
+    scheme = checked.scheme
+    if checked.warning:
+        output.warn(checked.warning)
+    typed = args.url  # a relative path, from where the command runs
     args.url = _from_top(args.url, scheme)
     values: dict[str, Any] = {"url": args.url}
     for key in ("endpoint_url", "region", "profile"):
@@ -112,6 +123,8 @@ def _add(args: argparse.Namespace) -> int:
     if args.default:
         values["default"] = True
     git.toplevel()  # both kinds need a work tree
+    if scheme == "file":
+        _directory_exists(typed, create=args.create)
     if args.local:
         local = git_remotes(git_config_entries(scope="local"))
         if args.name in local:
@@ -130,7 +143,7 @@ def _add(args: argparse.Namespace) -> int:
         raise FatalError(f"remote {args.name}: {unsafe[0]} may not be set in the team file {TEAM_FILE}, which "
                          "every clone reads (it names no program to run and no credentials): add the remote "
                          "with --local, to your own git config")
-    if scheme in ("http", "https", "s3") and urlparse(args.url).password is not None:
+    if "://" in args.url and urlparse(args.url).password is not None:
         raise FatalError(f"remote {args.name}: the URL holds a password, and {TEAM_FILE} is committed for the "
                          "whole team to read: add the remote with --local, or leave the password to git's "
                          "credential helper")
@@ -158,24 +171,31 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_url(url: str, scheme: str) -> None:
-    """Refuse now, not at the first push, a URL that names no place (the backends' own checks;
-    nothing is contacted: a NAS or a server may well be offline while the remote is added)."""
-    from urllib.parse import urlsplit
+def _directory_exists(url: str, *, create: bool) -> None:
+    """A directory store that is not there is often a typo: say so in one line, and make it with
+    --create (asked on a terminal). A NAS that is not mounted here right now is still added."""
+    import sys
 
+    from gitdatax import output
     from gitdatax.errors import FatalError
+    from gitdatax.remotes.local import path_from_url
 
-    if scheme == "file":
-        from gitdatax.remotes.local import path_from_url
-
-        path_from_url(url)
-    elif scheme == "ssh":
-        from gitdatax.remotes.ssh import parse_ssh_url
-
-        parse_ssh_url(url)
-    elif not urlsplit(url).hostname:
-        raise FatalError(f"remote {url}: no bucket in the URL (s3://BUCKET/PREFIX)" if scheme == "s3"
-                         else f"remote {url}: no host in the URL")
+    path = path_from_url(url)
+    if path.is_dir():
+        return
+    if path.exists():
+        raise FatalError(f"{path} is not a directory")
+    if not create and sys.stdin.isatty() and sys.stderr.isatty():
+        sys.stderr.write(f"{path} does not exist; create it? [y/N] ")
+        sys.stderr.flush()
+        create = sys.stdin.readline().strip().lower() in ("y", "yes")
+    if not create:
+        output.warn(f"no such directory {path} (yet): check the path, or run again with --create to make it")
+        return
+    try:
+        path.mkdir(parents=True)
+    except OSError as exc:
+        raise FatalError(f"cannot create {path}: {exc.strerror}") from None
 
 
 def _from_top(url: str, scheme: str) -> str:
