@@ -87,6 +87,11 @@ class _Parser(argparse.ArgumentParser):
 
             # Commands added without help (the hidden ones) have no entry in _choices_actions.
             visible = [a.dest for a in action._choices_actions] or list(action.choices)
+            from gitdatax.cli.verbs import hint_for
+
+            other_tools = hint_for(str(value), set(action.choices))  # DVC's and Git LFS's verbs
+            if other_tools is not None:
+                raise argparse.ArgumentError(None, other_tools)
             close = difflib.get_close_matches(str(value), visible, n=1)
             hint = f"did you mean `{self.prog} {close[0]}`?" if close else f"one of {', '.join(visible)}"
             raise argparse.ArgumentError(None, f"unknown command {value!r}: {hint}")
