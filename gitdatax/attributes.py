@@ -86,6 +86,16 @@ def own_file_matched(pattern: str, top: Path | None = None) -> str | None:
     return None
 
 
+def as_folder_pattern(raw: str, where: Path) -> str | None:
+    """`models/**` for `models/` or `models` naming a directory (issue 16 item 4): what a DVC
+    user means by `dvc add models`. None for any other pattern."""
+    if raw.startswith("!") or any(c in raw for c in "*?["):
+        return None
+    if raw.endswith("/") or where.is_dir():
+        return raw.rstrip("/") + "/**"
+    return None
+
+
 def matches_no_file(raw: str, where: Path) -> str | None:
     """Why git would read the pattern `raw` (`where`: the path it names in the work tree) and
     then match nothing with it, if it would: a directory (attributes are not inherited by the

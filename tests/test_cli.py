@@ -117,12 +117,6 @@ def test_ls_files_of_a_revision_that_does_not_exist(repo: Path) -> None:
 
 
 @pytest.mark.parametrize("pattern, message", [
-    ("data/", "data/: git applies attributes to files, not directories, so this pattern matches nothing: "
-              "use 'data/**' for every file under data/"),
-    ("data", "data is a directory: git applies attributes to files, not directories, so this pattern "
-             "matches nothing in it: use 'data/**' for every file under data/"),
-    ("/data", "/data is a directory: git applies attributes to files, not directories, so this pattern "
-              "matches nothing in it: use '/data/**' for every file under /data/"),
     ("!*.csv", "!*.csv: .gitattributes has no negative patterns (git ignores the line): "
                "name only the files to store"),
 ])

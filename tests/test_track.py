@@ -114,3 +114,26 @@ def test_untracked_files_are_committed_as_plain_content_again(repo: Path) -> Non
     git("commit", "-qm", "untracked")
     assert git_bytes("cat-file", "-p", "HEAD:a.bin") == b"payload"
     assert git_bytes("cat-file", "-p", "HEAD~1:a.bin") == stub_bytes(b"payload")
+
+
+def test_a_folder_is_taken_as_every_file_under_it_and_the_other_patterns_are_kept(repo: Path) -> None:
+    # `dvc add models` habits (issue 16 item 4): `models`, `models/`, `/data` all mean the files under them.
+    write(repo / "models" / "asr.bin", b"weights")
+    write(repo / "data" / "train.csv", b"a,b\n")
+    proc = datax("track", "*.bin", "models", "data/", "/data")
+    assert proc.returncode == 0, proc.stderr
+    why = "git applies attributes to files, not folders"
+    assert proc.stderr.splitlines()[:4] == [
+        "tracking *.bin",
+        f"tracking models/** (every file under models/: {why})",
+        f"tracking data/** (every file under data/: {why})",
+        f"tracking /data/** (every file under /data/: {why})",
+    ]
+    assert (repo / ".gitattributes").read_text() == f"*.bin {ATTRS}\nmodels/** {ATTRS}\ndata/** {ATTRS}\n/data/** {ATTRS}\n"
+    assert "filter: datax" in check_attr("models/sub/big.pt") and "filter: datax" in check_attr("data/train.csv")
+    git("add", "-A")
+    assert git_bytes("show", ":models/asr.bin").startswith(b"version gitdatax/1\n")
+    # In a subdirectory, relative to it, as the other patterns.
+    write(repo / "sub" / "ckpt" / "a.pt", b"x")
+    proc = datax("track", "ckpt", cwd=repo / "sub")
+    assert proc.returncode == 0 and "tracking sub/ckpt/** (every file under ckpt/" in proc.stderr

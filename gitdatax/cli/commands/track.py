@@ -6,9 +6,10 @@ import os
 HELP = "store files matching PATTERN with gitdatax (edits .gitattributes); no PATTERN lists them"
 DESCRIPTION = """Add `PATTERN filter=datax diff=datax merge=datax -text` to the .gitattributes at
 the top of the work tree, so `git add` stores matching files as stubs with their bytes in the
-gitdatax store. Patterns are gitattributes patterns ('*.csv', 'models/asr.bin', and 'data/**'
-for a whole directory: a directory's own name matches none of its files);
-given in a subdirectory, they are made relative to the top. With no PATTERN, list the tracked
+gitdatax store. Patterns are gitattributes patterns ('*.csv', 'models/asr.bin', 'data/**'); a
+directory (`models` or `models/`, as `dvc add models`) is taken as 'models/**', every file under
+it, since git applies attributes to files only; given in a subdirectory, they are made relative
+to the top. With no PATTERN, list the tracked
 patterns of every .gitattributes file.
 
 Commit .gitattributes. Files committed before they were tracked stay raw in old commits; run
@@ -45,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
             raise FatalError(f"invalid pattern {raw!r}")
         pattern = raw if prefix == "." or raw.startswith("/") else f"{prefix}/{raw}"
         pattern = pattern.replace(os.sep, "/")
+        folder = attributes.as_folder_pattern(raw, top / pattern.lstrip("/"))
+        note = ""
+        if folder is not None:  # attributes apply to files: a folder means every file under it
+            note = f" (every file under {raw.rstrip('/')}/: git applies attributes to files, not folders)"
+            raw, pattern = folder, pattern.rstrip("/") + "/**"
         if os.path.basename(pattern.rstrip("/")) in (".gitattributes", ".gitignore", ".datax.toml"):
             raise FatalError(f"{raw}: gitdatax's own configuration files cannot be tracked")
         problem = attributes.matches_no_file(raw, top / pattern.lstrip("/"))
@@ -64,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"{attributes.quote_pattern(pattern)} {attributes.ATTRIBUTES}")
         existing[pattern] = attributes.ATTRIBUTES.split()
         added += 1
-        said.append(f"tracking {pattern}")
+        said.append(f"tracking {pattern}{note}")
     for line in said:
         output.info(line)
     if added:
