@@ -38,7 +38,7 @@ def test_status_reports_each_state(data_repo: Path) -> None:
         f"  {'stub only':<24} {'3.9 KiB':>10}  d.bin",
         f"  {'object missing, stub only':<24} {'4.9 KiB':>10}  e.bin",
         f"  {'deleted':<24} {'5.9 KiB':>10}  f.bin",
-        f"  {'raw in git':<24} {'-':>10}  raw.bin",
+        f"  {'raw in git':<24} {'25 B':>10}  raw.bin",
         "  (raw in git: `git add --renormalize .` stores them with gitdatax; commit that)",
         "  (stub only, object missing: `git datax pull` downloads the data and fills them in)",
     ]
@@ -163,3 +163,45 @@ def test_a_clone_of_a_commit_without_its_gitattributes_line_is_told_the_truth(ma
     proc = datax("pull", cwd=clone)
     assert proc.returncode == 0, proc.stderr
     assert (clone / "m.bin").read_bytes() == data
+
+
+def test_status_tells_untracked_data_conflicts_and_the_real_size_of_raw_files(data_repo: Path) -> None:
+    # Issue 16 item 5: "nothing tracked" with files matching a pattern, a conflicted file left
+    # out, and "0 B of data" for a file committed raw.
+    write(data_repo / "big.bin", b"x" * 3000)
+    git(*NO_FILTER, "add", "big.bin")
+    git("commit", "-q", "--no-verify", "-m", "raw before the filter was installed")
+    for i in range(3):
+        write(data_repo / "new" / f"clip{i}.bin", bytes([i]) * 500)   # never added
+    write(data_repo / "notes.txt", b"not data")                          # matches no pattern
+    proc = datax("status")
+    assert proc.stdout.splitlines() == [
+        "gitdatax: 1 tracked file(s), 2.9 KiB of data: 1 raw in git, 3 untracked",
+        f"  {'raw in git':<24} {'2.9 KiB':>10}  big.bin",
+        f"  {'untracked':<24} {'500 B':>10}  new/clip0.bin",
+        f"  {'untracked':<24} {'500 B':>10}  new/clip1.bin",
+        f"  {'untracked':<24} {'500 B':>10}  new/clip2.bin",
+        "  (raw in git: `git add --renormalize .` stores them with gitdatax; commit that)",
+        "  (untracked: a tracked pattern matches them but they were never added: `git add PATH` stores them "
+        "with gitdatax)",
+    ]
+    git("rm", "-q", "--cached", "big.bin")
+    (data_repo / "big.bin").unlink()
+    shutil.rmtree(data_repo / "new")
+    write(data_repo / "m.bin", A)
+    git("add", "m.bin")
+    git("commit", "-qm", "m")
+    git("checkout", "-qb", "side")
+    write(data_repo / "m.bin", B)
+    git("commit", "-qam", "side")
+    git("checkout", "-q", "-")
+    write(data_repo / "m.bin", C)
+    git("commit", "-qam", "ours")
+    assert git("merge", "side", check=False).returncode == 1
+    proc = datax("status")
+    assert proc.stdout.splitlines() == [
+        "gitdatax: 0 tracked file(s), 0 B of data: 1 conflicted",
+        f"  {'conflicted':<24} {'2.9 KiB':>10}  m.bin",
+        "  (conflicted: the work tree holds ours; pick with `git checkout --theirs -- PATH` or --ours, then "
+        "`git add PATH`)",
+    ]

@@ -17,6 +17,8 @@ DESCRIPTION = """States, for each file whose path gitdatax tracks:
   stub, not tracked
                   a stub in a path no .gitattributes line tracks (committed without
                   `git add .gitattributes`): git checks it out as stub text
+  untracked       a file that a tracked pattern matches but that was never added (`git add` it)
+  conflicted      both sides of a merge changed it; the work tree holds ours
 Only files neither `committed` nor outside the sparse checkout are listed, unless --all is given.
 With a pipeline (datax.yaml or dvc.yaml), the stages `git datax repro` would run follow, each with
 why: "params train.lr 0.1 -> 0.2", "dep prepare.py changed", "out models/model.bin missing".
@@ -27,6 +29,8 @@ skips asking, for offline use)."""
 
 OUTSIDE = "outside the sparse checkout"
 UNTRACKED_STUB = "stub, not tracked"
+UNTRACKED = "untracked"
+CONFLICTED = "conflicted"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -56,11 +60,13 @@ def run(args: argparse.Namespace) -> int:
     deleted = set(git.ls_files_z(["--deleted"], cwd=top)) if files else set()
     outside = git.skip_worktree_paths(cwd=top) if files else set()  # sparse checkout
     counts: dict[str, int] = {}
+    raw_sizes = _blob_sizes(top, [f.blob for f in files if f.stub is None])
     total = 0
     lines = []
     for f in files:
         states = []
         if f.stub is None:
+            total += raw_sizes.get(f.blob, 0)
             states.append("raw in git")
         elif f.path in outside:  # not missing from the work tree: git keeps it out
             total += f.stub.size
@@ -82,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
         for state in states:
             counts[state] = counts.get(state, 0) + 1
         if args.all or states not in (["committed"], [OUTSIDE]):
-            size = human_size(f.stub.size) if f.stub else "-"
+            size = human_size(f.stub.size if f.stub else raw_sizes.get(f.blob, 0))
             lines.append(f"  {', '.join(states):<24} {size:>10}  {path_on_a_line(f.path)}")
+    lines += _not_in_the_index_lines(top, counts)
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing tracked"
     if stubs_outside:
         summary += f"; {len(stubs_outside)} stub(s) in paths gitdatax does not track"
@@ -101,12 +108,57 @@ def run(args: argparse.Namespace) -> int:
         print("  (raw in git: `git add --renormalize .` stores them with gitdatax; commit that)")
     if "stub only" in counts or "object missing" in counts:
         print("  (stub only, object missing: `git datax pull` downloads the data and fills them in)")
+    if UNTRACKED in counts:
+        print(f"  ({UNTRACKED}: a tracked pattern matches them but they were never added: `git add PATH` stores "
+              "them with gitdatax)")
+    if CONFLICTED in counts:
+        print(f"  ({CONFLICTED}: the work tree holds ours; pick with `git checkout --theirs -- PATH` or --ours, "
+              "then `git add PATH`)")
     if files and not attributes.filter_configured():
         print("  (the datax filter is not configured: run `git datax install` first)")
     _pipeline_lines(top, args.all)
     if not args.no_imports:
         _imports_moved_on(top)
     return 0
+
+
+def _blob_sizes(top: Path, blobs: list[str]) -> dict[str, int]:
+    """The size of each blob (a raw-in-git file's real size, not a stub's): one cat-file."""
+    from gitdatax import git
+
+    if not blobs:
+        return {}
+    out = git.run(["cat-file", "--batch-check=%(objectname) %(objectsize)"], cwd=top,
+                  input="".join(f"{b}\n" for b in blobs).encode()).stdout.decode()
+    sizes = {}
+    for line in out.splitlines():
+        name, _, size = line.partition(" ")
+        if size.isdigit():
+            sizes[name] = int(size)
+    return sizes
+
+
+def _not_in_the_index_lines(top: Path, counts: dict[str, int]) -> list[str]:
+    """Files a tracked pattern matches that the index holds no stage-0 entry for: in a merge
+    conflict (stages 1-3), or never added. `git datax status` left both out (issue 16 item 5)."""
+    import os
+
+    from gitdatax import git
+    from gitdatax.output import human_size, path_on_a_line
+
+    conflicted = sorted({e.path for e in git.index_entries(cwd=top) if e.stage != 0})
+    others = git.ls_files_z(["--others", "--exclude-standard", "--full-name"], cwd=top)
+    filters = git.check_attr("filter", conflicted + others, cwd=top)
+    lines = []
+    for state, paths in ((CONFLICTED, conflicted), (UNTRACKED, others)):
+        for path in (p for p in paths if filters.get(p) == "datax"):
+            try:
+                size = human_size(os.lstat(top / path).st_size)
+            except OSError:
+                size = "-"
+            counts[state] = counts.get(state, 0) + 1
+            lines.append(f"  {state:<24} {size:>10}  {path_on_a_line(path)}")
+    return lines
 
 
 def _pipeline_lines(top: Path, show_all: bool) -> None:
