@@ -302,3 +302,36 @@ def test_post_checkout_fast_path_still_runs_the_users_own_hook(tmp_path: Path) -
     git("checkout", "-q", "-b", "topic", cwd=work)
     assert (tmp_path / "ran").read_text().endswith(" 1\n")
     assert not (work / ".git/datax/pending-stubs").exists()
+
+
+def test_a_plain_clone_by_someone_who_never_installed_is_completed_by_install_then_pull(tmp_path: Path) -> None:
+    # Issue 16 item 8: as with Git LFS, a clone made before `git datax install` checks out the
+    # stubs; README's first lines say what to run, and those two commands complete it.
+    import os
+
+    from helpers import is_stub
+
+    server, work = make_team_repo(tmp_path)
+    git("push", "-q", "origin", "main", cwd=work)
+    home = tmp_path / "newcomer"
+    home.mkdir()
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    git("config", "--global", "init.defaultBranch", "main", env=env)
+    assert "filter.datax" not in git("config", "--global", "--list", env=env).stdout
+    dest = tmp_path / "newcomer-clone"
+    proc = clone(server, dest, env)
+    assert proc.returncode == 0 and "git-datax" not in proc.stderr
+    for path in FILES:
+        assert is_stub((dest / path).read_bytes()), path
+    status = datax("status", cwd=dest, env=env)
+    assert "(the datax filter is not configured: run `git datax install` first)" in status.stdout
+    proc = datax("pull", cwd=dest, env=env)
+    assert proc.returncode == 1 and proc.stderr.splitlines()[-1] == (
+        "git-datax: error: cannot fill in the 4 file(s) that are stubs: git has no datax filter to run, so it "
+        "would write the stubs back: run `git datax install`, then `git datax checkout`")
+
+    assert datax("install", cwd=dest, env=env).returncode == 0
+    proc = datax("pull", cwd=dest, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert_files(dest, env=env)  # real bytes, `git status` clean
+    assert os.path.exists(dest / ".git/hooks/pre-push")  # and from now on pushes carry the data
