@@ -181,7 +181,7 @@ def test_persistent_500_is_a_transient_error_naming_the_remote(fault: FaultServe
     with pytest.raises(RemoteError) as info:
         remote.has_many([Stub("a" * 64, 1)])
     assert not info.value.transient  # retried here already: the transfer layer must not retry again
-    assert str(info.value) == f"remote {fault.endpoint}: batch download: server error (HTTP 500)"
+    assert str(info.value) == f"remote {fault.endpoint}: ask which objects it has: server error (HTTP 500)"
     assert fault.count("POST", "/team/proj.git/info/lfs/objects/batch") == 3
 
 
@@ -288,8 +288,18 @@ def test_credentials_come_from_git_credential_helpers(fault: FaultServer, tmp_pa
     remote = LfsHttpRemote(fault.endpoint, FAST)
     with pytest.raises(RemoteError) as info:
         remote.has_many([stub])
-    assert "authentication failed (HTTP 401)" in str(info.value) and "s3cret" not in str(info.value)
+    assert "the server rejected the credentials (HTTP 401)" in str(info.value) and "s3cret" not in str(info.value)
     assert log.read_text().split() == ["get", "erase"]
+
+
+def test_a_wrong_password_in_the_url_says_the_credentials_were_rejected(fault: FaultServer, tmp_path: Path) -> None:
+    # Issue 16 item 6: it said "no credentials came from git's credential helpers".
+    fault.faults["basic_auth"] = "alice:s3cret"
+    url = fault.endpoint.replace("http://", "http://alice:wrong@")
+    with pytest.raises(RemoteError) as info:
+        LfsHttpRemote(url, FAST).has_many([Stub("c" * 64, 3)])
+    assert str(info.value) == (f"remote {fault.endpoint}: the server rejected the credentials (HTTP 401) for user "
+                               "'alice', and git's credential helpers have no others")
 
 
 def test_no_credentials_available_is_one_clear_line(fault: FaultServer, tmp_path: Path) -> None:

@@ -181,7 +181,11 @@ class HttpSession:
 
     def _get_credentials(self, url: str) -> None:
         with self._lock:
+            sent = self._cred  # from the URL: the server has just refused them
             cred = credentials.fill(self.endpoint, self._cred.username if self._cred else None)
+            if cred is None and sent is not None:
+                raise RemoteError(f"remote {self.url}: the server rejected the credentials (HTTP 401) for user "
+                                  f"{sent.username!r}, and git's credential helpers have no others")
             if cred is None:
                 raise RemoteError(f"remote {self.url}: the server requires authentication and "
                                   "no credentials came from git's credential helpers")
@@ -200,7 +204,7 @@ class HttpSession:
             response.close()
         status = response.status_code
         if status == 401:
-            return RemoteError(f"remote {self.url}: {what}: authentication failed (HTTP 401){message}")
+            return RemoteError(f"remote {self.url}: {what}: the server rejected the credentials (HTTP 401){message}")
         if status == 403:
             return RemoteError(f"remote {self.url}: {what}: access denied (HTTP 403){message}")
         if status == 404:

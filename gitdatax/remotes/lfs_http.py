@@ -98,7 +98,7 @@ class LfsHttpRemote:
         self._actions: dict[str, tuple[dict, float]] = {}  # oid -> (download action, deadline)
 
 
-    def _batch(self, operation: str, stubs: list[Stub]) -> dict[str, dict] | None:
+    def _batch(self, operation: str, stubs: list[Stub], what: str | None = None) -> dict[str, dict] | None:
         """The server's answer per oid; None when the server answers 404 to a download batch
         (giftless does that when it has none of the objects)."""
         for stub in stubs:
@@ -106,7 +106,7 @@ class LfsHttpRemote:
                 raise InvalidOid(stub.oid)
         request = {"operation": operation, "transfers": ["basic"], "hash_algo": "sha256",
                    "objects": [{"oid": s.oid, "size": s.size} for s in stubs]}
-        what = f"batch {operation}"
+        what = what or f"batch {operation}"
         response = self.http.send("POST", self.endpoint + "/objects/batch", api=True, json=request, what=what)
         if response.status_code == 404 and operation == "download":
             response.close()
@@ -179,7 +179,8 @@ class LfsHttpRemote:
         unique = list({s.oid: s for s in stubs}.values())
         present: set[str] = set()
         for start in range(0, len(unique), BATCH_SIZE):
-            answers = self._batch("download", unique[start:start + BATCH_SIZE])
+            # Asked with a download batch, but for a push too: say what it is for, not "download".
+            answers = self._batch("download", unique[start:start + BATCH_SIZE], what="ask which objects it has")
             for oid, obj in (answers or {}).items():
                 if obj.get("error"):
                     continue
