@@ -63,25 +63,32 @@ def load_toml(path: Path) -> dict[str, Any]:
 
 def setting(key: str, cwd: str | os.PathLike[str] | None = None) -> str | None:
     """`git config datax.KEY` first (per user), then [core] KEY in .datax.toml (team)."""
+    return setting_and_source(key, cwd)[0]
+
+
+def setting_and_source(key: str, cwd: str | os.PathLike[str] | None = None) -> tuple[str | None, str]:
+    """The value and where it was set, as a message names it: `datax.KEY` (git config) or
+    `[core] KEY in .datax.toml` (a bad team value must not send the user to git config)."""
     value = git.config_get(f"datax.{key}", cwd=cwd)
     if value is not None:
-        return value
+        return value, f"datax.{key}"
     team = load_team_config(cwd).get("core", {})
     if not isinstance(team, dict):
         raise FatalError(f"{TEAM_FILE}: [core] must be a table")
     raw = team.get(key)
-    return None if raw is None else str(raw)
+    return (None if raw is None else str(raw)), f"[core] {key} in {TEAM_FILE}"
 
 
 def max_git_size(cwd: str | os.PathLike[str] | None = None) -> int:
-    value = setting("maxgitsize", cwd)
-    return DEFAULT_MAX_GIT_SIZE if value is None else parse_size(value, setting="datax.maxgitsize")
+    value, where = setting_and_source("maxgitsize", cwd)
+    return DEFAULT_MAX_GIT_SIZE if value is None else parse_size(value, setting=where)
 
 
 def concurrency(cwd: str | os.PathLike[str] | None = None) -> int:
-    value = setting("concurrency", cwd)
+    value, where = setting_and_source("concurrency", cwd)
     if value is None:
         return 8
     if not value.isdigit() or not 1 <= int(value) <= 256:
-        raise FatalError(f"bad datax.concurrency {value!r} (expected a whole number from 1 to 256)")
+        shown = f"{where} {value!r}" if where.startswith("datax.") else f"[core] concurrency {value!r} in {TEAM_FILE}"
+        raise FatalError(f"bad {shown} (expected a whole number from 1 to 256)")
     return int(value)

@@ -39,13 +39,23 @@ def test_bad_maxgitsize(repo: Path) -> None:
     assert one_line_error(datax("env")) == "bad size 'ten megs' for datax.maxgitsize (expected e.g. 10MiB, 500k, 1G)"
 
 
+def test_a_bad_team_concurrency_names_the_team_file(repo: Path) -> None:
+    write(repo / ".datax.toml", b'[core]\nconcurrency = "lots"\n')
+    assert one_line_error(datax("env")) == ("bad [core] concurrency 'lots' in .datax.toml (expected a whole number "
+                                            "from 1 to 256)")
+    git("config", "datax.concurrency", "0")  # git config wins, and is named as git config
+    assert one_line_error(datax("env")) == "bad datax.concurrency '0' (expected a whole number from 1 to 256)"
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
         (b"[core\nmaxgitsize = 1\n",
          ".datax.toml: invalid TOML: Expected ']' at the end of a table declaration (at line 1, column 6)"),
         (b"core = 5\n", ".datax.toml: [core] must be a table"),
-        (b'[core]\nmaxgitsize = "huge"\n', "bad size 'huge' for datax.maxgitsize (expected e.g. 10MiB, 500k, 1G)"),
+        # The team file's value is named as the team file's (issue 16 item 6), not git config's.
+        (b'[core]\nmaxgitsize = "huge"\n', "bad size 'huge' for [core] maxgitsize in .datax.toml (expected e.g. "
+                                           "10MiB, 500k, 1G)"),
         (b"# r\xe9glages de l'\xe9quipe (Latin-1)\n[core]\nmaxgitsize = 1\n",
          ".datax.toml: not UTF-8 text (byte 0xe9 at offset 3); TOML files are UTF-8"),
     ],

@@ -18,7 +18,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="say nothing when all is well")
 
 
-def fill_and_report(top: Path, include: Sequence[str], exclude: Sequence[str], quiet: bool) -> int:
+def fill_and_report(top: Path, include: Sequence[str], exclude: Sequence[str], quiet: bool, *,
+                    after_download: bool = False) -> int:
+    """Fill in the stubs from the local store and say what is left. `after_download`: pull has
+    just tried to download the missing objects, so "run pull" is no advice (issue 16 item 6)."""
     from gitdatax import attributes, output
     from gitdatax.sync import worktree as sync
     from gitdatax.scan.scanner import GitScanner
@@ -35,8 +38,11 @@ def fill_and_report(top: Path, include: Sequence[str], exclude: Sequence[str], q
     if report.filled and not quiet:
         output.info(f"gitdatax: {len(report.filled)} file(s) filled in")
     if report.missing:
+        advice = ("the download failed, for the reasons above: an object the remote lacks must be pushed "
+                  "from the clone that has it (`git datax push` there)" if after_download
+                  else "`git datax pull` downloads them")
         output.error(f"{len(report.missing)} file(s) are still stubs: their objects are not in the local store "
-                     "(`git datax pull` downloads them)")
+                     f"({advice})")
         for item in report.missing[:20]:
             output.info(f"  {item.path}: object {item.stub.oid}")
     if report.untracked:

@@ -30,5 +30,5 @@ def run(args: argparse.Namespace) -> int:
     outside = git.skip_worktree_paths()
     items = [i for i in wanted(False) if i.path not in outside]
     code = fetch(args.remote, commits.select(items, include, exclude), args.quiet)
-    fill_code = fill_and_report(top, include, exclude, args.quiet)
+    fill_code = fill_and_report(top, include, exclude, args.quiet, after_download=True)
     return code or fill_code

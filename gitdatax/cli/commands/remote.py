@@ -244,7 +244,9 @@ def _list(args: argparse.Namespace) -> int:
         mark = "  (default)" if is_default else ""
         print(f"{remote.name:<{width}}  {display_url(remote.url)}{mark}")
         if args.verbose:
-            print(f"{'':<{width}}    from {remote.source}")
+            # "derived from git remote origin" says where by itself (it read "from derived from").
+            where = remote.source if remote.source.startswith("derived from") else f"from {remote.source}"
+            print(f"{'':<{width}}    {where}")
             for key, value in sorted(remote.options.items()):
                 print(f"{'':<{width}}    {key} = {value}")
     return 0
