@@ -58,5 +58,25 @@ def assert_files(repo: Path, files: dict[str, bytes] = FILES, *, env: dict[str, 
     assert git("status", "--porcelain", cwd=repo, env=env).stdout == ""
 
 
+def teammate_clone_then_pull_into_an_empty_store(server: Path, dest: Path, env: dict[str, str]) -> None:
+    """A teammate's plain clone arrives complete; with its store emptied, `git datax pull`
+    brings every object back, verified, and the work tree stays clean."""
+    import hashlib
+    import shutil
+
+    from gitdatax.store.objectstore import ObjectStore
+
+    proc = clone(server, dest, env)
+    assert proc.stderr == ""
+    assert_files(dest, env=env)
+    shutil.rmtree(dest / ".git/datax")
+    proc = datax("pull", cwd=dest, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{len(FILES)} object(s) downloaded" in proc.stderr
+    fetched = ObjectStore(dest / ".git/datax")
+    assert sorted(fetched.iter_oids()) == sorted(hashlib.sha256(d).hexdigest() for d in FILES.values())
+    assert_files(dest, env=env)
+
+
 def server_object(server: Path, oid: str) -> Path:
     return server / "datax" / "objects" / oid[:2] / oid[2:4] / oid

@@ -78,8 +78,23 @@ def _lfs_http(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
     return open_remote(started.url + "/info/lfs")
 
 
+def _ssh(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    server = request.getfixturevalue("_sshd_for_progress")
+    request.getfixturevalue("monkeypatch").setenv("GIT_SSH_COMMAND", server.ssh_command)
+    (tmp_path / "served").mkdir()
+    return open_remote(f"ssh://{server.user}@127.0.0.1:{server.port}{tmp_path / 'served'}")
+
+
+@pytest.fixture
+def _sshd_for_progress(tmp_path: Path) -> Any:
+    from sshd_server import sshd
+
+    with sshd(tmp_path / "sshd") as server:
+        yield server
+
+
 BACKENDS: dict[str, Callable[[Path, pytest.FixtureRequest], Any]] = {
-    "directory": _directory, "fsspec": _fsspec_memory, "s3": _s3, "lfs-http": _lfs_http}
+    "directory": _directory, "fsspec": _fsspec_memory, "s3": _s3, "lfs-http": _lfs_http, "ssh": _ssh}
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))

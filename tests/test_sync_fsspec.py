@@ -5,15 +5,13 @@ teammate's plain `git clone` finds it; each user's credentials are their own."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
 
 from fsspec_servers import StoreServer, _files_under, azure_server, gcs_server, webdav_server  # noqa: F401
-from gitdatax.store.objectstore import ObjectStore
 from helpers import datax, git, random_bytes, write
-from synchelpers import FILES, assert_files, clone, fresh_home, make_team_repo
+from synchelpers import FILES, fresh_home, make_team_repo, teammate_clone_then_pull_into_an_empty_store
 
 
 def key(data: bytes, prefix: str = "team") -> str:
@@ -50,18 +48,7 @@ def test_push_clone_pull_through_fsspec(store: StoreServer, tmp_path: Path) -> N
 
     env = fresh_home(tmp_path, "home2")
     user_options(store, env)
-    dest = tmp_path / "teammate"
-    proc = clone(server, dest, env)
-    assert proc.stderr == ""
-    assert_files(dest, env=env)
-
-    shutil.rmtree(dest / ".git/datax")
-    proc = datax("pull", cwd=dest, env=env)
-    assert proc.returncode == 0, proc.stderr
-    assert "4 object(s) downloaded" in proc.stderr
-    fetched = ObjectStore(dest / ".git/datax")
-    assert sorted(fetched.iter_oids()) == sorted(hashlib.sha256(d).hexdigest() for d in FILES.values())
-    assert_files(dest, env=env)
+    teammate_clone_then_pull_into_an_empty_store(server, tmp_path / "teammate", env)
 
     # A second version: pre-commit uploads it, push has nothing left to send.
     new = random_bytes(25_000, seed=21)

@@ -3,14 +3,14 @@ remote is committed in .datax.toml, so a teammate's plain `git clone` finds it."
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 from pathlib import Path
 
 from gitdatax.store.objectstore import ObjectStore
 from helpers import datax, git, random_bytes, write
 from s3server import S3Server, s3  # noqa: F401 - the fixture
-from synchelpers import FILES, assert_files, clone, fresh_home, make_team_repo, server_object
+from synchelpers import (FILES, clone, fresh_home, make_team_repo, server_object,
+                         teammate_clone_then_pull_into_an_empty_store)
 
 
 def oid(data: bytes) -> str:
@@ -42,19 +42,7 @@ def test_push_clone_pull_through_s3(s3: S3Server, tmp_path: Path) -> None:
     assert s3_keys(s3) == {key(d) for d in FILES.values()}
     assert not (server / "datax").exists()  # the team store is S3, not the Git server
 
-    env = fresh_home(tmp_path, "home2")
-    dest = tmp_path / "teammate"
-    proc = clone(server, dest, env)
-    assert proc.stderr == ""
-    assert_files(dest, env=env)
-
-    shutil.rmtree(dest / ".git/datax")
-    proc = datax("pull", cwd=dest, env=env)
-    assert proc.returncode == 0, proc.stderr
-    assert "4 object(s) downloaded" in proc.stderr
-    store = ObjectStore(dest / ".git/datax")
-    assert sorted(store.iter_oids()) == sorted(oid(d) for d in FILES.values())
-    assert_files(dest, env=env)
+    teammate_clone_then_pull_into_an_empty_store(server, tmp_path / "teammate", fresh_home(tmp_path, "home2"))
 
 
 def test_pre_commit_uploads_to_s3_and_push_then_has_nothing_to_do(s3: S3Server, tmp_path: Path) -> None:
