@@ -6,6 +6,7 @@ import sys
 from typing import Any, BinaryIO
 
 PREFIX = "git-datax"
+DESC_WIDTH = 40  # the most of a terminal line a progress bar's label takes
 
 
 def info(message: str) -> None:
@@ -63,10 +64,23 @@ def progress(total: int | None, desc: str, *, unit: str = "B", quiet: bool = Fal
     from tqdm import tqdm  # lazy: hooks and the filter process start faster without it
 
     scale = unit == "B"
+    # A terminal that reports no size (a pty nobody sized: `script`, `docker exec -t`, some CI
+    # runners) made tqdm draw nothing at all: give it 80 x 24 then (issue 16 item 7).
+    sized = _terminal_columns() > 0
+    if len(desc) > DESC_WIDTH:  # a long remote URL left no room for the bar itself
+        desc = desc[:DESC_WIDTH // 2 - 1] + "..." + desc[-(DESC_WIDTH // 2 - 2):]
+    shape = {"dynamic_ncols": True} if sized else {"ncols": 80, "nrows": 24}
     return tqdm(
         total=total, desc=desc, unit=unit, unit_scale=scale, unit_divisor=1024 if scale else 1000,
-        file=sys.stderr, leave=False, dynamic_ncols=True, **kwargs,
+        file=sys.stderr, leave=False, **shape, **kwargs,
     )
+
+
+def _terminal_columns() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError):
+        return 0
 
 
 class _NoProgress:
