@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import unquote, urlparse
 
-from gitdatax.errors import CorruptObject
+from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.remotes import meter
 from gitdatax.remotes.base import RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
 from gitdatax.store.objectstore import ObjectStore
@@ -65,7 +65,7 @@ class DirectoryRemote:
                     store.import_object(meter.MeteredReader(source, progress), stub)  # type: ignore[arg-type]
         except CorruptObject as exc:
             raise RemoteCorruptObject(self.url, exc) from None
-        except FileNotFoundError:
+        except (FileNotFoundError, ObjectMissing):  # the remote store lacks it, not ours
             raise RemoteObjectMissing(stub.oid, self.url) from None
         except OSError as exc:
             if local_store_failure(exc, store):  # retrying cannot help, and the remote is not at fault
