@@ -261,3 +261,29 @@ def test_import_keeps_existing_attributes_and_refuses_bad_input(repo: Path) -> N
         "*.txt text eol=lf\n/a.bin filter=datax diff=datax merge=datax -text\n"
     assert (repo / "a.bin").read_bytes() == random_bytes(5000, 1)
     assert git("status", "--porcelain").stdout == ""
+
+
+def test_import_stopped_after_its_refs_moved_finishes_when_run_again(repo: Path) -> None:
+    """Found by benchmarks/fault_injection.py: SIGTERM after the ref transaction and before the
+    work tree followed left the old raw files against the rewritten HEAD, and running migrate
+    again refused with 'the work tree has uncommitted changes'."""
+    data = random_bytes(3000, seed=9)
+    (repo / "m.bin").write_bytes(data)
+    git("add", "m.bin")
+    git("-c", "core.hooksPath=/dev/null", "commit", "-qm", "raw")
+    old = git("rev-parse", "HEAD").stdout.strip()
+    assert datax("migrate", "import", "--include", "*.bin").returncode == 0
+    new = git("rev-parse", "HEAD").stdout.strip()
+    # The state such a stop leaves: HEAD rewritten, index and work tree still the old commit's.
+    git("read-tree", old)
+    git("checkout-index", "-f", "-a")
+    (repo / ".gitattributes").unlink()
+    mark = store_dir(repo) / "migrate" / "refresh-pending"
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    mark.write_text(f"{new} {old}\n")
+    proc = datax("migrate", "import", "--include", "*.bin")
+    assert proc.returncode == 0, proc.stderr
+    assert "migrate: finishing the work tree update of a migrate that was stopped" in proc.stderr
+    assert git("rev-parse", "HEAD").stdout.strip() == new
+    assert git("status", "--porcelain").stdout == ""
+    assert (repo / "m.bin").read_bytes() == data and not mark.exists()
