@@ -418,7 +418,7 @@ def test_gc_dry_run_lists_the_stored_bytes_it_frees(data_repo: Path, tmp_path: P
     git("update-ref", "refs/remotes/origin/main", "HEAD")
     oid = oid_of(b"weights " * 100)
     stored = object_path(data_repo, oid).stat().st_size
-    proc = datax("gc", "--dry-run", "--keep-days", "0")
+    proc = datax("gc", "--dry-run", "--keep-days", "0", "--grace", "0")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-2:] == [
         f"would delete {oid}      800 B of data, {stored} B stored  a.bin",
