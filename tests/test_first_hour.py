@@ -10,8 +10,8 @@ from helpers import datax
 
 
 @pytest.mark.parametrize("argv, answer", [
-    (["add", "models/asr.bin"], "`git datax add` does not exist: `git datax track 'PATTERN'` says which files are "
-                                "data (once), then plain `git add PATH` stores them"),
+    (["add"], "`git datax add` does not exist: `git datax track 'PATTERN'` says which files are data (once), then "
+              "plain `git add PATH` stores them"),
     (["init"], "`git datax init` does not exist: `git datax install` (once per machine, and in each repository "
                "for its hooks); then `git datax track 'PATTERN'` for the data files"),
     (["commit", "-m", "x"], "`git datax commit` does not exist: plain `git add PATH` and `git commit`: the filter "
@@ -34,3 +34,11 @@ def test_commands_that_exist_are_not_taken_for_other_tools_verbs(repo: Path) -> 
     assert datax("status").returncode == 0
     proc = datax("frobnicate")
     assert proc.returncode == 1 and "unknown command 'frobnicate'" in proc.stderr
+
+
+def test_dvc_add_with_paths_gets_the_exact_commands(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    proc = datax("add", "models", "data/train set.csv", cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == ("git-datax: error: `git datax add` does not exist: run `git datax track 'models/**' "
+                           "'data/train set.csv'`, then `git add .gitattributes models 'data/train set.csv'`\n")

@@ -135,6 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # messages name paths too (stderr's default: \udce9)
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(encoding="utf-8", errors="surrogateescape")
+    from gitdatax.cli.verbs import add_with_paths
+
+    dvc_add = add_with_paths(list(sys.argv[1:] if argv is None else argv))
+    if dvc_add is not None:  # before argparse, which sees only the verb
+        output.error(dvc_add)
+        return 1
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -37,6 +37,19 @@ HINTS: dict[str, str] = {
 }
 
 
+def add_with_paths(argv: list[str]) -> str | None:
+    """`git datax add models/ data/train.csv` (dvc add's habit): the exact commands for those
+    paths, a folder as every file under it. None for anything else (argparse answers it)."""
+    import os
+    import shlex
+
+    if len(argv) < 2 or argv[0] != "add" or any(a.startswith("-") for a in argv[1:]):
+        return None
+    patterns = [f"{p.rstrip('/')}/**" if os.path.isdir(p) else p for p in argv[1:]]
+    return (f"`git datax add` does not exist: run `git datax track {' '.join(shlex.quote(p) for p in patterns)}`, "
+            f"then `git add .gitattributes {' '.join(shlex.quote(p) for p in argv[1:])}`")
+
+
 def hint_for(verb: str, existing: set[str]) -> str | None:
     """What to run instead of `verb`, or None when it is a command here or not a known verb."""
     if verb in existing:
