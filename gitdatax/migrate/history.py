@@ -223,18 +223,24 @@ def _finish_interrupted_refresh(cwd: str | os.PathLike[str] | None) -> None:
     if head != due:
         mark.unlink(missing_ok=True)  # the transaction never happened: nothing to finish
         return
-    # Only while index and work tree are still exactly the old commit's: nothing of the user's
-    # since then may be lost.
+    # Only while index and work tree differ from the old commit in nothing but paths the rewrite
+    # changed (the reset itself may have been stopped half way): nothing else may be lost.
     git.run(["update-index", "-q", "--refresh"], cwd=cwd, check=False)  # stat data, not content
-    untouched = (git.run(["diff-index", "--quiet", "--cached", old, "--"], cwd=cwd, check=False).returncode == 0
-                 and git.run(["diff-files", "--quiet"], cwd=cwd, check=False).returncode == 0)
-    if not untouched:
+    rewritten = _names(["diff", "--name-only", "-z", old, due], cwd)
+    changed = _names(["diff-index", "--cached", "--name-only", "-z", old, "--"], cwd)
+    changed |= _names(["diff-files", "--name-only", "-z"], cwd)
+    if not changed <= rewritten:
         raise FatalError("a migrate was stopped after rewriting the checked-out branch and before the work tree "
-                         "followed it, and files changed since: commit or stash them, then "
-                         "`git reset --hard` brings the work tree to the rewritten commit")
+                         f"followed it, and files changed since ({sorted(changed - rewritten)[0]}): commit or "
+                         "stash them, then `git reset --hard` brings the work tree to the rewritten commit")
     output.info("migrate: finishing the work tree update of a migrate that was stopped")
     git.run(["reset", "-q", "--hard", "HEAD"], cwd=cwd)
     mark.unlink(missing_ok=True)
+
+
+def _names(args: list[str], cwd: str | os.PathLike[str] | None) -> set[str]:
+    out = git.run(args, cwd=cwd, check=False).stdout
+    return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
 
 
 def require_clean(cwd: str | os.PathLike[str] | None = None) -> None:
