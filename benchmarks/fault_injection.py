@@ -165,7 +165,8 @@ def run_trials(args: argparse.Namespace, work: Path) -> tuple[list[Trial], dict[
     templates, truth = build_templates(work, env, args.big_mib, args.n_small)
     durations = calibrate(templates, work, env)
     rnd = random.Random(args.seed)
-    plan = [(s, sig, target) for s in SCENARIOS for sig in SIGNALS for target in ("group", "gitdatax")]
+    chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
+    plan = [(s, sig, target) for s in chosen for sig in SIGNALS for target in ("group", "gitdatax")]
     draws = [(plan[n % len(plan)], rnd.uniform(0.0, 0.95)) for n in range(args.trials)]
     deadline = time.monotonic() + args.max_minutes * 60
 
@@ -237,6 +238,8 @@ def main() -> int:
     parser.add_argument("--max-minutes", type=float, default=25.0, help="stop starting trials after this long")
     parser.add_argument("--keep-failed", action="store_true", help="keep the folders of failed trials")
     parser.add_argument("--jobs", type=int, default=2, help="trials run at once (default 2)")
+    parser.add_argument("--only", action="append", metavar="COMMAND",
+                        help="only this command's trials, e.g. 'migrate import' (repeatable)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="datax-faults-"))
     work.mkdir(parents=True, exist_ok=True)
