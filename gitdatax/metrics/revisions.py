@@ -2,7 +2,7 @@
 
 A row is named as DVC and `git log --decorate` would have a person read it: by its tag, else its
 branch, else its short id; the work tree is `workspace`. Three git processes at most, however
-many commits: for-each-ref for the names, rev-list for `-A`/`-n`, cat-file --batch-check for the
+many commits: for-each-ref for the names, rev-list for `-A`/`-n`, git.CatFile for the
 revisions given.
 """
 from __future__ import annotations
@@ -58,13 +58,12 @@ def resolve(top: Path, revs: Sequence[str]) -> list[str]:
     for rev in revs:
         if rev.startswith("-") or "\n" in rev:
             raise FatalError(f"{rev!r} is not a revision")
-    query = "".join(f"{rev}^{{commit}}\n" for rev in revs).encode("utf-8", "surrogateescape")
-    out = git.run(["cat-file", "--batch-check=%(objectname)"], cwd=top, input=query).stdout
     commits = []
-    for rev, line in zip(revs, out.decode("utf-8", "surrogateescape").splitlines()):
-        if line.endswith(" missing") or line.endswith(" ambiguous") or " " in line:
-            raise FatalError(f"unknown revision {rev!r}: not a commit, branch or tag of this repository")
-        commits.append(line)
+    with git.CatFile(top) as cat:
+        for rev, (_, info) in zip(revs, cat.infos(f"{rev}^{{commit}}" for rev in revs)):
+            if info is None or info.kind != "commit":
+                raise FatalError(f"unknown revision {rev!r}: not a commit, branch or tag of this repository")
+            commits.append(info.oid)
     return commits
 
 

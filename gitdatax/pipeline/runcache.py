@@ -61,7 +61,7 @@ class RunCache:
 
     def index_history(self, top: Path, lock_name: str) -> int:
         """Read the locks of the commits not read before; returns how many entries were added.
-        One `rev-list` and one `cat-file --batch` whatever the number of commits."""
+        One `rev-list` and one git.CatFile whatever the number of commits."""
         listed = git.run(["rev-list", "--all", "--", lock_name], cwd=top, check=False).stdout.decode().split()
         done_path = self.folder / INDEXED
         try:
@@ -89,17 +89,7 @@ class RunCache:
 
 
 def _read_at(top: Path, commits: list[str], path: str) -> list[tuple[str, bytes]]:
-    request = "".join(f"{commit}:{path}\n" for commit in commits).encode()
-    out = git.run(["cat-file", "--batch"], cwd=top, input=request).stdout
-    found = []
-    pos = 0
-    for commit in commits:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if len(header) != 3:
-            continue  # "<rev> missing": the lock was deleted in that commit
-        size = int(header[2])
-        found.append((commit, out[pos:pos + size]))
-        pos += size + 1
-    return found
+    """(commit, content of `path` there) for each commit that has it (a deleted lock is left out)."""
+    with git.CatFile(top) as cat:
+        return [(rev[:-len(path) - 1], data) for rev, info, data in cat.contents(f"{c}:{path}" for c in commits)
+                if info.kind == "blob"]

@@ -77,16 +77,17 @@ def _warn_without_artifact(name: str, commit: str, cwd: Path) -> None:
     dvc.yaml) at that commit: say so when it is not there, as the tag is still useful."""
     from gitdatax.pipeline.spec import parse_pipeline
 
-    def read(rel: str) -> bytes | None:
-        proc = git.run(["cat-file", "blob", f"{commit}:{rel}"], cwd=cwd, check=False)
-        return proc.stdout if proc.returncode == 0 else None
+    with git.CatFile(cwd) as cat:
+        def read(rel: str) -> bytes | None:
+            info = cat.info(f"{commit}:{rel}")
+            return cat.read(info.oid) if info is not None and info.kind == "blob" else None
 
-    for filename in ("datax.yaml", "dvc.yaml"):
-        text = read(filename)
-        if text is not None:
-            if name in parse_pipeline(text, filename, read).artifacts:
-                return
-            break
+        for filename in ("datax.yaml", "dvc.yaml"):
+            text = read(filename)
+            if text is not None:
+                if name in parse_pipeline(text, filename, read).artifacts:
+                    return
+                break
     output.warn(f"{name} is not under artifacts: in datax.yaml at that commit, so `get --rev {name}@...` "
                 f"will need the path; add `artifacts: {{{name}: {{path: PATH, type: model}}}}` to datax.yaml")
 
