@@ -1,9 +1,10 @@
 """Reading and editing the `.gitattributes` lines that gitdatax owns."""
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
+
+from gitdatax.files import write_atomically
 
 ATTRIBUTES = "filter=datax diff=datax merge=datax -text"
 _NEEDS_QUOTES = re.compile(r'[\s"\\]')
@@ -50,9 +51,7 @@ def read_lines(path: Path) -> list[str]:
 
 
 def write_lines(path: Path, lines: list[str]) -> None:
-    tmp = path.with_name(path.name + ".datax-tmp")
-    tmp.write_text("".join(line + "\n" for line in lines))
-    os.replace(tmp, path)
+    write_atomically(path, "".join(line + "\n" for line in lines))
 
 
 def tracked_patterns(path: Path) -> list[str]:

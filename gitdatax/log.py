@@ -28,10 +28,11 @@ import json
 import math
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Mapping
+
+from gitdatax.files import write_atomically
 
 DEFAULT_DIR = "dvclive"
 
@@ -178,20 +179,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     """Write through a temporary file beside `path`, then rename: readers see the old file or the
     new one, never half of one (also used for the HTML report of `plots diff`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomically(path, text)
 
 
 # -- the module-level logger most training scripts use --------------------------------------

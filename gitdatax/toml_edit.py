@@ -8,13 +8,13 @@ is refused with a message rather than written wrong.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any, Callable
 
 from gitdatax.config import load_toml, tomllib
 from gitdatax.errors import FatalError
+from gitdatax.files import write_atomically
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _HEADER = re.compile(r"\s*\[(?!\[)(.*)\]\s*(#.*)?")
@@ -187,6 +187,4 @@ def edit_file(path: Path, change: Callable[[str], str], expect: Callable[[dict[s
     if not ok:
         raise FatalError(f"{path.name}: cannot make this change safely by editing lines "
                          "(is the table written inline or with dotted keys?); edit the file by hand")
-    tmp = path.with_name(path.name + ".datax-tmp")
-    tmp.write_text(after, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, after)

@@ -15,7 +15,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent / "gitdatax"
 # gets its line here: where it sits is a decision, not an accident.
 LAYERS = {
     "gitdatax": 0,  # the package itself: __version__
-    "errors": 0, "output": 0, "stub": 0, "log": 0,
+    "errors": 0, "output": 0, "stub": 0, "log": 0, "files": 0,
     "git": 1, "config": 1, "toml_edit": 1, "attributes": 1, "crashlog": 1,
     "store": 2, "scan": 2,
     "remotes": 3,

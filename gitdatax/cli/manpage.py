@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from gitdatax import __version__
+from gitdatax.files import write_atomically
 
 
 def render(parser: argparse.ArgumentParser) -> str:
@@ -68,9 +69,7 @@ def install(parser: argparse.ArgumentParser) -> Path | None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / "git-datax.1"
-            tmp = folder / ".git-datax.1.tmp"
-            tmp.write_text(text)
-            os.replace(tmp, target)
+            write_atomically(target, text)
             return target
         except OSError:
             continue

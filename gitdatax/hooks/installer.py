@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from gitdatax.errors import FatalError
+from gitdatax.files import write_atomically
 
 MARKER = b"gitdatax-hook"
 CHAINED_SUFFIX = ".pre-datax"
@@ -51,10 +52,7 @@ def is_ours(path: Path) -> bool:
 
 
 def _write_executable(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".datax-tmp")
-    tmp.write_text(text)
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, path)
+    write_atomically(path, text, mode=0o755)
 
 
 def install(hooks_dir: Path, names: tuple[str, ...] = CLIENT_HOOKS, template: str = "client-hook.sh") -> list[str]:

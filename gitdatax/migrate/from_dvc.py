@@ -26,6 +26,7 @@ from gitdatax.errors import FatalError
 from gitdatax.migrate import dvc_repo
 from gitdatax.migrate.dvc_repo import DvcCache, DvcFile, DvcOut
 from gitdatax.stub import Stub
+from gitdatax.files import write_atomically
 
 # DVC option name -> gitdatax's; the others are left out (credentials and choices of them are
 # the user's git config's, never the team file's).
@@ -112,11 +113,7 @@ def _store(cache: DvcCache, store: object, item: DvcFile, out: DvcOut) -> Stub:
 def _write_file(target: Path, store: object, stub: Stub) -> None:
     """The real bytes at `target`, replacing whatever DVC left there (a link into its cache)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.datax-tmp")
-    with open(tmp, "wb") as f:
-        for chunk in store.iter_content(stub):  # type: ignore[attr-defined]
-            f.write(chunk)
-    os.replace(tmp, target)
+    write_atomically(target, store.iter_content(stub))  # type: ignore[attr-defined]
 
 
 def _ignored_by_dvc(top: Path, path: str) -> bool:
@@ -146,9 +143,7 @@ def _unignore(top: Path, outs: list[DvcOut]) -> list[str]:
             continue
         touched.append(rel)
         if any(line.strip() for line in kept):
-            tmp = path.with_name(".gitignore.datax-tmp")
-            tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-            os.replace(tmp, path)
+            write_atomically(path, "".join(line + "\n" for line in kept))
         else:
             path.unlink()
     return touched
@@ -194,9 +189,7 @@ def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str |
         text = add_table(text, ("remote", name), values)
         converted.append(f"{name} -> {remote.url}")
     if converted:
-        tmp = team.with_name(".datax.toml.datax-tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, team)
+        write_atomically(team, text)
     return converted, skipped
 
 

@@ -25,6 +25,7 @@ from gitdatax.migrate import history
 from gitdatax.scan.blobs import stubs_in
 from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.store.objectstore import CHUNK, ObjectStore
+from gitdatax.files import write_atomically
 
 DATAX_ATTRIBUTES = attributes.ATTRIBUTES.split()
 
@@ -172,7 +173,7 @@ def convert_in_place(*, remove_lfs: bool, cwd: str | os.PathLike[str] | None = N
             original = full.read_bytes()
             new = convert_attributes(original)
             if new != original:
-                _write_atomically(full, new)
+                write_atomically(full, new)
                 attr_files.append(entry.path)
     _stage_stubs(pointers, top)
     if attr_files:
@@ -227,20 +228,6 @@ def _fill_work_tree(pointers: dict[str, tuple[str, stubs.Stub]], store: ObjectSt
                 continue
         except FileNotFoundError:
             continue
-        mode = full.stat().st_mode
-        fd, tmp = tempfile.mkstemp(dir=full.parent, prefix=".datax-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in store.read_verified(stub):
-                    out.write(chunk)
-            os.chmod(tmp, mode & 0o7777)
-            os.replace(tmp, full)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_atomically(full, store.read_verified(stub), mode=full.stat().st_mode & 0o7777)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".datax-tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from gitdatax import stub as stubs
 from gitdatax.pipeline.index_oids import WORTH_ASKING
+from gitdatax.files import write_atomically
 
 if TYPE_CHECKING:
     from gitdatax.pipeline.index_oids import IndexOids
@@ -120,11 +121,9 @@ class StatCache:
 
         if self.path is None or not self.dirty:
             return
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(marshal.dumps((CACHE_VERSION, time.time_ns(), self.entries)))
-            os.replace(tmp, self.path)
+            write_atomically(self.path, marshal.dumps((CACHE_VERSION, time.time_ns(), self.entries)), durable=False)
         except OSError:
             pass  # a cache: the next run hashes again
         self.dirty = False

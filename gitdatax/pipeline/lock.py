@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 from gitdatax.errors import FatalError
 from gitdatax.pipeline.hashing import FileState
 from gitdatax.pipeline.params_file import yaml_safe_load
+from gitdatax.files import write_atomically
 
 SCHEMA = "2.0"
 
@@ -149,7 +149,5 @@ class LockWriter:
                 self._texts[name] = known
             blocks.append(known[1])
         body = f"schema: '{SCHEMA}'\nstages:\n" + "".join(blocks) if blocks else f"schema: '{SCHEMA}'\nstages: {{}}\n"
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(body, "utf-8")
-        os.replace(tmp, self.path)  # a crash leaves the old lock or the new one, never half
+        write_atomically(self.path, body)  # a crash leaves the old lock or the new one, never half
 

@@ -11,10 +11,11 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from gitdatax import attributes, git
 from gitdatax.errors import FatalError, NoRemoteConfigured
+from gitdatax.files import write_atomically
 from gitdatax.pipeline.hashing import FileState, WorkTreeHasher, listing_bytes, parse_listing
 from gitdatax.pipeline.model import Out, Stage
 from gitdatax.scan.blobs import small_blobs
@@ -189,16 +190,19 @@ def _read_object(store: Any, oid: str) -> bytes:
     return data
 
 
-def _atomic_write(top: Path, path: str, chunks: Any) -> None:
+def _atomic_write(top: Path, path: str, chunks: Any, check: Callable[[], None] | None = None) -> None:
+    """`path` replaced by `chunks` all at once; `check` (raising to refuse) runs once they are
+    written and before a folder in the way is removed."""
     full = top / path
     full.parent.mkdir(parents=True, exist_ok=True)
-    if full.is_dir() and not full.is_symlink():
-        shutil.rmtree(full)
-    tmp = full.with_name(f".{full.name}.datax-tmp")
-    with open(tmp, "wb") as f:
-        for chunk in chunks:
-            f.write(chunk)
-    os.replace(tmp, full)
+
+    def make_room() -> None:
+        if check is not None:
+            check()
+        if full.is_dir() and not full.is_symlink():
+            shutil.rmtree(full)
+
+    write_atomically(full, chunks, verify=make_room)
 
 
 def _write_from_store(top: Path, path: str, store: ObjectStore, state: FileState) -> None:
@@ -206,10 +210,20 @@ def _write_from_store(top: Path, path: str, store: ObjectStore, state: FileState
 
 
 def _write_from_git(top: Path, path: str, blob: str, state: FileState) -> None:
-    data = git.run(["cat-file", "blob", blob], cwd=top).stdout
-    if hashlib.sha256(data).hexdigest() != state.oid:
-        raise FatalError(f"'{path}' in git does not hold the content the lock names ({state.oid[:12]})")
-    _atomic_write(top, path, [data])
+    digest = hashlib.sha256()
+
+    def check() -> None:
+        if digest.hexdigest() != state.oid:
+            raise FatalError(f"'{path}' in git does not hold the content the lock names ({state.oid[:12]})")
+
+    with git.CatFile(top) as cat:  # streamed and hashed on the way: never held whole
+        _atomic_write(top, path, _hashing(cat.stream(blob), digest), check)
+
+
+def _hashing(chunks: Iterator[bytes], digest: Any) -> Iterator[bytes]:
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk
 
 
 def _blob_at(top: Path, commit: str, path: str) -> str | None:
@@ -228,12 +242,15 @@ def _tree_states(top: Path, commit: str, folder: str) -> list[tuple[str, FileSta
         return None
     small = small_blobs([blob for _, blob, size in records if size < 1024], cwd=top, sizes_known=True)
     entries = []
-    for name, blob, size in records:
-        stub = parse_stub(small[blob]) if blob in small else None
-        if stub is None:
-            data = git.run(["cat-file", "blob", blob], cwd=top).stdout
-            stub = Stub(hashlib.sha256(data).hexdigest(), len(data))
-        entries.append((name[len(folder) + 1:], FileState(stub.oid, stub.size)))
+    with git.CatFile(top) as cat:
+        for name, blob, size in records:
+            stub = parse_stub(small[blob]) if blob in small else None
+            if stub is None:  # plain content in git: its hash, streamed
+                digest = hashlib.sha256()
+                for _ in _hashing(cat.stream(blob), digest):
+                    pass
+                stub = Stub(digest.hexdigest(), size)
+            entries.append((name[len(folder) + 1:], FileState(stub.oid, stub.size)))
     return entries
 
 

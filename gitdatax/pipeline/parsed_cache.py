@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gitdatax.pipeline.hashing import RACY_NS
+from gitdatax.files import write_atomically
 
 VERSION = 1
 StatKey = tuple[int, int, int, int] | None
@@ -57,12 +58,10 @@ class ParsedCache:
     def put(self, name: str, top: Path, files: list[str], value: Any) -> None:
         data = self._load()
         data[name] = ({rel: stat_key(top / rel) for rel in files}, value)
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as f:
-                pickle.dump((VERSION, time.time_ns(), data), f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
+            pickled = pickle.dumps((VERSION, time.time_ns(), data), protocol=pickle.HIGHEST_PROTOCOL)
+            write_atomically(self.path, pickled, durable=False)
         except (OSError, pickle.PicklingError):
             pass
 

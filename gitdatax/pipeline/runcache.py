@@ -16,13 +16,13 @@ push of the whole run cache is what made DVC revert sharing it).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitdatax import git
 from gitdatax.pipeline.hashing import FileState
 from gitdatax.pipeline.lock import parse_lock
+from gitdatax.files import write_atomically
 
 RUNS = "runs"
 INDEXED = "indexed"
@@ -55,9 +55,7 @@ class RunCache:
         if commit:
             record["commit"] = commit
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".{key}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(record, sort_keys=True), "utf-8")
-        os.replace(tmp, self.folder / key)
+        write_atomically(self.folder / key, json.dumps(record, sort_keys=True))
 
     def index_history(self, top: Path, lock_name: str) -> int:
         """Read the locks of the commits not read before; returns how many entries were added.

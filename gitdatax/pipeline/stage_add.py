@@ -7,7 +7,6 @@ written back whole by the YAML library instead.
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from gitdatax.errors import FatalError
 from gitdatax.pipeline import outputs
 from gitdatax.pipeline.model import DATAX_FILE, Out, Stage
 from gitdatax.pipeline.spec import find_pipeline_file, parse_pipeline
+from gitdatax.files import write_atomically
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
@@ -98,9 +98,7 @@ def add_stage(top: Path, request: StageRequest) -> tuple[Path, Stage]:
     for out in stage.all_outs():
         if out.path in produced:
             raise FatalError(f"'{out.path}' is already an out of stage '{produced[out.path]}'")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(new_text, "utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, new_text)
     outputs.track_outs(top, [(out, (top / out.path).is_dir() or _says_dir(out)) for out in stage.outs])
     return path, stage
 

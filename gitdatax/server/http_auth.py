@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gitdatax.errors import FatalError
+from gitdatax.files import write_atomically
 
 NAME_RE = re.compile(r"[A-Za-z0-9._@+-]{1,64}")
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 14, 8, 1
@@ -93,11 +94,7 @@ def add_user(path: Path, name: str, password: str, read_only: bool) -> bool:
     lines = path.read_text().splitlines() if path.exists() else []
     kept = [line for line in lines if line.split(":", 1)[0] != name]
     kept.append(f"{name}:{'ro' if read_only else 'rw'}:{hash_password(password)}")
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("\n".join(kept) + "\n")
-    os.replace(tmp, path)
+    write_atomically(path, "\n".join(kept) + "\n", mode=0o600)
     return len(kept) == len(lines) + 1
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from gitdatax import attributes, git
 from gitdatax.errors import FatalError
 from gitdatax.share.snapshot import Snapshot, normal_path, open_snapshot, remote_commit
+from gitdatax.files import write_atomically
 
 IMPORTS_FILE = ".datax-imports.toml"
 HEADER = "# Written by `git datax import`; `git datax update` moves these.\n"
@@ -72,9 +73,7 @@ def read_origins(top: Path) -> dict[str, Origin]:
 
 def write_origins(top: Path, origins: dict[str, Origin]) -> None:
     text = HEADER + "".join("\n" + origins[out].as_toml() for out in sorted(origins))
-    tmp = top / f"{IMPORTS_FILE}.datax-tmp"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, top / IMPORTS_FILE)
+    write_atomically(top / IMPORTS_FILE, text)
 
 
 def out_path(top: Path, path: str, out: str | None) -> str:

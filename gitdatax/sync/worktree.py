@@ -18,6 +18,7 @@ from gitdatax import git
 from gitdatax.scan.commits import select
 from gitdatax.scan.scanner import GitScanner, PathStub
 from gitdatax.store.objectstore import ObjectStore
+from gitdatax.files import write_atomically
 
 PENDING_MARK = "pending-stubs"
 
@@ -104,17 +105,10 @@ def _put_back_stubs(top: Path, items: Sequence[PathStub], modes: dict[str, int])
             pass
         except OSError:
             continue
-        tmp = full.with_name(f".{full.name}.datax-{os.getpid()}")
         try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-            os.chmod(tmp, modes.get(item.path, 0o644) & 0o7777)
-            os.replace(tmp, full)
+            write_atomically(full, data, mode=modes.get(item.path, 0o644) & 0o7777)
         except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            pass
 
 
 # -- the pending mark ------------------------------------------------------------------------
