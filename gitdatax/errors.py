@@ -15,6 +15,18 @@ class FatalError(Exception):
     """A problem the user can fix. The message is one line, printed as is; exit status 1."""
 
 
+class ProtocolError(Exception):
+    """The other end of a pipe broke its protocol (git's pkt-lines to the filter, the frames
+    between the ssh client and `serve --stdio`): the stream cannot be trusted any more."""
+
+
+class ConnectionClosed(ProtocolError):
+    """The other end closed the pipe (at a frame's boundary, or inside one)."""
+
+    def __init__(self) -> None:
+        super().__init__("connection closed")
+
+
 class NoRemoteConfigured(FatalError):
     """No remote store is configured and none can be derived: nothing to fetch from, which is no
     news to report once per file (each file's own message says it)."""

@@ -6,7 +6,7 @@ import io
 import pytest
 
 from gitdatax.filter import pktline
-from gitdatax.filter.pktline import ProtocolError
+from gitdatax.errors import ProtocolError
 
 
 @pytest.fixture(autouse=True)

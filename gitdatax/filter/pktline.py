@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from typing import BinaryIO, Iterator
 
+from gitdatax.errors import ProtocolError
+
 MAX_DATA = 65516  # LARGE_PACKET_DATA_MAX: 65520 minus the 4-byte length header
 FLUSH = b"0000"
-
-
-class ProtocolError(Exception):
-    """The peer broke the pkt-line framing; the stream cannot be trusted any more."""
 
 
 class Truncated(ProtocolError, EOFError):

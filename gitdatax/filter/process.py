@@ -11,7 +11,7 @@ import sys
 from typing import BinaryIO, Callable, Iterator
 
 from gitdatax import output, stub as stubs
-from gitdatax.errors import FatalError
+from gitdatax.errors import FatalError, ProtocolError
 from gitdatax.filter import pktline
 from gitdatax.filter.background_writer import Failure
 from gitdatax.filter.clean import Cleaner
@@ -47,12 +47,12 @@ class FilterProcess:
         try:
             self._handshake()
         except EOFError:  # git went away first (killed, or not git at all): not our bug
-            raise pktline.ProtocolError("the other side closed the pipe during the handshake") from None
+            raise ProtocolError("the other side closed the pipe during the handshake") from None
 
     def _handshake(self) -> None:
         welcome = pktline.read_text_list(self.stdin)
         if welcome[:1] != ["git-filter-client"] or "version=2" not in welcome[1:]:
-            raise pktline.ProtocolError(f"unexpected filter handshake {welcome!r}")
+            raise ProtocolError(f"unexpected filter handshake {welcome!r}")
         pktline.write_text_list(self.stdout, ["git-filter-server", "version=2"])
         self.stdout.flush()
         offered = {line.partition("=")[2] for line in pktline.read_text_list(self.stdin)}
@@ -97,9 +97,9 @@ class FilterProcess:
         try:
             answer = self.cleaner.clean(content, pathname)
         except EOFError:  # also pktline.Truncated: git died mid-file, no one to answer, no bug
-            raise pktline.ProtocolError(f"git closed the pipe in the middle of {pathname}; "
+            raise ProtocolError(f"git closed the pipe in the middle of {pathname}; "
                                         "nothing was stored for it") from None
-        except pktline.ProtocolError:
+        except ProtocolError:
             raise  # the stream cannot be trusted any more: end the process (one line, exit 1)
         except Exception as exc:  # one file fails, the process carries on
             _drain(content)

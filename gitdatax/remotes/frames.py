@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO
 
+from gitdatax.errors import ConnectionClosed, ProtocolError
 from gitdatax.remotes.chunkreader import ChunkReader
 
 PROTOCOL = "gitdatax-stdio"
@@ -19,10 +20,6 @@ MAX_FRAME = 4 << 20
 DATA_CHUNK = 1 << 20
 COMMAND, DATA, ERROR = b"C", b"D", b"E"
 _HEADER = struct.Struct(">cI")
-
-
-class ProtocolError(Exception):
-    """The peer sent something that is not a frame of this protocol (or went away)."""
 
 
 class Aborted(ProtocolError):
@@ -44,7 +41,7 @@ def read_exact(stream: BinaryIO, n: int) -> bytes:
     while got < n:
         more = stream.read(n - got)
         if not more:
-            raise ProtocolError("connection closed")
+            raise ConnectionClosed()
         parts.append(more)
         got += len(more)
     return b"".join(parts)
@@ -53,7 +50,7 @@ def read_exact(stream: BinaryIO, n: int) -> bytes:
 def read_frame(stream: BinaryIO) -> tuple[bytes, bytes]:
     header = stream.read(_HEADER.size)
     if not header:
-        raise ProtocolError("connection closed")
+        raise ConnectionClosed()
     if len(header) < _HEADER.size:
         header += read_exact(stream, _HEADER.size - len(header))
     kind, length = _HEADER.unpack(header)

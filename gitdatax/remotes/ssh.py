@@ -24,8 +24,8 @@ from typing import Iterable, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from gitdatax.remotes import frames
-from gitdatax.errors import CorruptObject, FatalError, InvalidOid
-from gitdatax.remotes.frames import COMMAND, DATA, ERROR, ProtocolError
+from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ProtocolError
+from gitdatax.remotes.frames import COMMAND, DATA, ERROR
 from gitdatax.remotes import meter
 from gitdatax.remotes.base import ATTEMPTS, RemoteError, RemoteObjectMissing, number_option
 from gitdatax.store.objectstore import ObjectStore
@@ -301,7 +301,7 @@ class SshRemote:
             store.import_object(meter.MeteredReader(reader, progress), stub)  # type: ignore[arg-type]
         except CorruptObject as exc:
             reader.drain()
-            why = str(exc).rsplit("(", 1)[-1].rstrip(")")
+            why = exc.why
             raise _InStep(f"remote {self.url}: object {stub.oid} failed verification after "
                           f"download ({why}); nothing was stored") from None
         except OverflowError:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gitdatax.remotes import frames
-from gitdatax.errors import CorruptObject, FatalError, ObjectMissing
-from gitdatax.remotes.frames import COMMAND, DATA, ERROR, ProtocolError
+from gitdatax.errors import ConnectionClosed, CorruptObject, FatalError, ObjectMissing, ProtocolError
+from gitdatax.remotes.frames import COMMAND, DATA, ERROR
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
@@ -59,9 +59,9 @@ class StdioServer:
         while True:
             try:
                 kind, payload = frames.read_frame(self.inp)
+            except ConnectionClosed:
+                return 0
             except ProtocolError as exc:
-                if str(exc) == "connection closed":
-                    return 0
                 self.send(ERROR, f"protocol {exc}")
                 return 1
             if kind != COMMAND:
@@ -126,7 +126,7 @@ class StdioServer:
             self.store.import_object(reader, stub)
         except (CorruptObject, OverflowError) as exc:
             reader.drain()
-            why = str(exc).rsplit("(", 1)[-1].rstrip(")") if isinstance(exc, CorruptObject) else str(exc)
+            why = exc.why if isinstance(exc, CorruptObject) else str(exc)
             raise _Refused("corrupt", f"{stub.oid} {why}") from None
         except frames.Aborted as exc:
             raise _Refused("aborted", f"{stub.oid} {exc}") from None

@@ -13,8 +13,7 @@ def run(args: argparse.Namespace) -> int:
     from gitdatax.cli import signals
 
     signals.exit_at_once_on_signals()  # see cli/signals.py: never a half-way unwinding inside git
-    from gitdatax.filter import pktline
-    from gitdatax.errors import FatalError
+    from gitdatax.errors import FatalError, ProtocolError
     from gitdatax.sync.fetcher import RemoteFetcher
     from gitdatax.filter.process import FilterProcess
     from gitdatax.hooks.installer import ensure_installed
@@ -34,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
                             fetch_now=fetcher.fetches_cheaply)
     try:
         process.serve()
-    except pktline.ProtocolError as exc:
+    except ProtocolError as exc:
         raise FatalError(f"filter protocol error: {exc}") from None
     finally:
         process.close()
