@@ -74,22 +74,23 @@ def resolve_store(url: str | None) -> ObjectStore:
     return ObjectStore(paths.common_dir / "datax")
 
 
-def serve_http(args: Any) -> int:
+def serve_http(*, store_url: str | None = None, bind: str = "127.0.0.1:8080", auth_file: str | None = None,
+               max_body: str | None = None, url: str | None = None, grace: float | None = None,
+               anonymous: bool = False) -> int:
+    """Serve the store over HTTP (the LFS batch API) until SIGTERM or Ctrl-C; the arguments are
+    `git datax serve`'s options."""
     from gitdatax import output
     from gitdatax.config import parse_size
 
-    if getattr(args, "add_user", None):
-        return _add_user(args)
-    host, port = parse_bind(args.bind)
-    auth_file = getattr(args, "auth_file", None)
-    if not auth_file and not is_loopback(host) and not getattr(args, "anonymous", False):
+    host, port = parse_bind(bind)
+    if not auth_file and not is_loopback(host) and not anonymous:
         raise FatalError(f"refusing to serve {host} without --auth-file: anyone who can reach it could "
                          "read and write the store (pass --anonymous if that is what you want)")
-    max_body = parse_size(getattr(args, "max_body", None) or DEFAULT_MAX_BODY, setting="--max-body")
-    store = resolve_store(args.store)
+    body_limit = parse_size(max_body or DEFAULT_MAX_BODY, setting="--max-body")
+    store = resolve_store(store_url)
     auth = Authenticator(Path(auth_file)) if auth_file else None
     try:
-        server = DataxServer((host, port), store, auth, max_body, getattr(args, "url", None))
+        server = DataxServer((host, port), store, auth, body_limit, url)
     except OSError as exc:
         raise FatalError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     bound = server.server_address[1]
@@ -110,31 +111,11 @@ def serve_http(args: Any) -> int:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
-    grace = float(getattr(args, "grace", None) or DEFAULT_GRACE)
+    grace = float(grace or DEFAULT_GRACE)
     finished = server.wait_idle(grace)
     if not finished:
         server.cut_busy()
         server.wait_idle(5)
     output.info("git-datax serve: stopped" + ("" if finished else
                 f" (requests still running after {grace:g} s were cut)"))
-    return 0
-
-
-def _add_user(args: Any) -> int:
-    import getpass
-
-    from gitdatax import output
-    from gitdatax.server.http_auth import add_user
-
-    if not args.auth_file:
-        raise FatalError("--add-user needs --auth-file FILE (the file to add the user to)")
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"password for {args.add_user}: ")
-        if getpass.getpass("again: ") != password:
-            raise FatalError("the two passwords differ; nothing written")
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    new = add_user(Path(args.auth_file), args.add_user, password, bool(args.read_only))
-    role = "read-only" if args.read_only else "read-write"
-    output.info(f"{'added' if new else 'updated'} {role} user {args.add_user} in {args.auth_file}")
     return 0

@@ -47,6 +47,33 @@ def run(args: argparse.Namespace) -> int:
         from gitdatax.server.stdio import serve_stdio
 
         return serve_stdio(args.stdio)
+    if args.add_user:
+        return add_user(args.auth_file, args.add_user, read_only=args.read_only)
     from gitdatax.server.http_server import serve_http
 
-    return serve_http(args)
+    return serve_http(store_url=args.store, bind=args.bind, auth_file=args.auth_file, max_body=args.max_body,
+                      url=args.url, grace=args.grace, anonymous=args.anonymous)
+
+
+def add_user(auth_file: str | None, name: str, *, read_only: bool) -> int:
+    """`--add-user NAME`: the password from the terminal (twice) or stdin's first line."""
+    import getpass
+    import sys
+    from pathlib import Path
+
+    from gitdatax import output
+    from gitdatax.errors import FatalError
+    from gitdatax.server import http_auth
+
+    if not auth_file:
+        raise FatalError("--add-user needs --auth-file FILE (the file to add the user to)")
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {name}: ")
+        if getpass.getpass("again: ") != password:
+            raise FatalError("the two passwords differ; nothing written")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    new = http_auth.add_user(Path(auth_file), name, password, read_only)
+    role = "read-only" if read_only else "read-write"
+    output.info(f"{'added' if new else 'updated'} {role} user {name} in {auth_file}")
+    return 0
