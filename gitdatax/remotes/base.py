@@ -82,6 +82,8 @@ def local_store_failure(exc: OSError, store: ObjectStore) -> bool:
 @runtime_checkable
 class Remote(Protocol):
     url: str  # as the user wrote it, with any credentials removed (safe to print)
+    max_parallel: int | None  # most transfers at once that help (None: datax.concurrency decides)
+    cheap_fetches: bool  # one small object costs less to fetch now than through git's `delay`
 
     def has_many(self, stubs: Iterable[Stub]) -> set[str]:
         """The oids among `stubs` that the remote holds (asked in batches where it can)."""

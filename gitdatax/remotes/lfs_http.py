@@ -83,6 +83,9 @@ class _ContentReader(ChunkReader):
 
 
 class LfsHttpRemote:
+    max_parallel: int | None = None  # the Remote protocol's: no cap of its own
+    cheap_fetches = False
+
     def __init__(self, url: str, options: dict | None = None) -> None:
         options = options or {}
         self.url = credentials.redact(url)

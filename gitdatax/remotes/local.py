@@ -45,7 +45,7 @@ class DirectoryRemote:
         # CPU-bound, and more threads than cores only fight over the GIL (a clone
         # of the standard workload: 1.66 s with 8, 1.41 s with 2). A NAS keeps the default.
         same_device = _same_device(self.root, Path.cwd())
-        self.max_parallel = (os.cpu_count() or 2) if same_device else None
+        self.max_parallel: int | None = (os.cpu_count() or 2) if same_device else None
         # ... and fetching one small object costs less than a round trip through git's delay.
         self.cheap_fetches = same_device
         self._lock = threading.Lock()

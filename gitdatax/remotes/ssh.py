@@ -198,6 +198,9 @@ class _Connection:
 
 
 class SshRemote:
+    max_parallel: int | None = None  # the Remote protocol's: no cap of its own
+    cheap_fetches = False
+
     def __init__(self, url: str, options: dict | None = None) -> None:
         self.options = dict(options or {})
         self.target = parse_ssh_url(url)

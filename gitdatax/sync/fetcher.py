@@ -8,7 +8,7 @@ offers `delay` during clone and checkout: then downloads run in a thread pool wh
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gitdatax.errors import FatalError, NoRemoteConfigured
 from gitdatax.store.objectstore import ObjectStore
@@ -17,6 +17,8 @@ from gitdatax.stub import Stub
 if TYPE_CHECKING:  # concurrent.futures imports logging: keep it off the filter's start-up
     from concurrent.futures import Future, ThreadPoolExecutor
 
+    from gitdatax.remotes.base import Remote
+
 CHEAP_FETCH_MAX = 4 << 20  # larger objects are worth a background fetch even from a local store
 
 
@@ -24,13 +26,13 @@ class RemoteFetcher:
     def __init__(self, store: ObjectStore, remote_name: str | None = None) -> None:
         self.store = store
         self.remote_name = remote_name
-        self._remote: Any = None
+        self._remote: Remote | None = None
         self._error: str | None = None
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: dict[str, Future[None]] = {}
 
-    def remote(self) -> Any:
+    def remote(self) -> Remote | None:
         """The opened remote, or None when there is none (the reason is in `error`)."""
         with self._lock:
             if self._remote is None and self._error is None:
@@ -52,7 +54,7 @@ class RemoteFetcher:
     def error(self) -> str | None:
         return self._error
 
-    def _download(self, stub: Stub, remote: Any, *, known_missing: bool = False) -> None:
+    def _download(self, stub: Stub, remote: Remote, *, known_missing: bool = False) -> None:
         from gitdatax.sync.transfer import with_retries
 
         if known_missing or not self.store.has(stub.oid):
@@ -75,7 +77,7 @@ class RemoteFetcher:
         if stub.size > CHEAP_FETCH_MAX:
             return False
         remote = self.remote()
-        return remote is not None and bool(getattr(remote, "cheap_fetches", False))
+        return remote is not None and remote.cheap_fetches
 
     def submit(self, pathname: str, stub: Stub) -> Future[None] | None:
         """Start fetching in the background (the filter's `fetch_later`); one download per oid

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 from gitdatax import output
 from gitdatax.errors import FatalError, ObjectMissing
 from gitdatax.remotes import meter
-from gitdatax.remotes.base import ATTEMPTS, RemoteError
+from gitdatax.remotes.base import ATTEMPTS, Remote, RemoteError
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
@@ -43,7 +43,7 @@ def unique(stubs: Iterable[Stub]) -> list[Stub]:
     return list(seen.values())
 
 
-def remote_has(remote: Any, stubs: list[Stub]) -> set[str]:
+def remote_has(remote: Remote, stubs: list[Stub]) -> set[str]:
     """The oids the remote holds, asked HAS_BATCH at a time (with retries)."""
     found: set[str] = set()
     for start in range(0, len(stubs), HAS_BATCH):
@@ -52,7 +52,7 @@ def remote_has(remote: Any, stubs: list[Stub]) -> set[str]:
     return found
 
 
-def upload_missing(remote: Any, store: ObjectStore, stubs: Iterable[Stub], *, jobs: int | None = None,
+def upload_missing(remote: Remote, store: ObjectStore, stubs: Iterable[Stub], *, jobs: int | None = None,
                    quiet: bool = False) -> TransferResult:
     """Upload the objects among `stubs` that the remote lacks. An object that is neither on the
     remote nor in the local store fails with "not in the local store"."""
@@ -78,7 +78,7 @@ def upload_missing(remote: Any, store: ObjectStore, stubs: Iterable[Stub], *, jo
     return result
 
 
-def download_missing(remote: Any, store: ObjectStore, stubs: Iterable[Stub], *, jobs: int | None = None,
+def download_missing(remote: Remote, store: ObjectStore, stubs: Iterable[Stub], *, jobs: int | None = None,
                      quiet: bool = False) -> TransferResult:
     """Download the objects among `stubs` that the local store lacks; each is verified by the
     store before it is published."""
@@ -91,14 +91,14 @@ def download_missing(remote: Any, store: ObjectStore, stubs: Iterable[Stub], *, 
     return result
 
 
-def jobs_for(remote: Any, jobs: int | None = None) -> int:
+def jobs_for(remote: Remote, jobs: int | None = None) -> int:
     """How many transfers to run at once: datax.concurrency (or `jobs`), capped by what the
     backend says helps (`max_parallel`: a directory store on this file system is CPU-bound)."""
     if jobs is None:
         from gitdatax.config import concurrency
 
         jobs = concurrency()
-    cap = getattr(remote, "max_parallel", None)
+    cap = remote.max_parallel
     return min(jobs, cap) if cap else jobs
 
 
