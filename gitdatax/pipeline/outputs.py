@@ -23,43 +23,51 @@ from gitdatax.stub import Stub
 from gitdatax.stub import parse as parse_stub
 
 if TYPE_CHECKING:
+    from gitdatax.filter.clean import Cleaner
     from gitdatax.store.objectstore import ObjectStore
 
-CHUNK = 1 << 20
+EMPTY_OID = hashlib.sha256(b"").hexdigest()  # an empty file: git stores it as it is, no stub
 
 
 def save_outs(stage: Stage, store: ObjectStore, hasher: WorkTreeHasher) -> dict[str, FileState]:
-    """Store every out of a stage that just ran; a missing out fails the stage."""
+    """Store every out of a stage that just ran, as `git add` stores it (filter/clean.py: the
+    same objects, the stubs journalled, so the add that follows costs a hash at most); a missing
+    out fails the stage."""
+    from gitdatax.filter.clean import Cleaner
+
     saved: dict[str, FileState] = {}
-    for out in stage.all_outs():
-        full = hasher.top / out.path
-        hasher.forget(out.path)
-        if not full.exists():
-            raise FatalError(f"stage '{stage.name}': the command did not write its out '{out.path}'")
-        if full.is_dir():
-            entries = []
-            for rel, _ in hasher.listing(out.path):
-                entries.append((rel, _put(store, hasher, f"{out.path}/{rel}")))
-            listing = listing_bytes(entries)
-            store.put_bytes(listing)
-            saved[out.path] = FileState(hashlib.sha256(listing).hexdigest(), sum(s.size for _, s in entries),
-                                        len(entries))
-        else:
-            saved[out.path] = _put(store, hasher, out.path)
-        hasher.forget(out.path)
+    cleaner = Cleaner(store)
+    try:
+        for out in stage.all_outs():
+            full = hasher.top / out.path
+            hasher.forget(out.path)
+            if not full.exists():
+                raise FatalError(f"stage '{stage.name}': the command did not write its out '{out.path}'")
+            if full.is_dir():
+                entries = []
+                for rel, _ in hasher.listing(out.path):
+                    entries.append((rel, _put(cleaner, hasher, f"{out.path}/{rel}")))
+                listing = listing_bytes(entries)
+                store.put_bytes(listing)
+                saved[out.path] = FileState(hashlib.sha256(listing).hexdigest(), sum(s.size for _, s in entries),
+                                            len(entries))
+            else:
+                saved[out.path] = _put(cleaner, hasher, out.path)
+            hasher.forget(out.path)
+    finally:
+        failed = cleaner.close()  # small objects are written on a worker thread: wait for them
+    if failed:
+        raise FatalError(f"stage '{stage.name}': cannot store {failed[0].pathname}: {failed[0].error}")
     return saved
 
 
-def _put(store: ObjectStore, hasher: WorkTreeHasher, rel: str) -> FileState:
+def _put(cleaner: Cleaner, hasher: WorkTreeHasher, rel: str) -> FileState:
     full = hasher.top / rel
     st = os.stat(full)
-    with open(full, "rb") as f:
-        head = f.read(1024)
-        stub = parse_stub(head) if len(head) < 1024 else None
-        if stub is not None:  # a stub left in the work tree: its data is already stored
-            return FileState(stub.oid, stub.size)
-        f.seek(0)
-        stub = store.put(iter(lambda: f.read(CHUNK), b""))
+    stored = cleaner.clean_file(full, rel)  # its stub; the stub itself when the file is one already
+    stub = parse_stub(stored) if stored else Stub(EMPTY_OID, 0)
+    if stub is None:
+        raise AssertionError(f"clean gave no stub for {rel}")
     hasher.cache.put(rel, st, stub.oid, stub.size)
     return FileState(stub.oid, stub.size)
 
