@@ -310,7 +310,7 @@ def test_gc_that_removed_only_leftovers_does_not_say_it_deleted_nothing(data_rep
     git("commit", "-qm", "gone")
     git("update-ref", "refs/remotes/origin/main", "HEAD")  # pushed: a.bin's object needs a remote's word
     write(data_repo / ".git/datax/tmp/999999999.leftover.obj", b"half an object")
-    proc = datax("gc", "--keep-days", "0")
+    proc = datax("gc", "--keep-days", "0", "--grace", "0")
     assert proc.returncode == 1
     assert proc.stdout == "gc: removed 1 temporary file(s) left by interrupted writes (14 B)\n"
     assert proc.stderr.startswith("git-datax: error: gc deleted no object: no remote store configured")
