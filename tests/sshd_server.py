@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -38,6 +39,9 @@ def sshd(root: Path) -> Iterator[Sshd]:
     # ssh commands) put another Python's bin first, so ForceCommand sets PATH after them and then
     # runs the client's command unchanged.
     bindir = os.path.dirname(shutil.which("git-datax") or "")
+    # ... and the gitdatax under test: a PYTHONPATH given to the tests reaches the server too.
+    pythonpath = os.environ.get("PYTHONPATH", "")
+    export = f"export PYTHONPATH={shlex.quote(pythonpath)}; " if pythonpath else ""
     port = free_port()
     config = root / "sshd_config"
     config.write_text(f"""\
@@ -53,7 +57,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 SetEnv PATH={bindir}:/usr/local/bin:/usr/bin:/bin
-ForceCommand PATH={bindir}:$PATH; eval "$SSH_ORIGINAL_COMMAND"
+ForceCommand PATH={bindir}:$PATH; {export}eval "$SSH_ORIGINAL_COMMAND"
 """)
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation directory
     check = subprocess.run([SSHD, "-t", "-f", str(config)], capture_output=True, text=True)

@@ -130,8 +130,10 @@ def _written_after(store: ObjectStore, oid: str, cutoff: float) -> bool:
 
 
 def execute(store: ObjectStore, gc_plan: GcPlan) -> int:
-    """Delete the deletable objects; the compressed bytes freed."""
-    return sum(store.delete(stub.oid) for stub in gc_plan.deletable)
+    """Delete the deletable objects, then the chunk packs no remaining object needs (a pack
+    mostly unneeded is rewritten with what is); the compressed bytes freed."""
+    freed = sum(store.delete(stub.oid) for stub in gc_plan.deletable)
+    return freed + store.prune_chunks().bytes_freed
 
 
 class Leftover(NamedTuple):

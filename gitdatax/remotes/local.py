@@ -52,7 +52,7 @@ class DirectoryRemote:
         self._tmp_checked = False
 
     def has_many(self, stubs: Iterable[Stub]) -> set[str]:
-        return {s.oid for s in stubs if self.layout.has(s.oid)}
+        return {s.oid for s in stubs if self.layout.has_complete(s.oid)}  # chunked: all its chunks too
 
     def download(self, stub: Stub, store: ObjectStore) -> None:
         try:

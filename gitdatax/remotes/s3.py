@@ -6,7 +6,8 @@ chain (environment, profile files, SSO, instance roles) and are never printed: e
 here is built from the URL, the oid and S3's error code only.
 
 Objects are the local store's compressed files under `PREFIX/objects/ab/cd/<oid>`, the same
-layout as a directory store. A PUT is atomic in S3 (a multipart upload too, once completed), so a
+layout as a directory store; the chunks of large objects are in packs under `PREFIX/chunks/`
+(s3_packs.py), sent before the manifest that names them. A PUT is atomic in S3 (a multipart upload too, once completed), so a
 reader never sees a partial object; two uploaders of one object write the same bytes.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gitdatax.remotes.base import ATTEMPTS, RemoteCorruptObject, RemoteError, Re
 from gitdatax.remotes.limits import BoundedReader, max_compressed_size
 from gitdatax.remotes.s3_body import ResumingBody
 from gitdatax.store.objectstore import ObjectStore
+from gitdatax.store.pack_exchange import RemotePacks
 from gitdatax.stub import Stub, is_valid_oid
 
 DEFAULT_MULTIPART_THRESHOLD = 64 << 20
@@ -57,6 +59,7 @@ class S3Remote:
         self._connect_failures = 0  # head_bucket calls that could not reach the endpoint
         self._unreachable: Exception | None = None
         self._lock = threading.Lock()
+        self._packs: RemotePacks | None = None
         self._client = self._make_client(options)
 
     def _make_client(self, options: dict) -> Any:
@@ -223,7 +226,8 @@ class S3Remote:
             with ResumingBody(response, rest, lambda exc: self._error(exc, f"download object {stub.oid}", stub.oid),
                               f"remote {self.url}: download of object {stub.oid}") as body:
                 reader = meter.MeteredReader(body, progress)  # type: ignore[arg-type]
-                store.import_object(BoundedReader(reader, stub, limit), stub)  # type: ignore[arg-type]
+                store.import_object(BoundedReader(reader, stub, limit), stub,  # type: ignore[arg-type]
+                                    chunks=self.chunk_packs(store))
         except CorruptObject as exc:
             raise RemoteCorruptObject(self.url, exc) from None
         except FatalError:
@@ -243,6 +247,8 @@ class S3Remote:
                                 multipart_chunksize=MULTIPART_CHUNK, max_concurrency=4)
         progress = meter.current()  # boto3 reports from its own threads: take this thread's now
         try:
+            # A chunked object: the chunks the bucket lacks first, in packs (pack_exchange.py)
+            store.send_chunks(stub.oid, self.chunk_packs(store))
             with store.open_upload(stub) as source:  # CorruptUpload before a corrupt object is whole there
                 progress.expect(os.stat(store.object_path(stub.oid)).st_size)
                 self._client.upload_fileobj(source, self.bucket, self.key(stub.oid), Config=config,
@@ -252,6 +258,15 @@ class S3Remote:
             raise
         except Exception as exc:  # noqa: BLE001
             raise self._error(exc, f"upload object {stub.oid}") from None
+
+    def chunk_packs(self, store: ObjectStore) -> RemotePacks:
+        """The bucket's chunk packs, seen through the indexes cached in `store` (made once)."""
+        with self._lock:
+            if self._packs is None:
+                from gitdatax.remotes.s3_packs import S3PackFiles
+
+                self._packs = RemotePacks.for_store(S3PackFiles(self), store.root, self.url, store.level)
+            return self._packs
 
     def close(self) -> None:
         try:

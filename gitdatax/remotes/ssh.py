@@ -15,6 +15,7 @@ fails mid-request is closed rather than reused, since it may be out of step with
 """
 from __future__ import annotations
 
+import io
 import os
 import queue
 import shlex
@@ -24,11 +25,13 @@ from typing import Iterable, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from gitdatax.remotes import frames
-from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ProtocolError
+from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ObjectMissing, ProtocolError
 from gitdatax.remotes.frames import COMMAND, DATA, ERROR
 from gitdatax.remotes import meter
 from gitdatax.remotes.base import ATTEMPTS, RemoteError, RemoteObjectMissing, number_option
+from gitdatax.store.manifest import MAGIC as MANIFEST_MAGIC, is_manifest
 from gitdatax.store.objectstore import ObjectStore
+from gitdatax.store.pack_exchange import RemotePacks
 from gitdatax.stub import Stub, is_valid_oid
 
 HAS_MANY_BATCH = 1000  # oids per has-many frame (65 bytes each: well under a frame)
@@ -214,6 +217,8 @@ class SshRemote:
         self._all: list[_Connection] = []
         self._open_failures = 0  # sessions that could not be opened, in a row
         self._unreachable: RemoteError | None = None
+        self._packs: RemotePacks | None = None
+        self._packs_supported: bool | None = None
 
     def _acquire(self) -> _Connection:
         try:
@@ -289,10 +294,41 @@ class SshRemote:
     def download(self, stub: Stub, store: ObjectStore) -> None:
         if not is_valid_oid(stub.oid):
             raise InvalidOid(stub.oid)
-        self._call(lambda c: self._get(c, stub, store))
+        packs = self.chunk_packs(store)
+        manifest = self._call(lambda c: self._get(c, stub, store, packs is not None))
+        if manifest is not None:
+            # A chunked object: its chunks come on other requests, so the session is given back
+            # first (a transfer may hold every session of the pool); the manifest is small.
+            try:
+                store.import_object(io.BytesIO(manifest), stub, chunks=packs)
+            except CorruptObject as exc:
+                raise _InStep(f"remote {self.url}: object {stub.oid} failed verification after "
+                              f"download ({exc.why}); nothing was stored") from None
 
-    def _get(self, conn: _Connection, stub: Stub, store: ObjectStore) -> None:
-        reply = conn.request(f"get {stub.oid} {stub.size}")
+    def chunk_packs(self, store: ObjectStore) -> RemotePacks | None:
+        """The server's chunk packs; None for a server from before chunking (asked once), which
+        then gets and gives whole-file objects only."""
+        with self._lock:
+            if self._packs is None and self._packs_supported is not False:
+                from gitdatax.remotes.ssh_packs import SshPackFiles
+
+                files = SshPackFiles(self)
+                try:
+                    files.list_pack_indexes()
+                except _InStep as exc:
+                    if "unknown-command" not in str(exc):
+                        raise
+                    self._packs_supported = False
+                    return None
+                self._packs_supported = True
+                self._packs = RemotePacks.for_store(files, store.root, self.url, store.level)
+            return self._packs
+
+    def _get(self, conn: _Connection, stub: Stub, store: ObjectStore, as_stored: bool) -> bytes | None:
+        """Import a whole-file object straight from the session; a manifest is returned instead
+        (`get-object`: the file as the server keeps it; `get`, to a server from before
+        chunking, is always a whole file)."""
+        reply = conn.request(f"{'get-object' if as_stored else 'get'} {stub.oid} {stub.size}")
         words = reply.split(" ")
         limit = frames.compressed_bound(stub.size)
         if len(words) != 2 or words[0] != "ok" or not words[1].isdigit() or int(words[1]) > limit:
@@ -301,7 +337,10 @@ class SshRemote:
         progress.expect(int(words[1]))
         reader = frames.DataReader(conn.inp, limit)
         try:
-            store.import_object(meter.MeteredReader(reader, progress), stub)  # type: ignore[arg-type]
+            head = reader.read(len(MANIFEST_MAGIC))
+            if is_manifest(head):
+                return head + reader.read()
+            store.import_object(meter.MeteredReader(_Joined(head, reader), progress), stub)  # type: ignore[arg-type]
         except CorruptObject as exc:
             reader.drain()
             why = exc.why
@@ -316,8 +355,15 @@ class SshRemote:
     def upload(self, stub: Stub, store: ObjectStore) -> None:
         if not is_valid_oid(stub.oid):
             raise InvalidOid(stub.oid)
-        source = store.open_upload(stub)  # ObjectMissing names the oid; checked as it is sent
-        meter.current().expect(os.stat(store.object_path(stub.oid)).st_size)
+        packs = self.chunk_packs(store)
+        if packs is not None:
+            store.send_chunks(stub.oid, packs)  # a chunked object: the chunks the server lacks
+            source = store.open_upload(stub)  # ObjectMissing names the oid; checked as it is sent
+        elif not store.has(stub.oid):
+            raise ObjectMissing(stub.oid)
+        else:
+            source = store.open_as_frame(stub)  # an old server: one zstd frame, made as it goes
+        meter.current().expect(store.stored_bytes(stub.oid))
         with source:
             self._call(lambda c: self._put(c, stub, source))
 
@@ -355,6 +401,20 @@ class SshRemote:
             self._idle.get_nowait()
         for conn in conns:
             conn.close()
+
+
+class _Joined:
+    """The first bytes already read, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: frames.DataReader) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, n: int = -1) -> bytes:
+        if self._head:
+            data, self._head = (self._head, b"") if n < 0 or n >= len(self._head) else (self._head[:n], self._head[n:])
+            return data
+        return self._rest.read(n)
 
 
 class _InStep(RemoteError):

@@ -9,6 +9,7 @@ ends the session with exit status 1, never a traceback on the client's terminal.
 """
 from __future__ import annotations
 
+import io
 import os
 import sys
 from pathlib import Path
@@ -31,6 +32,15 @@ def store_root(path: str) -> Path | None:
     if root.is_dir() or root.parent.is_dir():
         return root  # a store directory, created on the first put
     return None
+
+
+def _length(f: BinaryIO, stub: Stub) -> int:
+    """What `get` announces: the file's length, or for a frame made while sending the most it can
+    take (the client only checks it against its own bound)."""
+    try:
+        return os.fstat(f.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return frames.compressed_bound(stub.size)
 
 
 def _stub(words: list[str]) -> Stub:
@@ -97,20 +107,40 @@ class StdioServer:
                 raise _Refused("invalid-oid", f"{bad[0][:80]!r} is not 64 lowercase hex")
             present = [o for o in oids if self.store.has(o)]
             self.send(COMMAND, "\n".join(["ok", *present]))
+        elif command in ("pack-list", "pack-read", "pack-put"):
+            self.packs(command, words)
         elif command == "get":
             self.get(_stub(words))
+        elif command == "get-object":  # clients that know chunk manifests (ssh_packs.py)
+            self.get(_stub(words), as_stored=True)
         elif command == "put":
             self.put(_stub(words))
         else:
             raise _Refused("unknown-command", f"{command[:40]!r}")
 
-    def get(self, stub: Stub) -> None:
+    def packs(self, command: str, words: list[str]) -> None:
+        """Chunk packs (server/stdio_packs.py): what large objects are made of."""
+        from gitdatax.server import stdio_packs
+
         try:
-            f = self.store.open_compressed(stub.oid)
+            if command == "pack-list":
+                self.send(COMMAND, stdio_packs.pack_list(self.store))
+            elif command == "pack-read":
+                stdio_packs.pack_read(self.store, words, self.out, self.send)
+            else:
+                stdio_packs.pack_put(self.store, self.inp, self.send)
+        except stdio_packs.PackRefused as exc:
+            raise _Refused(command, str(exc)) from None
+
+    def get(self, stub: Stub, as_stored: bool = False) -> None:
+        """The object file; for a client that does not ask `get-object`, a chunked object as one
+        zstd frame, compressed as it is sent (such a client reads only whole-file objects)."""
+        try:
+            f = self.store.open_compressed(stub.oid) if as_stored else self.store.open_as_frame(stub)
         except ObjectMissing:
             raise _Refused("missing", stub.oid) from None
         with f:
-            self.send(COMMAND, f"ok {os.fstat(f.fileno()).st_size}")
+            self.send(COMMAND, f"ok {_length(f, stub)}")
             while chunk := f.read(frames.DATA_CHUNK):
                 frames.write_frame(self.out, DATA, chunk)
             frames.write_frame(self.out, DATA)

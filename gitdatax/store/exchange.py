@@ -10,6 +10,8 @@ from typing import Any, BinaryIO, Callable, Iterable, Protocol
 
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store.objectfile import CHUNK, CheckedReader, check_sha256, decompressed_chunks, read_small, rename_into_store, unlink_quietly
+from gitdatax.store import manifest as manifests
+from gitdatax.store.chunked import CDC_MIN, ChunkSource
 from gitdatax.stub import Stub
 
 # Raw content up to this size is checked in memory (most objects a server receives).
@@ -22,7 +24,12 @@ class _StoreHost(Protocol):
 
     def has(self, oid: str) -> bool: ...
     def write_small_object(self, oid: str, compressed: bytes) -> None: ...
-    def import_object(self, source: BinaryIO, stub: Stub) -> None: ...
+    def import_object(self, source: BinaryIO, stub: Stub, chunks: Any = None) -> None: ...
+    def read_manifest(self, oid: str, size: int | None = None) -> Any: ...
+    def fill_chunks(self, oid: str, manifest: Any, source: Any) -> None: ...
+    def send_chunks(self, oid: str, sink: Any) -> Any: ...
+    def chunk_lock(self, exclusive: bool = False) -> Any: ...
+    def iter_chunks(self, oid: str, manifest: Any, checked: bool = False) -> Any: ...
     def _object_str(self, oid: str) -> str: ...
     def open_compressed(self, oid: str) -> BinaryIO: ...
     def _new_tmp(self, suffix: str) -> tuple[int, str]: ...
@@ -32,22 +39,25 @@ class _StoreHost(Protocol):
     def _compressor(self, threads: int = 0) -> Any: ...
     def _compress_file(self, raw_path: str, stub: Stub) -> None: ...
     def _remember_verified(self, oid: str) -> None: ...
-    def _verify_and_publish(self, tmp: str, stub: Stub) -> None: ...
+    def _verify_and_publish(self, tmp: str, stub: Stub, chunks: Any = None) -> None: ...
     def _import_small(self, chunks: Iterable[bytes], stub: Stub) -> None: ...
 
 
 class ExchangeMixin:
-    def import_object(self: _StoreHost, source: BinaryIO, stub: Stub) -> None:
+    def import_object(self: _StoreHost, source: BinaryIO, stub: Stub, chunks: ChunkSource | None = None) -> None:
         """Publish an object file (already compressed, e.g. from a remote) after re-hashing it.
 
         The bytes are decompressed and their SHA-256 and size checked against the stub before the
         object appears in the store; anything else raises CorruptObject and publishes nothing.
+        A chunk manifest brings the chunks this store lacks from `chunks` first (the remote it
+        came from), each checked as it arrives; the whole is re-hashed before the manifest is
+        published, so the store never holds one with a missing or a wrong chunk.
         """
         fd, tmp = self._new_tmp(".obj")
         try:
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(source, out, CHUNK)
-            self._verify_and_publish(tmp, stub)
+            self._verify_and_publish(tmp, stub, chunks)
         except BaseException:
             unlink_quietly(tmp)
             raise
@@ -57,9 +67,10 @@ class ExchangeMixin:
         or with `link` hard-linked where the file system allows (one inode then serves both
         stores: a damaged disk block damages both); re-hashed before it is published either
         way. ObjectMissing when the other store lacks it."""
-        if not link:
+        chunked = other.read_manifest(stub.oid, stub.size) is not None
+        if not link or chunked:  # chunks are copied into packs of this store: never linked
             with other.open_compressed(stub.oid) as source:
-                self.import_object(source, stub)
+                self.import_object(source, stub, chunks=other if chunked else None)
             return
         path = other._object_str(stub.oid)
         tmp = self._unique_tmp(stub.oid)
@@ -79,9 +90,19 @@ class ExchangeMixin:
             unlink_quietly(tmp)
             raise
 
-    def _verify_and_publish(self: _StoreHost, tmp: str, stub: Stub) -> None:
+    def _verify_and_publish(self: _StoreHost, tmp: str, stub: Stub, chunks: ChunkSource | None = None) -> None:
         with open(tmp, "rb") as f:
             mode = os.fstat(f.fileno()).st_mode  # a linked file is most likely read-only already
+            if manifests.is_manifest(f.read(len(manifests.MAGIC))):
+                f.seek(0)
+                manifest = manifests.decode(f.read(manifests.max_manifest_size(stub.size, CDC_MIN)), stub.oid, stub.size)
+                with self.chunk_lock():  # gc keeps the chunks until the manifest is out
+                    self.fill_chunks(stub.oid, manifest, chunks)
+                    check_sha256(stub, self.iter_chunks(stub.oid, manifest))
+                    self._publish(tmp, stub.oid, mode)
+                self._remember_verified(stub.oid)
+                return
+            f.seek(0)
             if stub.size <= SMALL_IMPORT:  # in memory, with this thread's zstd context
                 check_sha256(stub, [read_small(f, stub)])
             else:
@@ -113,6 +134,8 @@ class ExchangeMixin:
         if os.path.isfile(target):
             return  # already there (another uploader): same name, same bytes
         other._make_parent(target)
+        if self.send_chunks(stub.oid, other) is not None:
+            link = False  # the manifest: copied after the chunks it names, never linked
         with self.open_upload(stub) as source:
             if link:
                 source.check_all()
@@ -145,8 +168,12 @@ class ExchangeMixin:
         target = self._object_str(oid)
         if os.path.isfile(target):
             return False
-        self._make_parent(target)
-        rename_into_store(other._object_str(oid), target)
+        manifest = other.read_manifest(oid)
+        with self.chunk_lock():
+            if manifest is not None:  # its chunks first, copied into this store's packs
+                self.fill_chunks(oid, manifest, other)
+            self._make_parent(target)
+            rename_into_store(other._object_str(oid), target)
         return True
 
     def import_raw(self: _StoreHost, chunks: Iterable[bytes], stub: Stub) -> None:

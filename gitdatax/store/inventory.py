@@ -17,8 +17,12 @@ from typing import Any, Iterator
 import zstandard
 
 from gitdatax.errors import CorruptObject, ObjectMissing
+from gitdatax.store.packs import ENTRY
 from gitdatax.store.objectfile import CHUNK, ZSTD_HEADER_MAX, rename_into_store
 from gitdatax.stub import is_valid_oid
+
+
+CHUNK_ENTRY_HEADER = ENTRY.size
 
 
 class InventoryMixin:
@@ -26,6 +30,12 @@ class InventoryMixin:
     objects_dir: Path
     bad_dir: Path
     _object_str: Any
+    read_manifest: Any
+    verify_chunked: Any
+    chunk_index: Any
+    bad_chunks: Any
+    drop_chunks: Any
+    chunks_dir: Path
 
     def object_path(self, oid: str) -> Path:
         """Where object `oid`'s file lives (tests and the store itself; other code asks the
@@ -51,6 +61,9 @@ class InventoryMixin:
         """The size of the content: from the zstd frame header when the frame records it
         (objects compressed while streaming do not), else by decompressing (`count`) or None.
         ObjectMissing when absent; CorruptObject when the object cannot be read."""
+        manifest = self.read_manifest(oid)
+        if manifest is not None:
+            return manifest.size
         try:
             with open(self._object_str(oid), "rb") as f:
                 size = zstandard.frame_content_size(f.read(ZSTD_HEADER_MAX))
@@ -70,22 +83,46 @@ class InventoryMixin:
             raise CorruptObject(oid, f"cannot be read: {exc}") from None
 
     def stored_bytes(self, oid: str) -> int:
-        """Bytes object `oid` takes in this store (0 when absent)."""
+        """Bytes object `oid` takes in this store (0 when absent): its file, and for a chunked
+        object the stored bytes of its chunks (shared chunks counted for each object)."""
         try:
-            return os.stat(self._object_str(oid)).st_size
-        except FileNotFoundError:
+            size = os.stat(self._object_str(oid)).st_size
+            manifest = self.read_manifest(oid)
+        except (FileNotFoundError, ObjectMissing):
             return 0
+        except CorruptObject:
+            return size
+        if manifest is not None:
+            for cid in dict.fromkeys(manifest.ids()):
+                loc = self.chunk_index.get(cid)
+                size += loc.stored + CHUNK_ENTRY_HEADER if loc is not None else 0
+        return size
 
     def disk_usage(self) -> tuple[int, int]:
-        """(objects, bytes on disk) of the whole store."""
+        """(objects, bytes on disk) of the whole store: object files and chunk packs."""
         count = size = 0
         for oid in self.iter_oids():
             count += 1
-            size += self.stored_bytes(oid)
+            try:
+                size += os.stat(self._object_str(oid)).st_size
+            except FileNotFoundError:
+                pass
+        try:
+            size += sum(e.stat().st_size for e in os.scandir(self.chunks_dir) if e.is_file())
+        except FileNotFoundError:
+            pass
         return count, size
 
     def verify(self, oid: str) -> str | None:
         """Re-hash one object fully. None when it is intact, else why it is not."""
+        try:
+            manifest = self.read_manifest(oid)
+        except CorruptObject as exc:
+            return exc.why
+        except ObjectMissing:
+            return "cannot be read (No such file or directory)"
+        if manifest is not None:
+            return self.verify_chunked(oid, manifest)
         try:
             with open(self._object_str(oid), "rb") as f:
                 hasher = hashlib.sha256()
@@ -103,6 +140,12 @@ class InventoryMixin:
     def quarantine(self, oid: str) -> Path:
         """Move a corrupt object out of the store into bad/, keeping it for inspection."""
         self.bad_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            bad = self.bad_chunks(oid)  # a chunked object: its corrupt chunks leave the packs too
+        except (CorruptObject, ObjectMissing):
+            bad = set()
+        if bad:
+            self.drop_chunks(bad)
         target = self.bad_dir / oid
         rename_into_store(self._object_str(oid), str(target))
         return target

@@ -72,6 +72,14 @@ def unlink_quietly(path: str) -> None:
         pass
 
 
+class ContentChanged(FatalError):
+    def __init__(self, oid: str) -> None:
+        super().__init__(
+            f"git sent other bytes than the file holds, and they were only hashed (sha256 {oid}): "
+            "nothing was stored; if the file was still being written, run the command again"
+        )
+
+
 class CorruptUpload(CorruptObject):
     """A local object found corrupt while it was being sent: nothing of it reaches the remote."""
 

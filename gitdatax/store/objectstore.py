@@ -22,10 +22,13 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 
 import zstandard
 
-from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ObjectMissing
-from gitdatax.store.objectfile import CHUNK, COUNTER, decompressed_chunks, read_small, rename_into_store, unlink_quietly
+from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
+from gitdatax.store.objectfile import CHUNK, COUNTER, ContentChanged, decompressed_chunks, read_small, rename_into_store, unlink_quietly
 from gitdatax.store import tmpfiles
+from gitdatax.store.packs import ChunkIndex
 from gitdatax.store.parallel_hash import ParallelSha256
+from gitdatax.store.chunk_maintenance import ChunkMaintenanceMixin
+from gitdatax.store.chunked import CHUNKED_ABOVE, ChunkedMixin
 from gitdatax.store.exchange import ExchangeMixin
 from gitdatax.store.inventory import InventoryMixin
 from gitdatax.stub import Stub, is_valid_oid
@@ -42,21 +45,17 @@ IN_MEMORY_LIMIT = 4 << 20
 SPOOL_IN_MEMORY = 16 << 20
 
 
-class ContentChanged(FatalError):
-    def __init__(self, oid: str) -> None:
-        super().__init__(
-            f"git sent other bytes than the file holds, and they were only hashed (sha256 {oid}): "
-            "nothing was stored; if the file was still being written, run the command again"
-        )
-
-
-class ObjectStore(ExchangeMixin, InventoryMixin):
+class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryMixin):
     def __init__(self, root: str | os.PathLike[str], level: int = DEFAULT_LEVEL) -> None:
         self.root = Path(root)
         self.objects_dir = self.root / "objects"
         self._objects_str = str(self.objects_dir)
         self.tmp_dir = self.root / "tmp"
         self.bad_dir = self.root / "bad"
+        self.chunks_dir = self.root / "chunks"
+        self.chunk_index = ChunkIndex(self.chunks_dir)  # read on first use
+        self.sync_writes = False  # fsync packs before publishing (off, as for whole objects)
+        self.chunking = os.environ.get("GIT_DATAX_CHUNKING", "1") != "0"
         self.level = level
         self._made_dirs: set[str] = set()
         self._tmp_str = str(self.tmp_dir)
@@ -201,8 +200,15 @@ class ObjectStore(ExchangeMixin, InventoryMixin):
                     if reopen is not None:
                         return self._put_hash_first(bytes(buffered), iterator, reopen)
                     return self._put_spooled(bytes(buffered), iterator)
-                return self._put_streaming(bytes(buffered), iterator)
+                return self._put_large(bytes(buffered), iterator)
         return self.put_bytes(bytes(buffered), background)
+
+    def _put_large(self, head: bytes, rest: Iterator[bytes], expect: Stub | None = None) -> Stub:
+        """Content over IN_MEMORY_LIMIT: chunked (chunked.py), or one zstd frame compressed while
+        it streams when chunking is off (GIT_DATAX_CHUNKING=0: the benchmark's baseline)."""
+        if self.chunking:
+            return self._put_chunked(head, rest, expect)
+        return self._put_streaming(head, rest, expect)
 
     def _put_hash_first(self, head: bytes, rest: Iterator[bytes], reopen: Callable[[], BinaryIO]) -> Stub:
         hasher = ParallelSha256(head)
@@ -219,7 +225,7 @@ class ObjectStore(ExchangeMixin, InventoryMixin):
             return stub
         with reopen() as source:
             first = source.read(CHUNK)
-            return self._put_streaming(first, iter(lambda: source.read(CHUNK), b""), expect=stub)
+            return self._put_large(first, iter(lambda: source.read(CHUNK), b""), expect=stub)
 
     def _put_streaming(self, head: bytes, rest: Iterator[bytes], expect: Stub | None = None) -> Stub:
         hasher = ParallelSha256(head)
@@ -271,6 +277,10 @@ class ObjectStore(ExchangeMixin, InventoryMixin):
             unlink_quietly(raw_tmp)
 
     def _compress_file(self, raw_path: str, stub: Stub) -> None:
+        if self.chunking and stub.size > CHUNKED_ABOVE:
+            with open(raw_path, "rb") as src:
+                self._put_chunked(src.read(CHUNK), iter(lambda: src.read(CHUNK), b""), expect=stub)
+            return
         fd, tmp = self._new_tmp(".obj")
         try:
             with open(raw_path, "rb") as src, os.fdopen(fd, "wb") as out:
@@ -296,7 +306,12 @@ class ObjectStore(ExchangeMixin, InventoryMixin):
 
     def stream_content(self, oid: str) -> Iterator[bytes]:
         """The content of `oid` for a reader that does not know its size (the LFS server's GET),
-        decompressed as it streams; the zstd checksum is checked at the end, CorruptObject then."""
+        decompressed as it streams; the zstd checksum is checked at the end, CorruptObject then
+        (a chunked object: each chunk checked before it is handed out)."""
+        manifest = self.read_manifest(oid)
+        if manifest is not None:
+            yield from self.iter_chunks(oid, manifest)
+            return
         with self.open_compressed(oid) as f:
             reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
             try:
@@ -308,6 +323,10 @@ class ObjectStore(ExchangeMixin, InventoryMixin):
     def iter_content(self, stub: Stub) -> Iterator[bytes]:
         """Stream the content. Checks the zstd checksum and the size; corruption raises at the
         point it is found, possibly after some chunks were yielded (see read_verified)."""
+        manifest = self.read_manifest(stub.oid, stub.size) if stub.size > CHUNKED_ABOVE else None
+        if manifest is not None:
+            yield from self.iter_chunks(stub.oid, manifest)
+            return
         with self.open_compressed(stub.oid) as f:
             yield from decompressed_chunks(f, stub)
 
@@ -315,7 +334,16 @@ class ObjectStore(ExchangeMixin, InventoryMixin):
         """The whole content, fully checked (zstd checksum and size) before the first byte is
         handed out. Small content is decompressed once, in memory; large content is checked by
         a first decompression that keeps nothing, then streamed by a second: cheaper than a
-        spool file, and memory stays bounded."""
+        spool file, and memory stays bounded. A chunked object is checked chunk by chunk the same
+        way (read ahead on two threads), kept in memory up to SPOOL_IN_MEMORY."""
+        manifest = self.read_manifest(stub.oid, stub.size) if stub.size > CHUNKED_ABOVE else None
+        if manifest is not None:
+            if stub.size <= SPOOL_IN_MEMORY:
+                return iter(list(self.iter_chunks(stub.oid, manifest)))
+            if not self.is_verified(stub.oid):
+                self.check_chunks(stub.oid, manifest)
+                self._remember_verified(stub.oid)
+            return self.iter_chunks(stub.oid, manifest, checked=True)
         if stub.size > SPOOL_IN_MEMORY:
             if not self.is_verified(stub.oid):
                 self.check_content(stub)
@@ -326,7 +354,12 @@ class ObjectStore(ExchangeMixin, InventoryMixin):
 
     def check_content(self, stub: Stub) -> None:
         """Decompress without keeping anything; raise CorruptObject unless the zstd checksum and
-        the size are right."""
+        the size are right (a chunked object: unless every chunk is present and intact)."""
+        manifest = self.read_manifest(stub.oid, stub.size) if stub.size > CHUNKED_ABOVE else None
+        if manifest is not None:
+            self.check_chunks(stub.oid, manifest)
+            self._remember_verified(stub.oid)
+            return
         buffer = bytearray(CHUNK)
         total = 0
         try:

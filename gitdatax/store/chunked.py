@@ -1,0 +1,309 @@
+"""Large objects as content-defined chunks (FastCDC): written on clean, reassembled on read.
+
+A file of more than CHUNKED_ABOVE bytes is cut by FastCDC (pyfastcdc, Cython: about 2.5 GB/s here)
+into chunks of about 64 KiB whose boundaries follow the content, so an insertion moves only the
+chunks around it. Each chunk is named by its SHA-256, compressed once (kept raw when that does not
+pay) and kept once in a pack (packs.py), however many files and versions hold it; the object file
+is a manifest of chunk ids (manifest.py). The whole file is still hashed for the oid.
+
+Order of publication: the chunks' pack and its index, then the manifest. A crash at any point
+leaves at most a pack no manifest needs (gc's to remove), never a manifest with a hole.
+Mixed into ObjectStore.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import deque
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Iterator, Protocol
+
+from gitdatax.errors import CorruptObject, ObjectMissing
+from gitdatax.store import manifest as manifests
+from gitdatax.store.manifest import Manifest
+from gitdatax.store.objectfile import ContentChanged
+from gitdatax.store.packs import ChunkIndex, Location, PackWriter
+from gitdatax.stub import Stub
+
+if TYPE_CHECKING:  # typed by name only: objectstore imports this module
+    ObjectStore = Any
+
+# Content larger than this is chunked: everything put() streams (objectstore.IN_MEMORY_LIMIT).
+# Up to it a file is one zstd frame, as before: a new version of a 3 MiB file costs 3 MiB either
+# way, and one file per object beats a pack entry plus a manifest (benchmarks/chunked_store.py).
+CHUNKED_ABOVE = 4 << 20
+# FastCDC's average is avg_size + min_size (pyfastcdc's docs, the paper's cut-point skipping):
+# 48 KiB + 16 KiB, measured 64-72 KiB on random and CSV data.
+CDC_AVG, CDC_MIN, CDC_MAX = 48 << 10, 16 << 10, 256 << 10
+READ_AHEAD = 32  # chunks (about 2 MiB) read and checked by two threads while git takes the last
+FETCH_BATCH = 4096  # chunk ids asked of another store at once
+
+
+def chunker():  # type: ignore[no-untyped-def]
+    from pyfastcdc import FastCDC  # the filter imports it only when a large file comes
+
+    return FastCDC(CDC_AVG, min_size=CDC_MIN, max_size=CDC_MAX)
+
+
+class ChunkSource(Protocol):
+    """Another store's chunks, fetched in batches: (id, location in its pack, stored entry)."""
+
+    def fetch_chunks(self, cids: list[bytes]) -> Iterator[tuple[bytes, Location, bytes]]: ...
+
+
+class ChunkSink(Protocol):
+    """Another store taking chunks: which it lacks, then the entries, in packs."""
+
+    def missing_chunks(self, cids: list[bytes]) -> list[bytes]: ...
+
+    def receive_chunks(self, entries: Iterable[tuple[bytes, Location, bytes]]) -> None: ...
+
+
+class _Feed:
+    """The stream git sends, as a reader for FastCDC, hashing every byte for the oid on the way."""
+
+    def __init__(self, head: bytes, rest: Iterator[bytes], hasher) -> None:  # type: ignore[no-untyped-def]
+        self._pending = memoryview(head)
+        self._rest = rest
+        self._hasher = hasher
+        hasher.update(head)
+        self.size = len(head)
+
+    def readinto(self, buffer: memoryview) -> int:
+        while not self._pending:
+            block = next(self._rest, None)
+            if block is None:
+                return 0
+            self._hasher.update(block)
+            self.size += len(block)
+            self._pending = memoryview(block)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+class ChunkedMixin:
+    chunk_index: ChunkIndex
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _put_chunked(self: ObjectStore, head: bytes, rest: Iterator[bytes], expect: Stub | None = None) -> Stub:
+        from gitdatax.store.parallel_hash import ParallelSha256
+
+        hasher = ParallelSha256()
+        writer = self.new_pack()
+        # Shared: gc may not remove a chunk this put finds stored until the manifest is out.
+        with self.chunk_lock():
+            try:
+                feed = _Feed(head, rest, hasher)
+                del head
+                index = self.chunk_index
+                chunks: list[tuple[bytes, int]] = []
+                for piece in chunker().cut_stream(feed):
+                    data = piece.data
+                    cid = hashlib.sha256(data).digest()
+                    if cid not in writer and not index.has(cid):
+                        writer.add(cid, data)
+                    chunks.append((cid, piece.length))
+                stub = Stub(hasher.hexdigest(), feed.size)
+                if expect is not None and stub != expect:
+                    raise ContentChanged(expect.oid)
+                if self.has(stub.oid):
+                    writer.abort()
+                    return stub
+                self.publish_pack(writer)
+                self._publish_manifest(stub.oid, Manifest(stub.size, chunks))
+                return stub
+            except BaseException:
+                writer.abort()
+                raise
+            finally:
+                hasher.close()
+
+    def new_pack(self: ObjectStore) -> PackWriter:
+        return PackWriter(self.chunks_dir, self.tmp_dir, self.level)
+
+    def publish_pack(self: ObjectStore, writer: PackWriter) -> None:
+        published = writer.finish(sync=self.sync_writes)
+        if published is not None:
+            self.chunk_index.add_published(*published)
+
+    def _publish_manifest(self: ObjectStore, oid: str, manifest: Manifest) -> None:
+        fd, tmp = self._new_tmp(".manifest")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(manifest.encode())
+            self._publish(tmp, oid)
+        except BaseException:
+            _unlink(tmp)
+            raise
+
+    def has_complete(self: ObjectStore, oid: str) -> bool:
+        """`has`, and for a chunked object every chunk it names in a pack of this store (what a
+        server's pre-receive asks: an object is there only when all of it is)."""
+        if not self.has(oid):
+            return False
+        try:
+            manifest = self.read_manifest(oid)
+        except CorruptObject:
+            return False
+        return manifest is None or not self.missing_chunks(manifest.ids())
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def read_manifest(self: ObjectStore, oid: str, size: int | None = None) -> Manifest | None:
+        """The manifest of a chunked object; None for a whole-file object (a zstd frame)."""
+        path = self._object_str(oid)
+        try:
+            with open(path, "rb") as f:
+                head = f.read(len(manifests.MAGIC))
+                if not manifests.is_manifest(head):
+                    return None
+                # A manifest lists chunks of at least CDC_MIN bytes but the last: anything longer
+                # than that allows is corrupt, and is never read whole into memory.
+                limit = manifests.max_manifest_size(size, CDC_MIN) if size is not None else os.fstat(f.fileno()).st_size
+                data = head + f.read(limit)
+        except FileNotFoundError:
+            raise ObjectMissing(oid) from None
+        except OSError as exc:  # a folder or a dangling link where the object should be
+            raise CorruptObject(oid, f"cannot be read ({exc.strerror})") from None
+        return manifests.decode(data, oid, size)
+
+    def iter_chunks(self: ObjectStore, oid: str, manifest: Manifest, checked: bool = False) -> Iterator[bytes]:
+        """The content, chunk after chunk, each checked against its id (`checked`: already
+        hashed by this process, so only lengths and zstd checksums); read ahead on two threads
+        (pread, zstd and SHA-256 release the GIL) while the caller writes the last."""
+        if not manifest.chunks:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        index = self.chunk_index
+
+        def load(cid: bytes) -> bytes:
+            try:
+                return index.read(cid, not checked)
+            except CorruptObject as exc:
+                raise CorruptObject(oid, f"chunk {cid.hex()[:16]}: {exc.why}") from None
+
+        ids = iter(manifest.ids())
+        with ThreadPoolExecutor(2, thread_name_prefix="datax-read") as pool:
+            window = deque(pool.submit(load, cid) for _, cid in zip(range(READ_AHEAD), ids))
+            try:
+                while window:
+                    data = window.popleft().result()
+                    nxt = next(ids, None)
+                    if nxt is not None:
+                        window.append(pool.submit(load, nxt))
+                    yield data
+            finally:
+                for future in window:
+                    future.cancel()
+
+    def open_as_frame(self: ObjectStore, stub: Stub) -> BinaryIO:
+        """The object as one zstd frame, whatever its form here: for a peer that reads only
+        whole-file objects (a server or client from before chunking). A chunked object is
+        compressed while it is read, its chunks checked on the way."""
+        manifest = self.read_manifest(stub.oid, stub.size) if stub.size > CHUNKED_ABOVE else None
+        if manifest is None:
+            return self.open_compressed(stub.oid)
+        import zstandard
+
+        content = _IterReader(self.iter_chunks(stub.oid, manifest))
+        compressor = zstandard.ZstdCompressor(level=self.level, write_checksum=True)
+        return compressor.stream_reader(content, size=stub.size, read_size=1 << 20)  # type: ignore[return-value]
+
+    def check_chunks(self: ObjectStore, oid: str, manifest: Manifest) -> None:
+        """Read and check every chunk, keeping nothing: CorruptObject naming the object and the
+        chunk unless all are present and intact."""
+        for _ in self.iter_chunks(oid, manifest):
+            pass
+
+    def verify_chunked(self: ObjectStore, oid: str, manifest: Manifest) -> str | None:
+        """fsck's question: the chunks intact and the whole hashing to the oid?"""
+        hasher = hashlib.sha256()
+        try:
+            for data in self.iter_chunks(oid, manifest):
+                hasher.update(data)
+        except CorruptObject as exc:
+            return exc.why
+        if hasher.hexdigest() != oid:
+            return "content does not hash to its oid"
+        return None
+
+    # -- exchange with another store of our own ---------------------------------------------
+
+    def fetch_chunks(self: ObjectStore, cids: list[bytes]) -> Iterator[tuple[bytes, Location, bytes]]:
+        """ChunkSource for a store on this machine (a directory remote)."""
+        index = self.chunk_index
+        for cid in cids:
+            loc = index.get(cid)
+            if loc is None:
+                raise CorruptObject(cid.hex(), "chunk is not in any pack of the store")
+            yield cid, loc, index.read_entry(loc)
+
+    def missing_chunks(self: ObjectStore, cids: list[bytes]) -> list[bytes]:
+        self.chunk_index.refresh()
+        return self.chunk_index.missing(cids)
+
+    def receive_chunks(self: ObjectStore, entries: Iterable[tuple[bytes, Location, bytes]]) -> None:
+        """ChunkSink: entries checked against their ids, written into one new pack."""
+        writer = self.new_pack()
+        try:
+            for cid, loc, entry in entries:
+                writer.add_entry(cid, loc, entry)
+            self.publish_pack(writer)
+        except BaseException:
+            writer.abort()
+            raise
+
+    def fill_chunks(self: ObjectStore, oid: str, manifest: Manifest, source: ChunkSource | None) -> None:
+        """Bring the chunks of `manifest` this store lacks from `source`, in batches, each
+        checked before it is kept; ObjectMissing-like CorruptObject when no source has them."""
+        wanted = self.missing_chunks(manifest.ids())
+        if not wanted:
+            return
+        if source is None:
+            raise CorruptObject(oid, f"{len(wanted)} of its chunks are in no store at hand")
+        try:
+            for start in range(0, len(wanted), FETCH_BATCH):
+                self.receive_chunks(source.fetch_chunks(wanted[start:start + FETCH_BATCH]))
+        except CorruptObject as exc:
+            if exc.oid == oid:
+                raise
+            raise CorruptObject(oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
+
+    def send_chunks(self: ObjectStore, oid: str, sink: ChunkSink) -> Manifest | None:
+        """Give `sink` the chunks of object `oid` it lacks (None: a whole-file object)."""
+        manifest = self.read_manifest(oid)
+        if manifest is None:
+            return None
+        lacking = sink.missing_chunks(manifest.ids())
+        for start in range(0, len(lacking), FETCH_BATCH):
+            sink.receive_chunks(self.fetch_chunks(lacking[start:start + FETCH_BATCH]))
+        return manifest
+
+
+class _IterReader:
+    """Chunks as a file to read (what zstd's stream_reader takes)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._pending) < n:
+            more = next(self._chunks, None)
+            if more is None:
+                break
+            self._pending += more
+        if n < 0:
+            n = len(self._pending)
+        data, self._pending = self._pending[:n], self._pending[n:]
+        return data
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,193 @@
+"""Chunked objects (issue 15): a new version of a large file costs only its changed chunks, in the
+local store, on a directory remote and on S3; reading is verified; interruptions leave no hole."""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from gitdatax.errors import CorruptObject
+from gitdatax.remotes import open_remote
+from gitdatax.remotes.local import DirectoryRemote
+from gitdatax.store.objectstore import ObjectStore
+from gitdatax.store.packs import ENTRY
+from gitdatax.stub import Stub
+from gitdatax.sync import transfer
+from helpers import make_writable, oid_of
+from s3server import S3Server, s3  # noqa: F401 - the fixture
+
+SIZE = 64 << 20
+
+
+@pytest.fixture(autouse=True)
+def isolated_git() -> None:
+    """Store and remotes only: no git repository needed (overrides conftest's fixture)."""
+
+
+def model_versions(size: int = SIZE) -> tuple[bytes, bytes]:
+    """A model and its fine-tuned successor: 1% changed in four places, 100 bytes inserted near
+    the start (the edits of issue 15's benchmark, at test size)."""
+    rng = random.Random(15)
+    v1 = rng.randbytes(size)
+    v2 = bytearray(v1)
+    run = size // 400
+    for place in (0.2, 0.45, 0.7, 0.9):
+        start = int(size * place)
+        v2[start:start + run] = rng.randbytes(run)
+    v2[5000:5000] = rng.randbytes(100)
+    return v1, bytes(v2)
+
+
+def csv_versions(size: int = SIZE) -> tuple[bytes, bytes]:
+    rows, n = [], 0
+    length = 0
+    while length < size:
+        row = b"%d,%d,%.4f,speaker%d,clip_%06d.wav\n" % (n, n * 7919 % 1000, n * 0.37 % 1, n % 113, n)
+        rows.append(row)
+        length += len(row)
+        n += 1
+    v1 = b"".join(rows)
+    extra = b"".join(b"%d,%d,%.4f,speaker%d,clip_%06d.wav\n" % (i, i % 97, i * 0.11 % 1, i % 7, i)
+                     for i in range(n, n + n // 100))
+    return v1, v1 + extra
+
+
+def put(store: ObjectStore, data: bytes) -> Stub:
+    return store.put(data[i:i + (1 << 20)] for i in range(0, len(data), 1 << 20))
+
+
+def read(store: ObjectStore, stub: Stub) -> bytes:
+    return b"".join(store.read_verified(stub))
+
+
+@pytest.mark.parametrize("versions", [model_versions, csv_versions], ids=["model", "csv"])
+def test_a_second_version_costs_under_two_percent_locally_and_on_a_directory_remote(tmp_path: Path, versions) -> None:  # type: ignore[no-untyped-def]
+    v1, v2 = versions()
+    local = ObjectStore(tmp_path / "local")
+    s1 = put(local, v1)
+    before = local.disk_usage()[1]
+    s2 = put(local, v2)
+    added = local.disk_usage()[1] - before
+    assert s2 == Stub(oid_of(v2), len(v2))
+    assert added < 0.02 * len(v2), added
+    remote = DirectoryRemote(str(tmp_path / "nas"), {"create": True})
+    remote.upload(s1, local)
+    sent_before = remote.layout.disk_usage()[1]
+    remote.upload(s2, local)
+    assert remote.layout.disk_usage()[1] - sent_before < 0.02 * len(v2)
+    clone = ObjectStore(tmp_path / "clone")
+    result = transfer.download_missing(remote, clone, [s1, s2], quiet=True)
+    assert result.ok, result.failed
+    assert read(clone, s1) == v1 and read(clone, s2) == v2
+    assert os.listdir(clone.tmp_dir) == []
+
+
+def test_s3_gets_only_the_missing_chunks_in_packs(s3: S3Server, tmp_path: Path) -> None:  # noqa: F811
+    v1, v2 = model_versions()
+    local = ObjectStore(tmp_path / "local")
+    s1, s2 = put(local, v1), put(local, v2)
+    remote = open_remote(s3.url("team"), {"endpoint_url": s3.endpoint})
+    client = s3.client()
+
+    def bucket_bytes() -> tuple[int, int]:
+        items = client.list_objects_v2(Bucket=s3.bucket, Prefix="team/").get("Contents", [])
+        return len(items), sum(i["Size"] for i in items)
+
+    try:
+        assert transfer.upload_missing(remote, local, [s1], quiet=True).ok
+        files1, bytes1 = bucket_bytes()
+        assert files1 == 3  # the manifest, one pack and its index: no PUT per chunk
+        assert transfer.upload_missing(remote, local, [s2], quiet=True).ok
+        files2, bytes2 = bucket_bytes()
+        assert bytes2 - bytes1 < 0.02 * len(v2) and files2 == 6
+        clone = ObjectStore(tmp_path / "clone")
+        assert transfer.download_missing(remote, clone, [s1], quiet=True).ok
+        assert transfer.download_missing(remote, clone, [s2], quiet=True).ok
+        assert read(clone, s1) == v1 and read(clone, s2) == v2
+    finally:
+        remote.close()
+
+
+def test_a_corrupt_chunk_is_caught_on_read_and_by_fsck_then_refetched(tmp_path: Path) -> None:
+    data = random.Random(3).randbytes(12 << 20)
+    store = ObjectStore(tmp_path / "local")
+    stub = put(store, data)
+    remote = DirectoryRemote(str(tmp_path / "nas"), {"create": True})
+    remote.upload(stub, store)
+    manifest = store.read_manifest(stub.oid, stub.size)
+    loc = store.chunk_index.get(manifest.ids()[40])
+    pack = store.chunks_dir / f"{loc.pack}.pack"
+    make_writable(pack)
+    with open(pack, "r+b") as f:
+        f.seek(loc.offset + ENTRY.size + loc.stored // 2)
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte[0] ^ 0x20]))
+    fresh = ObjectStore(store.root)  # another process: nothing remembered as verified
+    with pytest.raises(CorruptObject, match=f"{stub.oid}.*chunk"):
+        fresh.read_verified(stub)
+    why = fresh.verify(stub.oid)
+    assert why is not None and "chunk" in why
+    from gitdatax.maintenance.fsck import verify_store
+
+    count, _, corrupt = verify_store(fresh)
+    assert count == 1 and [c.oid for c in corrupt] == [stub.oid]
+    again = ObjectStore(store.root)
+    assert not again.has(stub.oid)  # quarantined: a pull brings it back, with a good chunk
+    assert again.missing_chunks(manifest.ids()) == [manifest.ids()[40]]
+    assert transfer.download_missing(remote, again, [stub], quiet=True).ok
+    assert read(ObjectStore(store.root), stub) == data
+
+
+def test_whole_file_objects_from_before_stay_readable_and_mix_with_chunked_ones(tmp_path: Path) -> None:
+    old_data, new_data = model_versions(12 << 20)
+    store = ObjectStore(tmp_path / "local")
+    store.chunking = False  # as every version before chunking wrote them
+    old = put(store, old_data)
+    assert store.read_manifest(old.oid) is None
+    store.chunking = True
+    new = put(store, new_data)
+    assert store.read_manifest(new.oid) is not None
+    assert read(store, old) == old_data and read(store, new) == new_data
+    assert store.verify(old.oid) is None and store.verify(new.oid) is None
+    remote = DirectoryRemote(str(tmp_path / "nas"), {"create": True})
+    assert transfer.upload_missing(remote, store, [old, new], quiet=True).ok
+    clone = ObjectStore(tmp_path / "clone")
+    assert transfer.download_missing(remote, clone, [old, new], quiet=True).ok
+    assert read(clone, old) == old_data and read(clone, new) == new_data
+    assert clone.read_manifest(old.oid) is None  # moved as it is, never recompressed
+
+
+class _CutAfter:
+    """A chunk sink that fails after `n` entries: a push killed half way."""
+
+    def __init__(self, sink, n: int) -> None:  # type: ignore[no-untyped-def]
+        self.sink, self.n = sink, n
+
+    def missing_chunks(self, cids):  # type: ignore[no-untyped-def]
+        return self.sink.missing_chunks(cids)
+
+    def receive_chunks(self, entries):  # type: ignore[no-untyped-def]
+        def cut():  # type: ignore[no-untyped-def]
+            for i, entry in enumerate(entries):
+                if i == self.n:
+                    raise KeyboardInterrupt
+                yield entry
+        self.sink.receive_chunks(cut())
+
+
+def test_an_upload_cut_half_way_leaves_no_manifest_and_completes_when_run_again(tmp_path: Path) -> None:
+    data = random.Random(4).randbytes(12 << 20)
+    store = ObjectStore(tmp_path / "local")
+    stub = put(store, data)
+    target = ObjectStore(tmp_path / "nas")
+    with pytest.raises(KeyboardInterrupt):
+        store.send_chunks(stub.oid, _CutAfter(target, 50))
+    assert not target.has(stub.oid) and not list(target.chunks_dir.glob("*.idx"))
+    remote = DirectoryRemote(str(tmp_path / "nas"))
+    assert transfer.upload_missing(remote, store, [stub], quiet=True).ok
+    clone = ObjectStore(tmp_path / "clone")
+    assert transfer.download_missing(remote, clone, [stub], quiet=True).ok
+    assert read(clone, stub) == data
