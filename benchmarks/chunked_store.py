@@ -64,7 +64,7 @@ def write_csv(path: Path, size: int, version: int) -> None:
                 break
 
 
-def run_kind(kind: str, data: Path, work: Path, files: list[str]) -> dict[str, float]:
+def run_kind(kind: str, data: Path, work: Path, name: str, pattern: str) -> dict[str, float]:
     home = work / "home"
     home.mkdir(parents=True)
     rss_log = work / "rss.log"
@@ -75,13 +75,12 @@ def run_kind(kind: str, data: Path, work: Path, files: list[str]) -> dict[str, f
     sh("git config --global init.defaultBranch main && git datax install --global >/dev/null", home, env)
     sh("git init -q --bare remote.git && git init -q repo", work, env)
     repo = work / "repo"
-    sh("git datax track " + " ".join(files) + " >/dev/null && git add .gitattributes && git commit -qm attrs"
+    sh(f"git datax track '{pattern}' >/dev/null && git add .gitattributes && git commit -qm attrs"
        " && git remote add origin ../remote.git", repo, env)
     store, remote_store = repo / ".git" / "datax", work / "remote.git" / "datax"
     result: dict[str, float] = {}
     for version in (1, 2):
-        for name in files:
-            shutil.copyfile(data / f"v{version}" / name, repo / name)
+        shutil.copyfile(data / f"v{version}" / name, repo / name)
         local0, remote0 = du(store), du(remote_store)
         result[f"add+commit v{version} s"] = sh(f"git add -A && git commit -qm v{version}", repo, env)
         result[f"push v{version} s"] = sh("git push -q origin HEAD:refs/heads/main", repo, env)
@@ -117,7 +116,7 @@ def main() -> int:
             for version in (1, 2):
                 (sub / f"v{version}").mkdir(parents=True, exist_ok=True)
                 shutil.move(str(data / f"v{version}" / name), sub / f"v{version}" / name)
-            results = {kind: run_kind(kind, sub, work / f"{name}-{kind}", [pattern]) for kind in ("whole", "chunked")}
+            results = {kind: run_kind(kind, sub, work / f"{name}-{kind}", name, pattern) for kind in ("whole", "chunked")}
             rows.append((name, sizes[name], results))
         print(f"scale {args.scale}: model.bin {sizes['model.bin'] / 2**20:.0f} MiB, train.csv {sizes['train.csv'] / 2**20:.0f} MiB")
         for name, size, results in rows:

@@ -78,7 +78,7 @@ def test_a_corrupt_remote_object_is_refused_even_when_linked(tmp_path: Path) -> 
     with pytest.raises(CorruptObject, match=good.oid):
         remote.download(good, fresh)
     assert not fresh.has(good.oid)
-    assert list(fresh.tmp_dir.iterdir()) == []
+    assert not fresh.tmp_dir.exists() or list(fresh.tmp_dir.iterdir()) == []
 
 
 def test_a_store_on_this_file_system_caps_the_transfer_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from gitdatax.errors import FatalError
-
-if TYPE_CHECKING:
-    from gitdatax.remotes.s3 import S3Remote
 
 PACK_NAME = re.compile(r"pack-[0-9a-f]{32}\.(pack|idx)")
 MULTIPART_CHUNK = 16 << 20
 
 
 class S3PackFiles:
-    def __init__(self, remote: S3Remote) -> None:
+    def __init__(self, remote: Any) -> None:  # the S3Remote (not imported: it imports this module)
         self.remote = remote
         self.prefix = f"{remote.prefix}/chunks/" if remote.prefix else "chunks/"
 

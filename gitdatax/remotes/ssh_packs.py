@@ -11,21 +11,19 @@ what it holds is never what a client claimed, only what it verified.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from gitdatax.remotes import frames
 from gitdatax.remotes.base import RemoteError
 from gitdatax.errors import ProtocolError
 from gitdatax.remotes.frames import COMMAND, DATA, ERROR
 
-if TYPE_CHECKING:
-    from gitdatax.remotes.ssh import SshRemote, _Connection
 
 READ_LIMIT = 64 << 20  # per pack-read: the largest range pack_exchange asks for, and then some
 
 
 class SshPackFiles:
-    def __init__(self, remote: SshRemote) -> None:
+    def __init__(self, remote: Any) -> None:  # the SshRemote (not imported: it imports this module)
         self.remote = remote
 
     def list_pack_indexes(self) -> list[str]:
@@ -41,7 +39,7 @@ class SshPackFiles:
     def read_pack_range(self, name: str, offset: int, length: int) -> bytes:
         return self.remote._call(lambda conn: self._read(conn, name, offset, length))
 
-    def _read(self, conn: _Connection, name: str, offset: int, length: int) -> bytes:
+    def _read(self, conn: Any, name: str, offset: int, length: int) -> bytes:
         reply = conn.request(f"pack-read {name} {offset} {length}")
         words = reply.split(" ")
         if len(words) != 2 or words[0] != "ok" or not words[1].isdigit() or int(words[1]) > READ_LIMIT:
@@ -57,7 +55,7 @@ class SshPackFiles:
         self.remote._call(lambda conn: self._put(conn, pack, index))
         return False  # the server names the pack it writes
 
-    def _put(self, conn: _Connection, pack: Path, index: Path) -> None:
+    def _put(self, conn: Any, pack: Path, index: Path) -> None:
         if conn.request("pack-put") != "send":
             raise RemoteError(f"remote {self.remote.url}: pack-put: unexpected answer")
         for path in (index, pack):
