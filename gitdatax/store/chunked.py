@@ -21,7 +21,7 @@ from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store import manifest as manifests
 from gitdatax.store.manifest import Manifest
 from gitdatax.store.objectfile import ContentChanged
-from gitdatax.store.packs import ChunkIndex, Location, PackWriter
+from gitdatax.store.packs import ChunkIndex, Location, PackWriter, pack_chunk
 from gitdatax.stub import Stub
 
 if TYPE_CHECKING:  # typed by name only: objectstore imports this module
@@ -36,6 +36,7 @@ CHUNKED_ABOVE = 4 << 20
 CDC_AVG, CDC_MIN, CDC_MAX = 48 << 10, 16 << 10, 256 << 10
 READ_AHEAD = 32  # chunks (about 2 MiB) read and checked by two threads while git takes the last
 FETCH_BATCH = 4096  # chunk ids asked of another store at once
+PACK_AHEAD = 32  # chunks being compressed while the next are cut and hashed
 
 
 def chunker():  # type: ignore[no-untyped-def]
@@ -97,14 +98,7 @@ class ChunkedMixin:
             try:
                 feed = _Feed(head, rest, hasher)
                 del head
-                index = self.chunk_index
-                chunks: list[tuple[bytes, int]] = []
-                for piece in chunker().cut_stream(feed):
-                    data = piece.data
-                    cid = hashlib.sha256(data).digest()
-                    if cid not in writer and not index.has(cid):
-                        writer.add(cid, data)
-                    chunks.append((cid, piece.length))
+                chunks = self._cut_and_pack(feed, writer)
                 stub = Stub(hasher.hexdigest(), feed.size)
                 if expect is not None and stub != expect:
                     raise ContentChanged(expect.oid)
@@ -119,6 +113,32 @@ class ChunkedMixin:
                 raise
             finally:
                 hasher.close()
+
+    def _cut_and_pack(self: ObjectStore, feed: _Feed, writer: PackWriter) -> list[tuple[bytes, int]]:
+        """Cut, hash each chunk here, compress the new ones on two threads (zstd releases the
+        GIL) and write them in order; a bounded window keeps memory at a few MiB."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        index = self.chunk_index
+        chunks: list[tuple[bytes, int]] = []
+        queued: set[bytes] = set()
+        pending: deque = deque()  # (id, future of pack_chunk), in stream order
+        with ThreadPoolExecutor(2, thread_name_prefix="datax-pack") as pool:
+            for piece in chunker().cut_stream(feed):
+                data = bytes(piece.data)  # cut_stream reuses its buffer for the next chunk
+                cid = hashlib.sha256(data).digest()
+                chunks.append((cid, len(data)))
+                if cid in queued or index.has(cid):
+                    continue
+                queued.add(cid)
+                pending.append((cid, pool.submit(pack_chunk, data, self.level)))
+                while pending and (len(pending) > PACK_AHEAD or pending[0][1].done()):
+                    done_id, future = pending.popleft()
+                    writer.add_stored(done_id, *future.result())
+            while pending:
+                done_id, future = pending.popleft()
+                writer.add_stored(done_id, *future.result())
+        return chunks
 
     def new_pack(self: ObjectStore) -> PackWriter:
         return PackWriter(self.chunks_dir, self.tmp_dir, self.level)

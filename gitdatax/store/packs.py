@@ -118,6 +118,19 @@ def _dctx() -> zstandard.ZstdDecompressor:
     return dctx
 
 
+def pack_chunk(raw: bytes | memoryview, level: int) -> tuple[int, int, bytes | memoryview]:
+    """(kind, raw length, stored bytes) of a chunk: zstd when that saves MIN_SAVING, else raw.
+    Thread-safe (one compression context per thread): clean compresses on two threads."""
+    cctx = getattr(_local, "cctx", None)
+    if cctx is None or getattr(_local, "level", None) != level:
+        cctx = _local.cctx = zstandard.ZstdCompressor(level=level, write_checksum=True)
+        _local.level = level
+    packed = cctx.compress(raw)
+    if len(packed) <= len(raw) * (1 - MIN_SAVING):
+        return ZSTD, len(raw), packed
+    return RAW, len(raw), raw
+
+
 class ChunkIndex:
     """Every chunk of one store's packs: id -> where it is. Loaded on first use from the .idx
     files (49 bytes a chunk on disk, about 200 in memory: 16,000 for a 1 GiB file); `refresh`
@@ -241,7 +254,6 @@ class PackWriter:
         self._ids: set[bytes] = set()
         self._file = None  # opened on the first chunk: a put that adds none writes nothing
         self._offset = 0
-        self._cctx: zstandard.ZstdCompressor | None = None
         self.bytes_written = 0
 
     def __contains__(self, cid: bytes) -> bool:
@@ -261,13 +273,7 @@ class PackWriter:
 
     def add(self, cid: bytes, raw: bytes | memoryview) -> None:
         """Add a raw chunk: compressed once, kept raw when compressing does not pay."""
-        if self._cctx is None:
-            self._cctx = zstandard.ZstdCompressor(level=self.level, write_checksum=True)
-        packed = self._cctx.compress(raw)
-        if len(packed) <= len(raw) * (1 - MIN_SAVING):
-            self.add_stored(cid, ZSTD, len(raw), packed)
-        else:
-            self.add_stored(cid, RAW, len(raw), raw)
+        self.add_stored(cid, *pack_chunk(raw, self.level))
 
     def add_stored(self, cid: bytes, kind: int, raw_len: int, stored: bytes | memoryview) -> None:
         """Add a chunk as another store keeps it (no recompression on transfers)."""
