@@ -308,20 +308,24 @@ class SshRemote:
     def chunk_packs(self, store: ObjectStore) -> RemotePacks | None:
         """The server's chunk packs; None for a server from before chunking (asked once), which
         then gets and gives whole-file objects only."""
-        with self._lock:
-            if self._packs is None and self._packs_supported is not False:
-                from gitdatax.remotes.ssh_packs import SshPackFiles
+        if self._packs_supported is False:
+            return None
+        if self._packs is not None:
+            return self._packs
+        from gitdatax.remotes.ssh_packs import SshPackFiles
 
-                files = SshPackFiles(self)
-                try:
-                    files.list_pack_indexes()
-                except _InStep as exc:
-                    if "unknown-command" not in str(exc):
-                        raise
-                    self._packs_supported = False
-                    return None
-                self._packs_supported = True
+        files = SshPackFiles(self)
+        try:  # not under self._lock: the request takes a session, and opening one takes it
+            files.list_pack_indexes()
+        except _InStep as exc:
+            if "unknown-command" not in str(exc):
+                raise
+            self._packs_supported = False
+            return None
+        with self._lock:
+            if self._packs is None:
                 self._packs = RemotePacks.for_store(files, store.root, self.url, store.level)
+            self._packs_supported = True
             return self._packs
 
     def _get(self, conn: _Connection, stub: Stub, store: ObjectStore, as_stored: bool) -> bytes | None:
