@@ -62,7 +62,9 @@ class DirectoryRemote:
                 progress = meter.current()
                 with self.layout.open_compressed(stub.oid) as source:
                     progress.expect(os.fstat(source.fileno()).st_size)
-                    store.import_object(meter.MeteredReader(source, progress), stub)  # type: ignore[arg-type]
+                    # a chunk manifest: the chunks this store lacks come from the remote store
+                    store.import_object(meter.MeteredReader(source, progress), stub,  # type: ignore[arg-type]
+                                        chunks=self.layout)
         except CorruptObject as exc:
             raise RemoteCorruptObject(self.url, exc) from None
         except (FileNotFoundError, ObjectMissing):  # the remote store lacks it, not ours
@@ -77,7 +79,7 @@ class DirectoryRemote:
             self._remove_stale_tmp()
         progress = meter.current()
         try:
-            size = os.stat(store.object_path(stub.oid)).st_size if store.has(stub.oid) else None
+            size = store.stored_bytes(stub.oid) if store.has(stub.oid) else None
             progress.expect(size)
             store.copy_object_to(self.layout, stub, link=self.link, copied=progress.moved)
         except OSError as exc:

@@ -148,6 +148,8 @@ class ExchangeMixin:
             except CorruptObject as exc:
                 raise CorruptUpload(stub.oid, exc.why) from None
             other.write_small_object(stub.oid, data)
+            if copied is not None:  # a progress bar
+                copied(len(data))
             return
         other._make_parent(target)
         if stub.size > SMALL_IMPORT and self.send_chunks(stub.oid, other) is not None:
