@@ -105,7 +105,7 @@ def test_gc_after_a_push_keeps_every_chunk_the_remaining_commits_need(data_repo:
     git("push", "-q", "origin", "main")
     store = ObjectStore(data_repo / ".git" / "datax")
     before = store.disk_usage()
-    proc = datax("gc", "--keep-days", "0")
+    proc = datax("gc", "--keep-days", "0", "--grace", "0")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     after = ObjectStore(store.root)
     assert after.disk_usage()[0] == before[0] - 2  # v1's and dropped.bin's manifests

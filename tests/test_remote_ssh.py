@@ -217,6 +217,9 @@ if mode == "garbage":
     out.write(b"Welcome to the server!\n"); out.flush(); sys.exit(0)
 send(b"C", b"gitdatax-stdio 1"); read(); send(b"C", b"ok")
 kind, payload = read()
+if payload == b"pack-list":  # a client's probe for chunk packs: play a server from before them
+    send(b"E", b"unknown-command 'pack-list'")
+    kind, payload = read()
 if mode == "has":
     send(b"C", b"ok\n../../../../etc/passwd")
 elif mode == "length":
