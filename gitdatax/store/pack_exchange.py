@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Protocol
 
 from gitdatax.errors import CorruptObject
+from gitdatax.files import write_atomically
 from gitdatax.store.packs import ENTRY, Location, PackWriter, parse_index
 
 PACK_LIMIT = 64 << 20  # per uploaded pack: one PUT (multipart above) and the unit of resuming
@@ -76,10 +77,7 @@ class RemotePacks:
         data = self.files.read_pack_file(name)
         parse_index(name[: -len(".idx")], data)  # never cache a broken one
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.cache_dir, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, cached)
+        write_atomically(cached, data, durable=False)  # a cache: fetched again if lost
         return data
 
     # -- ChunkSink ---------------------------------------------------------------------------
