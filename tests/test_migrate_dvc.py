@@ -62,8 +62,13 @@ def _dvc_repo(root: Path) -> Path:
 
 def test_from_dvc_converts_outputs_keeps_the_pipeline_and_maps_the_remote(tmp_path: Path, dvc_project: Path) -> None:
     repo = dvc_project
+    dvc("remote", "add", "backup", "azure://container/path", cwd=repo)
+    dvc("remote", "add", "web", "https://example.com/dvc", cwd=repo)
+    git("commit", "-qam", "more remotes", cwd=repo)
     result = datax("migrate", "from-dvc", cwd=repo)
     assert result.returncode == 0, result.stderr
+    assert "remote backup -> az://container/path" in result.stderr
+    assert "warning: DVC remote web (https://example.com/dvc): gitdatax has no https:// backend" in result.stderr
     assert "4 file(s)" in result.stderr and "data, models/asr.bin, out.txt" in result.stderr, result.stderr
     assert "remote store -> " in result.stderr
     for rel in ("data.dvc", "models/asr.bin.dvc"):

@@ -9,8 +9,8 @@ index (the conversion is staged, for one commit).
 - `.gitattributes` gets one line per output (`/path`, or `/path/**` for a folder);
 - `dvc.yaml` stays as it is: the pipeline runner reads it when there is no `datax.yaml`, and
   keeps DVC's `dvc.lock` as DVC's (gitdatax's own lock is `datax.lock`);
-- the remotes of `.dvc/config` whose scheme gitdatax speaks (a path, s3://) become remotes in
-  `.datax.toml`, the default kept; the others are named, with what to do.
+- the remotes of `.dvc/config` whose scheme gitdatax speaks (a path, s3://, the fsspec stores)
+  become remotes in `.datax.toml`, the default kept; the others are named, with what to do.
 Nothing changes until every object is stored: a missing or corrupt object stops the migration
 with one line, and the repository is as it was.
 """
@@ -31,6 +31,9 @@ from gitdatax.files import write_atomically
 # DVC option name -> gitdatax's; the others are left out (credentials and choices of them are
 # the user's git config's, never the team file's).
 REMOTE_OPTIONS = {"endpointurl": "endpoint_url", "region": "region"}
+# DVC remotes whose scheme names a store gitdatax writes its own layout into (s3 itself, the
+# others through fsspec); DVC's `azure://` is fsspec's `az://`.
+OBJECT_STORES = ("file", "s3", "gs", "gcs", "az", "webdav", "webdavs", "hdfs", "webhdfs")
 
 
 @dataclass
@@ -171,13 +174,14 @@ def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str |
     text = team.read_text(encoding="utf-8") if team.exists() else ""
     converted, skipped = [], []
     for remote in remotes:
-        scheme = scheme_of(remote.url)
+        url = "az://" + remote.url[len("azure://"):] if remote.url.startswith("azure://") else remote.url
+        scheme = scheme_of(url)
         name = re.sub(r"[^A-Za-z0-9_-]", "-", remote.name).strip("-") or "dvc"
-        if scheme not in ("file", "s3"):
+        if scheme not in OBJECT_STORES:  # DVC's http and ssh remotes are plain files: not LFS, no git-datax there
             skipped.append(f"{remote.name} ({remote.url}): gitdatax has no {scheme}:// backend of DVC's kind; "
                            "add a gitdatax remote with `git datax remote add`")
             continue
-        values: dict[str, object] = {"url": _team_url(top, remote.url)}
+        values: dict[str, object] = {"url": _team_url(top, url)}
         if remote.name == default:
             values["default"] = True
         for key, value in remote.options.items():
@@ -187,7 +191,7 @@ def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str |
             skipped.append(f"{remote.name}: .datax.toml already has a remote {name}")
             continue
         text = add_table(text, ("remote", name), values)
-        converted.append(f"{name} -> {remote.url}")
+        converted.append(f"{name} -> {url}")
     if converted:
         write_atomically(team, text)
     return converted, skipped

@@ -73,8 +73,8 @@ file, and every cached output of a stage in dvc.lock, becomes a gitdatax-tracked
 read from DVC's cache, or a local DVC remote, checked against DVC's md5 and stored under their
 SHA-256; a DVC link into its cache becomes the real file); the .dvc files and the .gitignore
 lines DVC wrote for those outputs go; .gitattributes gets a line per output; remotes of
-.dvc/config that gitdatax speaks (a path, s3://) become remotes in .datax.toml, the default
-kept. dvc.yaml stays as it is (the pipeline runner reads it) and so does dvc.lock (DVC's md5
+.dvc/config that gitdatax speaks (a path, s3://, gs://, azure:// as az://, webdav(s)://,
+hdfs://) become remotes in .datax.toml, the default kept. dvc.yaml stays as it is (the pipeline runner reads it) and so does dvc.lock (DVC's md5
 record; gitdatax's lock is datax.lock). Nothing changes when an object is missing or corrupt:
 run `dvc pull` first. Review with `git status` and commit; .dvc/ may go afterwards.
 
