@@ -47,6 +47,8 @@ def fill_worktree(top: Path, items: Sequence[PathStub]) -> None:
     env = {k: v for k, v in os.environ.items() if k != "GIT_DATAX_SKIP_SMUDGE"}
     payload = b"".join(i.path.encode("utf-8", "surrogateescape") + b"\0" for i in items)
     cmd = ["checkout-index", "--force", "--index", "-z", "--stdin"]
+    journal = _filling_journal(top)
+    _write_journal(journal, items)  # a kill -9 from here on: the next fill_in puts stubs back
     # Our filter, run by checkout-index, says on stderr what it could not fill; let that through.
     try:
         proc = _checkout_index(cmd, top, payload, env)
@@ -54,6 +56,7 @@ def fill_worktree(top: Path, items: Sequence[PathStub]) -> None:
         # Stopped with us (Ctrl-C, SIGTERM): git was asked to stop too, and the file it was
         # writing is half there; every file not filled in is its stub again, as below.
         _put_back_stubs(top, items, modes)
+        journal.unlink(missing_ok=True)
         raise
     if proc.returncode != 0:
         _put_back_stubs(top, items, modes)
@@ -65,8 +68,47 @@ def fill_worktree(top: Path, items: Sequence[PathStub]) -> None:
             how = f"exited {proc.returncode} (git said why above)"
         from gitdatax.errors import FatalError
 
+        journal.unlink(missing_ok=True)
         raise FatalError(f"filling in {len(items)} file(s) failed: `git {' '.join(cmd)}` {how}; "
                          "the files not filled in are still stubs (`git datax pull` fills them in)")
+    journal.unlink(missing_ok=True)
+
+
+def _filling_journal(top: Path) -> Path:
+    """<git dir>/datax/filling: the files being filled in, until git is done with them."""
+    return git.repo_paths(top).git_dir / "datax" / "filling"
+
+
+def _write_journal(journal: Path, items: Sequence[PathStub]) -> None:
+    import json
+
+    try:
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        tmp = journal.with_name(f".filling.{os.getpid()}")
+        tmp.write_text(json.dumps([[i.path, i.stub.oid, i.stub.size] for i in items]))
+        os.replace(tmp, journal)
+    except OSError:
+        pass  # only a safety net for a kill -9
+
+
+def recover_interrupted_fill(top: Path) -> None:
+    """A fill killed with -9 (no chance to put stubs back) leaves the file git was writing
+    deleted or short, which no later pull would see as a stub (found by
+    benchmarks/fault_injection.py): put back the stub of each such file the journal names."""
+    import json
+
+    from gitdatax.stub import Stub
+
+    journal = _filling_journal(top)
+    try:
+        entries = json.loads(journal.read_text())
+        items = [PathStub(str(path), Stub(str(oid), int(size))) for path, oid, size in entries]
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, TypeError):
+        items = []
+    _put_back_stubs(top, items, {})
+    journal.unlink(missing_ok=True)
 
 
 def _checkout_index(cmd: list[str], top: Path, payload: bytes, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
@@ -164,6 +206,7 @@ def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fe
     use it, e.g. it is corrupt, and has said so: trying again would only say it twice)."""
     from gitdatax.errors import FatalError
 
+    recover_interrupted_fill(top)
     items = select(GitScanner(top).work_tree(as_staged=True), include, exclude)
     # A stub committed without its .gitattributes line (issue 11, item 2): git runs no filter
     # there, so checking it out again would only write the stub back. Say so; fetch nothing.
