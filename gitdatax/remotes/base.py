@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Callable, Iterable, Protocol, runtime_checkable
+import threading
+from typing import Callable, Generic, Iterable, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlparse
 
 from gitdatax.errors import CorruptObject, FatalError, ObjectMissing
@@ -20,6 +21,34 @@ from gitdatax.stub import Stub
 # Tries per object on transient errors (transfer.with_retries). A backend that has seen this
 # many connection failures in a row has seen one object give up on it: it stops trying.
 ATTEMPTS = 4
+Why = TypeVar("Why")
+
+
+class DeadEndpoint(Generic[Why]):
+    """Giving up on an endpoint that does not answer, once for every thread of a transfer: after
+    `after` connection failures in a row (by default one object's tries), `reason` is the first
+    failure's, and each later call fails at once with it instead of waiting out its own round
+    of retries (thousands of objects must not each wait on a dead server). The S3, SSH and HTTP
+    backends each keep one."""
+
+    def __init__(self, after: int = ATTEMPTS) -> None:
+        self.after = after
+        self.reason: Why | None = None
+        self._failures = 0
+        self._lock = threading.Lock()
+
+    def failed(self, why: Why) -> bool:
+        """Count one connection failure; True once the endpoint is given up on."""
+        with self._lock:
+            self._failures += 1
+            if self._failures >= self.after and self.reason is None:
+                self.reason = why
+            return self.reason is not None
+
+    def succeeded(self) -> None:
+        if self._failures:  # the common case takes no lock
+            with self._lock:
+                self._failures = 0
 
 
 class RemoteError(FatalError):

@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.remotes import credentials, meter
-from gitdatax.remotes.base import ATTEMPTS, RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
+from gitdatax.remotes.base import DeadEndpoint, RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
 from gitdatax.remotes.limits import BoundedReader, max_compressed_size
 from gitdatax.store.objectfile import CHUNK
 from gitdatax.store.objectstore import ObjectStore
@@ -46,7 +46,6 @@ BUCKET_PROTOCOLS = {"gs", "gcs", "az", "abfs", "abfss", "adl", "s3", "s3a", "oss
 OWN_OPTIONS = {"url", "default", "create", "retries", "backoff", "timeout", "connections", "profile",
                "region", "multipart_threshold", "sshcommand", "server_command", "exact_endpoint"}
 EXISTS_LIMIT = 256  # up to this many oids: ask for each (in parallel); more: list the prefixes
-UNREACHABLE_AFTER = ATTEMPTS  # connection failures in a row: one object's tries, then no more
 _SECRET = re.compile(r"(?i)((?:sig|signature|token|key|password|secret|accountkey|sharedaccesssignature)=)[^&;\s'\"]+")
 _DENIED = re.compile(r"(?i)authorizationfailure|authenticationfailed|forbidden|\b40[13]\b|access ?denied|"
                      r"unauthori[sz]ed|permission|invalid_grant|credentials")
@@ -219,8 +218,7 @@ class FsspecRemote:
         self.tmp = f"{self.root}/tmp" if self.root else "tmp"
         self._lock = threading.Lock()
         self._checked = False
-        self._connect_failures = 0
-        self._unreachable: RemoteError | None = None
+        self._dead: DeadEndpoint[RemoteError] = DeadEndpoint()  # connection failures in a row
         self._made_dirs: set[str] = set()
 
     def path(self, oid: str) -> str:
@@ -237,28 +235,22 @@ class FsspecRemote:
             return RemoteError(f"remote {self.url}: access denied while trying to {what}; the credentials "
                                "were rejected or allow less (check the remote's options and environment)")
         if _is_connection_failure(exc):
-            with self._lock:
-                self._connect_failures += 1
-                error = RemoteError(f"remote {self.url}: cannot connect while trying to {what} "
-                                    f"({type(exc).__name__})", transient=True)
-                if self._connect_failures >= UNREACHABLE_AFTER:
-                    # One object has spent the transfer's tries on it: the others fail at once.
-                    self._unreachable = RemoteError(str(error))
-                    return self._unreachable
+            error = RemoteError(f"remote {self.url}: cannot connect while trying to {what} "
+                                f"({type(exc).__name__})", transient=True)
+            if self._dead.failed(error):  # one object has spent the transfer's tries: no more
+                return RemoteError(str(error))
             return error
         return RemoteError(f"remote {self.url}: cannot {what}: {_describe(exc)}",
                            transient=isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError))
 
     def _succeeded(self) -> None:
-        if self._connect_failures:
-            with self._lock:
-                self._connect_failures = 0
+        self._dead.succeeded()
 
     def _check_top(self) -> None:
         """Once per remote: a bucket, container or top folder that does not exist is one line
         for the whole transfer, not a failure per object."""
-        if self._unreachable is not None:
-            raise RemoteError(str(self._unreachable))
+        if self._dead.reason is not None:
+            raise RemoteError(str(self._dead.reason))
         if self._checked:
             return
         top = self.root.lstrip("/").split("/", 1)[0] if self.scheme in BUCKET_PROTOCOLS else ""

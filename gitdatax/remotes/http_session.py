@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urljoin, urlsplit
 
 from gitdatax.remotes import credentials
-from gitdatax.remotes.base import RemoteError
+from gitdatax.remotes.base import DeadEndpoint, RemoteError
 
 if TYPE_CHECKING:
     import requests
@@ -65,7 +65,8 @@ class HttpSession:
         # Why the server could not be reached once a request spent all its retries on it: then
         # every later request fails at its first error, and a clone of thousands of files with
         # the server down costs one round of retries, not one per file.
-        self._unreachable: str | None = None
+        # one request that spent its own retries on connecting gives the server up
+        self._dead: DeadEndpoint[str] = DeadEndpoint(after=1)
 
     def close(self) -> None:
         if self._session is not None:
@@ -134,10 +135,10 @@ class HttpSession:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt >= self.retries:
                     if isinstance(exc, requests.ConnectionError):  # not one slow answer: the server
-                        self._unreachable = _why(exc)
+                        self._dead.failed(_why(exc))
                     raise RemoteError(f"remote {self.url}: {what}: cannot connect ({_why(exc)})") from None
-                if self._unreachable is not None:  # another thread spent its retries on it already
-                    raise RemoteError(f"remote {self.url}: {what}: cannot connect ({self._unreachable})") from None
+                if self._dead.reason is not None:  # another thread spent its retries on it already
+                    raise RemoteError(f"remote {self.url}: {what}: cannot connect ({self._dead.reason})") from None
                 self.sleep(attempt)
                 attempt += 1
                 continue

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 from gitdatax.config import parse_size
 from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.remotes import meter
-from gitdatax.remotes.base import ATTEMPTS, RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
+from gitdatax.remotes.base import DeadEndpoint, RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
 from gitdatax.remotes.limits import BoundedReader, max_compressed_size
 from gitdatax.remotes.s3_body import ResumingBody
 from gitdatax.store.objectstore import ObjectStore
@@ -30,7 +30,6 @@ from gitdatax.stub import Stub, is_valid_oid
 
 DEFAULT_MULTIPART_THRESHOLD = 64 << 20
 MULTIPART_CHUNK = 16 << 20
-UNREACHABLE_AFTER = ATTEMPTS  # connection failures: one object's tries, then no more tries
 HEAD_LIMIT = 256  # up to this many oids: HEAD each (in parallel); more: list the key prefixes
 _TRANSIENT_CODES = {"500", "502", "503", "504", "InternalError", "SlowDown", "RequestTimeout",
                     "ServiceUnavailable", "RequestTimeTooSkewed", "Throttling", "ThrottlingException"}
@@ -56,8 +55,7 @@ class S3Remote:
         )
         self.endpoint_url = options.get("endpoint_url") or None
         self._checked = False
-        self._connect_failures = 0  # head_bucket calls that could not reach the endpoint
-        self._unreachable: Exception | None = None
+        self._dead: DeadEndpoint[Exception] = DeadEndpoint()  # head_bucket calls that could not connect
         self._lock = threading.Lock()
         self._packs: RemotePacks | None = None
         self._client = self._make_client(options)
@@ -138,8 +136,8 @@ class S3Remote:
         with self._lock:
             if self._checked:
                 return
-            if self._unreachable is not None:  # see below: no more waiting on a dead endpoint
-                raise RemoteError(str(self._unreachable))
+            if self._dead.reason is not None:  # see below: no more waiting on a dead endpoint
+                raise RemoteError(str(self._dead.reason))
             import botocore.exceptions as bx
 
             try:
@@ -156,10 +154,8 @@ class S3Remote:
                     # Once one object has spent the transfer's retries on a dead endpoint, the
                     # others fail at once: thousands of objects must not each wait out a round
                     # (each try costs botocore's own retries too).
-                    self._connect_failures += 1
-                    if self._connect_failures >= UNREACHABLE_AFTER:
-                        self._unreachable = error
-                        error = RemoteError(str(error))
+                    if self._dead.failed(error):
+                        error = RemoteError(str(self._dead.reason))
                 raise error from None
             self._checked = True
 

@@ -28,14 +28,13 @@ from gitdatax.remotes import frames
 from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ObjectMissing, ProtocolError
 from gitdatax.remotes.frames import COMMAND, DATA, ERROR
 from gitdatax.remotes import meter
-from gitdatax.remotes.base import ATTEMPTS, RemoteError, RemoteObjectMissing, number_option
+from gitdatax.remotes.base import DeadEndpoint, RemoteError, RemoteObjectMissing, number_option
 from gitdatax.store.manifest import MAGIC as MANIFEST_MAGIC, is_manifest
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.store.pack_exchange import RemotePacks
 from gitdatax.stub import Stub, is_valid_oid
 
 HAS_MANY_BATCH = 1000  # oids per has-many frame (65 bytes each: well under a frame)
-UNREACHABLE_AFTER = ATTEMPTS  # sessions that failed to open: one object's tries
 
 
 class SshTarget(NamedTuple):
@@ -215,8 +214,7 @@ class SshRemote:
         self._opened = 0
         self._lock = threading.Lock()
         self._all: list[_Connection] = []
-        self._open_failures = 0  # sessions that could not be opened, in a row
-        self._unreachable: RemoteError | None = None
+        self._dead: DeadEndpoint[RemoteError] = DeadEndpoint()  # sessions that failed to open, in a row
         self._packs: RemotePacks | None = None
         self._packs_supported: bool | None = None
 
@@ -232,8 +230,8 @@ class SshRemote:
         if not may_open:
             return self._idle.get()
         try:
-            if self._unreachable is not None:  # see below: no more waiting on a dead server
-                raise RemoteError(str(self._unreachable))
+            if self._dead.reason is not None:  # see below: no more waiting on a dead server
+                raise RemoteError(str(self._dead.reason))
             conn = _Connection(self.argv, self.url)
         except RemoteError as exc:
             with self._lock:
@@ -241,9 +239,7 @@ class SshRemote:
                 # Once one object has spent the transfer's tries failing to open a session
                 # (connection refused, host unknown, no key), the others fail at once instead
                 # of each waiting out a round of backoff.
-                self._open_failures += 1
-                if self._open_failures >= UNREACHABLE_AFTER and self._unreachable is None:
-                    self._unreachable = exc
+                self._dead.failed(exc)
             raise
         except BaseException:
             with self._lock:
@@ -251,7 +247,7 @@ class SshRemote:
             raise
         with self._lock:
             self._all.append(conn)
-            self._open_failures = 0
+        self._dead.succeeded()
         return conn
 
     def _release(self, conn: _Connection, healthy: bool) -> None:
