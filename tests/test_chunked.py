@@ -191,3 +191,29 @@ def test_an_upload_cut_half_way_leaves_no_manifest_and_completes_when_run_again(
     clone = ObjectStore(tmp_path / "clone")
     assert transfer.download_missing(remote, clone, [stub], quiet=True).ok
     assert read(clone, stub) == data
+
+
+def test_a_chunk_index_being_loaded_is_never_read_half_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A push uploads on several threads: one used to see `_ready` set by another still reading
+    the indexes, and took a stored chunk for absent ("chunk is not in any pack of the store")."""
+    import threading
+    import time
+
+    from gitdatax.store import packs
+
+    store = ObjectStore(tmp_path / "local")
+    stub = put(store, random.Random(5).randbytes(6 << 20))
+    first = store.read_manifest(stub.oid).ids()[0]
+    slow_read = packs.read_index
+
+    def read_index(path):  # type: ignore[no-untyped-def]
+        time.sleep(0.5)
+        return slow_read(path)
+
+    monkeypatch.setattr(packs, "read_index", read_index)
+    fresh = ObjectStore(store.root)
+    loader = threading.Thread(target=fresh.chunk_index.refresh)
+    loader.start()
+    time.sleep(0.1)  # the loader holds the lock, reading
+    assert fresh.chunk_index.get(first) is not None
+    loader.join()

@@ -257,6 +257,9 @@ class ChunkedMixin:
         index = self.chunk_index
         for cid in cids:
             loc = index.get(cid)
+            if loc is None:  # published by another process since this one looked
+                index.refresh()
+                loc = index.get(cid)
             if loc is None:
                 raise CorruptObject(cid.hex(), "chunk is not in any pack of the store")
             yield cid, loc, index.read_entry(loc)

@@ -146,23 +146,28 @@ class ChunkIndex:
 
     def refresh(self) -> None:
         with self._lock:
+            self._load_new()
+            # Only now: a thread asking while another loads waits on the lock, never reads a
+            # half-loaded index (a push uploads on several threads; one saw a chunk as absent).
             self._ready = True
+
+    def _load_new(self) -> None:
+        try:
+            names = sorted(n for n in os.listdir(self.dir) if n.endswith(".idx"))
+        except FileNotFoundError:
+            return
+        for name in names:
+            if name in self._loaded:
+                continue
             try:
-                names = sorted(n for n in os.listdir(self.dir) if n.endswith(".idx"))
-            except FileNotFoundError:
-                return
-            for name in names:
-                if name in self._loaded:
-                    continue
-                try:
-                    index = read_index(self.dir / name)
-                except FileNotFoundError:  # gc repacked it since the listing
-                    continue
-                except CorruptObject:
-                    continue  # fsck names it; its chunks count as absent
-                self._loaded.add(name)
-                for cid, loc in index.records:
-                    self._entries.setdefault(cid, loc)
+                index = read_index(self.dir / name)
+            except FileNotFoundError:  # gc repacked it since the listing
+                continue
+            except CorruptObject:
+                continue  # fsck names it; its chunks count as absent
+            self._loaded.add(name)
+            for cid, loc in index.records:
+                self._entries.setdefault(cid, loc)
 
     def _ensure(self) -> None:
         if not self._ready:
