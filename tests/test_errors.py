@@ -2,6 +2,7 @@
 and its traceback in .git/datax/logs/, never on the terminal."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -117,6 +118,7 @@ def test_internal_error_when_even_the_log_folder_is_broken(
     repo: Path, isolated_git: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    shutil.rmtree(repo / ".git/datax")  # made by `git datax install`, the mark of a repository using gitdatax
     (repo / ".git/datax").write_text("the whole store is a file")
     proc = subprocess.run(["git-datax", "clean", "--", "a.bin"], input=b"some content", capture_output=True)
     result = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
