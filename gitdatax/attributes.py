@@ -7,6 +7,16 @@ from pathlib import Path
 from gitdatax.files import write_atomically
 
 ATTRIBUTES = "filter=datax diff=datax merge=datax -text"
+# The git config the filter and the merge driver need (`git datax install` writes it, uninstall
+# removes what still has these values).
+FILTER_CONFIG = {
+    "filter.datax.process": "git-datax filter-process",
+    "filter.datax.clean": "git-datax clean -- %f",
+    "filter.datax.smudge": "git-datax smudge -- %f",
+    "filter.datax.required": "true",
+    "merge.datax.name": "gitdatax: keep ours and report a conflict when both sides changed data",
+    "merge.datax.driver": "git-datax merge-driver %O %A %B %P",
+}
 _NEEDS_QUOTES = re.compile(r'[\s"\\]')
 
 

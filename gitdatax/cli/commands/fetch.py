@@ -1,10 +1,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from gitdatax.scan.scanner import PathStub
 
 HELP = "download the data of HEAD (or of all refs with --all) into the local store; the work tree is untouched"
 DESCRIPTION = """Download from REMOTE (default: the default remote) every object that the files of
@@ -16,59 +12,13 @@ names in any directory, a directory name matches everything under it. Every obje
 (decompressed and re-hashed) before it enters the store. `git datax pull` also fills in the files."""
 
 
-def add_pattern_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-I", "--include", action="append", metavar="PATTERNS",
-                        help="only paths matching these comma-separated patterns")
-    parser.add_argument("-X", "--exclude", action="append", metavar="PATTERNS",
-                        help="not paths matching these comma-separated patterns")
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("remote", nargs="?", metavar="REMOTE", help="a remote name or URL")
     parser.add_argument("--all", action="store_true", help="the history of all local refs, not just HEAD")
+    from gitdatax.cli.common import add_pattern_arguments
+
     add_pattern_arguments(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-
-
-def wanted(all_refs: bool) -> list[PathStub]:
-    """The (path, stub) pairs to fetch: HEAD's tree and the index, or all history."""
-    from gitdatax import git
-    from gitdatax.scan.scanner import GitScanner, PathStub
-
-    scanner = GitScanner()
-    if all_refs:
-        items = scanner.history([], all_refs=True)
-    else:
-        items = scanner.tree("HEAD") if git.commit_exists("HEAD") else []
-    items += [PathStub(f.path, f.stub) for f in scanner.index(tracked_only=True) if f.stub is not None]
-    return items
-
-
-def fetch(remote_name: str | None, items: list[PathStub], quiet: bool) -> int:
-    from gitdatax import output
-    from gitdatax.sync import worktree as sync
-    from gitdatax.sync import transfer
-    from gitdatax.store.objectstore import ObjectStore
-
-    store = ObjectStore.for_repo()
-    if all(store.has(i.stub.oid) for i in items):
-        return 0  # nothing to download: do not even open the remote
-    from gitdatax.remotes.fallback import open_for_download
-
-    remote = open_for_download(remote_name)
-    try:
-        result = transfer.download_missing(remote, store, [i.stub for i in items], quiet=quiet)
-    finally:
-        remote.close()
-    if result.moved:
-        output.info(f"gitdatax: {len(result.moved)} object(s) downloaded ({output.human_size(result.bytes_moved)}) "
-                    f"from {remote.url}")
-    if result.failed:
-        output.error(f"{len(result.failed)} object(s) could not be downloaded from {remote.url}:")
-        for line in sync.failure_lines(items, result.failed):
-            output.info(line)
-        return 1
-    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,5 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from gitdatax.scan import commits
 
     git.repo_paths()  # one clear line outside a repository
+    from gitdatax.cli.sync_steps import fetch, wanted
+
     items = commits.select(wanted(args.all), commits.split_patterns(args.include), commits.split_patterns(args.exclude))
     return fetch(args.remote, items, args.quiet)

@@ -14,31 +14,9 @@ repository people push to installs only the pre-receive hook, which refuses a pu
 name objects missing from the server's store, and records that store as datax.serverstore
 (default <bare repo>/datax). No filter config is written there."""
 
-FILTER_CONFIG = {
-    "filter.datax.process": "git-datax filter-process",
-    "filter.datax.clean": "git-datax clean -- %f",
-    "filter.datax.smudge": "git-datax smudge -- %f",
-    "filter.datax.required": "true",
-    "merge.datax.name": "gitdatax: keep ours and report a conflict when both sides changed data",
-    "merge.datax.driver": "git-datax merge-driver %O %A %B %P",
-}
-
-
-def add_scope_arguments(parser: argparse.ArgumentParser, server_help: str = "a bare repository on a Git server: "
-                        "the pre-receive hook that refuses pushes whose data is not in the server's store "
-                        "(see PATH)") -> None:
-    scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("--local", dest="scope", action="store_const", const="local",
-                       help="this repository's config only")
-    scope.add_argument("--global", dest="scope", action="store_const", const="global",
-                       help="your user config (the default)")
-    scope.add_argument("--system", dest="scope", action="store_const", const="system",
-                       help="the machine-wide config (needs write access to it)")
-    scope.add_argument("--server", dest="scope", action="store_const", const="server", help=server_help)
-    parser.set_defaults(scope="global")
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
+    from gitdatax.cli.common import add_scope_arguments
+
     add_scope_arguments(parser)
     parser.add_argument("--skip-hooks", action="store_true", help="write the config only, no hooks")
     parser.add_argument("--store", metavar="URL", help="with --server: the store pushes are checked "
@@ -52,7 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitdatax import git, output
+    from gitdatax import attributes, git, output
     from gitdatax.hooks import installer as hooks
     from gitdatax.errors import FatalError, NotARepository
 
@@ -65,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     except NotARepository:
         if args.scope == "local":
             raise FatalError("--local needs a repository: run it inside one") from None
-    for key, value in FILTER_CONFIG.items():
+    for key, value in attributes.FILTER_CONFIG.items():
         git.config_set(key, value, scope=args.scope)
     output.info(f"gitdatax: filter and merge driver configured ({args.scope} git config)")
     if in_work_tree and not args.skip_hooks:

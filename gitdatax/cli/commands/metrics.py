@@ -19,6 +19,8 @@ read or parsed there; a line on stderr says why. An unknown revision is an error
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from gitdatax.cli.common import add_common_options, add_format_options, positive
+
     sub = parser.add_subparsers(dest="action", metavar="{show,diff}")
     sub.required = True
     show = sub.add_parser("show", help="a table: one row per revision, one column per metric",
@@ -31,7 +33,7 @@ tag, newest first; -n N the N newest commits (of HEAD, or with -A of all).""")
     show.add_argument("-a", "--all-branches", action="store_true", help="the tip of every branch, by its name")
     show.add_argument("-T", "--all-tags", action="store_true", help="every tag, by its name")
     show.add_argument("-A", "--all-commits", action="store_true", help="every commit (all branches and tags)")
-    show.add_argument("-n", "--num", type=_positive, metavar="N", help="only the N newest commits")
+    show.add_argument("-n", "--num", type=positive, metavar="N", help="only the N newest commits")
     add_format_options(show, csv=True)
     show.add_argument("--sort-by", metavar="METRIC", help="order rows by this metric (`key` or `file:key`)")
     show.add_argument("--sort-order", choices=("asc", "desc"), default="asc",
@@ -52,42 +54,6 @@ side is null). Nothing changed prints nothing and exits 0.""")
     add_common_options(diff)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def _precision(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 17:
-        raise argparse.ArgumentTypeError("must be between 0 and 17")
-    return value
-
-
-def add_format_options(parser: argparse.ArgumentParser, *, csv: bool) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--json", action="store_const", const="json", dest="fmt", help="JSON, as DVC prints it")
-    if csv:
-        group.add_argument("--csv", action="store_const", const="csv", dest="fmt", help="comma-separated values")
-    group.add_argument("--md", action="store_const", const="md", dest="fmt", help="a Markdown (GFM) table")
-    parser.set_defaults(fmt="table")
-
-
-def add_common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--precision", type=_precision, default=5, metavar="N",
-                        help="digits after the point in tables (default 5, as DVC)")
-    parser.add_argument("--targets", action="append", default=[], metavar="PATH",
-                        help="only this metrics file, or the files under this folder (repeatable)")
-
-
 def run(args: argparse.Namespace) -> int:
     from gitdatax import git
     from gitdatax.metrics import tables, views
@@ -103,17 +69,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         view = views.values_diff(top, args.a, args.b, kind="metrics", fmt=args.fmt, targets=args.targets,
                                  everything=args.everything, precision=args.precision, colour=colour)
+    from gitdatax.cli.common import print_view
+
     return print_view(view)
-
-
-def print_view(view: object) -> int:
-    """The table on stdout, then what could not be read on stderr (the rest was still shown)."""
-    import sys
-
-    from gitdatax import output
-
-    sys.stdout.write(view.text)  # type: ignore[attr-defined]
-    sys.stdout.flush()
-    for note in view.notes:  # type: ignore[attr-defined]
-        output.warn(note)
-    return 0

@@ -14,7 +14,7 @@ Nothing changed prints nothing and exits 0; an unknown revision is an error (exi
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from gitdatax.cli.commands.metrics import add_common_options, add_format_options
+    from gitdatax.cli.common import add_common_options, add_format_options
 
     sub = parser.add_subparsers(dest="action", metavar="{diff}")
     sub.required = True
@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gitdatax import git
-    from gitdatax.cli.commands.metrics import print_view
+    from gitdatax.cli.common import print_view
     from gitdatax.metrics import tables, views
 
     view = views.values_diff(git.toplevel(), args.a, args.b, kind="params", fmt=args.fmt, targets=args.targets,

@@ -11,7 +11,7 @@ GIT_DATAX_SKIP_SMUDGE=1, after an offline checkout, or to restore a deleted loca
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from gitdatax.cli.commands.fetch import add_pattern_arguments
+    from gitdatax.cli.common import add_pattern_arguments
 
     parser.add_argument("remote", nargs="?", metavar="REMOTE", help="a remote name or URL")
     add_pattern_arguments(parser)
@@ -21,8 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from gitdatax import git
     from gitdatax.scan import commits
-    from gitdatax.cli.commands.checkout import fill_and_report
-    from gitdatax.cli.commands.fetch import fetch, wanted
+    from gitdatax.cli.sync_steps import fetch, fill_and_report, wanted
 
     top = git.toplevel()  # one clear line outside a work tree, before any download
     include, exclude = commits.split_patterns(args.include), commits.split_patterns(args.exclude)

@@ -11,7 +11,7 @@ repository; the store's data stays."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from gitdatax.cli.commands.install import add_scope_arguments
+    from gitdatax.cli.common import add_scope_arguments
 
     add_scope_arguments(parser, server_help="a bare repository on a Git server: remove the pre-receive hook "
                         "and the datax.serverstore settings (see PATH); the store's data stays")
@@ -23,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from gitdatax import git, output
     from gitdatax.hooks import installer as hooks
-    from gitdatax.cli.commands.install import FILTER_CONFIG
+    from gitdatax.attributes import FILTER_CONFIG
     from gitdatax.errors import FatalError, NotARepository
 
     if args.scope == "server" or args.path:

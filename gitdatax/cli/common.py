@@ -1,0 +1,75 @@
+"""What several commands share, as pre-commit's commands share their option helpers: argument
+groups and printing a view. A command module imports this, never another command."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_pattern_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-I", "--include", action="append", metavar="PATTERNS",
+                        help="only paths matching these comma-separated patterns")
+    parser.add_argument("-X", "--exclude", action="append", metavar="PATTERNS",
+                        help="not paths matching these comma-separated patterns")
+
+
+def add_scope_arguments(parser: argparse.ArgumentParser, server_help: str = "a bare repository on a Git server: "
+                        "the pre-receive hook that refuses pushes whose data is not in the server's store "
+                        "(see PATH)") -> None:
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("--local", dest="scope", action="store_const", const="local",
+                       help="this repository's config only")
+    scope.add_argument("--global", dest="scope", action="store_const", const="global",
+                       help="your user config (the default)")
+    scope.add_argument("--system", dest="scope", action="store_const", const="system",
+                       help="the machine-wide config (needs write access to it)")
+    scope.add_argument("--server", dest="scope", action="store_const", const="server", help=server_help)
+    parser.set_defaults(scope="global")
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def precision(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 17:
+        raise argparse.ArgumentTypeError("must be between 0 and 17")
+    return value
+
+
+def add_format_options(parser: argparse.ArgumentParser, *, csv: bool) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--json", action="store_const", const="json", dest="fmt", help="JSON, as DVC prints it")
+    if csv:
+        group.add_argument("--csv", action="store_const", const="csv", dest="fmt", help="comma-separated values")
+    group.add_argument("--md", action="store_const", const="md", dest="fmt", help="a Markdown (GFM) table")
+    parser.set_defaults(fmt="table")
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--precision", type=precision, default=5, metavar="N",
+                        help="digits after the point in tables (default 5, as DVC)")
+    parser.add_argument("--targets", action="append", default=[], metavar="PATH",
+                        help="only this metrics file, or the files under this folder (repeatable)")
+
+
+def print_view(view: object) -> int:
+    """The table on stdout, then what could not be read on stderr (the rest was still shown)."""
+    import sys
+
+    from gitdatax import output
+
+    sys.stdout.write(view.text)  # type: ignore[attr-defined]
+    sys.stdout.flush()
+    for note in view.notes:  # type: ignore[attr-defined]
+        output.warn(note)
+    return 0
