@@ -128,8 +128,10 @@ def test_a_retried_object_never_moves_the_bar_backwards(tmp_path: Path, monkeypa
     stub = store.put_bytes(random_bytes(4096, seed=1))
     tries = []
 
-    class Flaky:
+    class Flaky:  # a Remote (remotes.base) whose first upload drops half-way
         url = "flaky://"
+        max_parallel = None
+        cheap_fetches = False
 
         def has_many(self, stubs: Any) -> set[str]:
             return set()
