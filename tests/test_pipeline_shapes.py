@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import git, git_bytes, is_stub, oid_of, random_bytes, write
+from helpers import datax, git, git_bytes, is_stub, oid_of, random_bytes, write
 from pipeline_helpers import repro, runs
 
 
@@ -126,6 +126,16 @@ stages:
         assert proc.returncode == 0, proc.stderr
     assert runs(repo) == ["features", "train"]
     dvc_lock = (repo / "dvc.lock").read_bytes()
+    # status and --dry say what repro will do: nothing to run, both stages taken from dvc.lock
+    status = datax("status", "--all", cwd=repo)
+    assert status.returncode == 0, status.stderr
+    assert "pipeline (dvc.yaml): 2 stage(s), up to date" in status.stdout, status.stdout
+    assert "  features: up to date as dvc.lock records it" in status.stdout, status.stdout
+    assert "  train: up to date as dvc.lock records it" in status.stdout, status.stdout
+    dry = repro(repo, "--dry")
+    assert "Would run" not in dry.stdout, dry.stdout
+    assert "Stage 'train' is as dvc.lock records it: would be taken into datax.lock, not run" in dry.stdout
+    assert not (repo / "datax.lock").exists()
     taken = repro(repo)
     assert taken.returncode == 0, taken.stderr
     assert "Stage 'features' is as dvc.lock records it: taken into datax.lock, not run" in taken.stdout

@@ -18,7 +18,7 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-from gitdatax.pipeline.model import DVC_LOCK_FILE, Stage
+from gitdatax.pipeline.model import DVC_FILE, DVC_LOCK_FILE, Pipeline, Stage
 from gitdatax.pipeline.params_file import yaml_safe_load
 
 CHUNK = 1 << 20
@@ -83,3 +83,13 @@ def dvc_ran_it(top: Path, stage: Stage, entry: Any, params: dict[str, dict[str, 
         return False
     return (_matches(top, stage.wdir, entry.get("deps"), set(stage.deps))
             and _matches(top, stage.wdir, entry.get("outs"), {o.path for o in stage.all_outs()}))
+
+
+def dvc_records_it(top: Path, pipeline: Pipeline, stage: Stage, in_datax_lock: bool,
+                   params: dict[str, dict[str, Any]], dvc_stages: dict[str, Any]) -> bool:
+    """Whether `repro` takes this stage over from DVC's lock instead of running it: a stage of a
+    `dvc.yaml` that datax.lock does not know yet and that DVC ran with today's inputs. `status`
+    asks the same question, so that it says what `repro` will do."""
+    if pipeline.path != DVC_FILE or in_datax_lock or stage.always_changed or not stage.deps:
+        return False
+    return dvc_ran_it(top, stage, dvc_stages.get(stage.name), params)

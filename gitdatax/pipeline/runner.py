@@ -23,7 +23,7 @@ from gitdatax.pipeline import dag, outputs
 from gitdatax.pipeline.changes import Inputs, Workspace, reasons
 from gitdatax.pipeline.execute import Running, run_commands
 from gitdatax.pipeline.lock import LockEntry, LockWriter
-from gitdatax.pipeline.dvc_lock import dvc_ran_it, read_dvc_lock
+from gitdatax.pipeline.dvc_lock import dvc_records_it, read_dvc_lock
 from gitdatax.pipeline.model import DVC_FILE, Pipeline, Stage
 from gitdatax.pipeline.params_file import is_missing, lookup
 from gitdatax.pipeline.runcache import RunCache
@@ -170,14 +170,17 @@ class Repro:
         self.cache.put(inputs.key(stage), stage.name, saved)
         self.outcome.ran.append(stage.name)
 
-    def adopt_from_dvc(self, stage: Stage, inputs: Inputs) -> bool:
+    def dvc_ran_it(self, stage: Stage, inputs: Inputs) -> bool:
         """A dvc.yaml stage new to datax.lock that DVC ran with these very inputs and outs."""
-        if self.pipeline.path != DVC_FILE or stage.name in self.lock or self.o.force or stage.always_changed \
-                or not stage.deps:
+        if self.o.force or self.pipeline.path != DVC_FILE:
             return False
         if self._dvc_lock is None:
             self._dvc_lock = read_dvc_lock(self.s.top)
-        if not dvc_ran_it(self.s.top, stage, self._dvc_lock.get(stage.name), inputs.params):
+        return dvc_records_it(self.s.top, self.pipeline, stage, stage.name in self.lock, inputs.params,
+                              self._dvc_lock)
+
+    def adopt_from_dvc(self, stage: Stage, inputs: Inputs) -> bool:
+        if not self.dvc_ran_it(stage, inputs):
             return False
         states = outputs.save_outs(stage, self.s.store, self.s.hasher)  # in the store, as a run leaves them
         self.record(stage, inputs, states)
@@ -288,6 +291,9 @@ class Repro:
             self.remember_up_to_date(stage, inputs)
             return None
         if self.o.dry:
+            if self.dvc_ran_it(stage, inputs):
+                self.say(f"Stage '{stage.name}' is as dvc.lock records it: would be taken into datax.lock, not run")
+                return None
             self.say(f"Would run stage '{stage.name}' ({'; '.join(why)})")
             self.outcome.would_run.append(stage.name)
             self._pending.add(stage.name)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from gitdatax.errors import FatalError
 from gitdatax.pipeline import dag
 from gitdatax.pipeline.changes import Workspace, reasons
+from gitdatax.pipeline.dvc_lock import dvc_records_it, read_dvc_lock
+from gitdatax.pipeline.model import DVC_FILE
 from gitdatax.pipeline.session import Session
 
 
@@ -15,6 +17,7 @@ class StageStatus:
     name: str
     reasons: tuple[str, ...]  # empty: up to date
     frozen: bool = False
+    from_dvc: bool = False  # up to date as dvc.lock records it; repro takes it over without running
     implicit: tuple[str, ...] = ()  # the implicit deps found in its Python code
 
 
@@ -22,6 +25,8 @@ def pipeline_status(session: Session) -> list[StageStatus]:
     graph = dag.build(session.pipeline)
     lock = session.read_lock()
     ws = Workspace(session.top, session.hasher)
+    # A dvc.yaml project DVC ran: its stages are read from dvc.lock, as repro would
+    dvc_stages = read_dvc_lock(session.top) if session.pipeline.path == DVC_FILE else {}
     result: list[StageStatus] = []
     changed: set[str] = set()
     for name in graph.order():
@@ -35,8 +40,12 @@ def pipeline_status(session: Session) -> list[StageStatus]:
             result.append(StageStatus(name, (str(exc).split(": ", 1)[-1],)))
             changed.add(name)
             continue
-        why = reasons(stage, lock.get(name), inputs, session.hasher)
-        why += [f"upstream '{up}' would run" for up in graph.upstream[name] if up in changed]
+        upstream = [f"upstream '{up}' would run" for up in graph.upstream[name] if up in changed]
+        if not upstream and dvc_records_it(session.top, session.pipeline, stage, name in lock,
+                                           inputs.params, dvc_stages):
+            result.append(StageStatus(name, (), from_dvc=True, implicit=tuple(inputs.implicit)))
+            continue
+        why = reasons(stage, lock.get(name), inputs, session.hasher) + upstream
         if why:
             changed.add(name)
         result.append(StageStatus(name, tuple(why), implicit=tuple(inputs.implicit)))
@@ -58,7 +67,8 @@ def status_lines(session: Session, show_all: bool = False) -> list[str]:
         elif not show_all:
             continue
         else:
-            state = "frozen" if stage.frozen else "up to date"
+            state = "frozen" if stage.frozen else "up to date as dvc.lock records it" if stage.from_dvc \
+                else "up to date"
         implicit = f"  (implicit deps: {', '.join(stage.implicit)})" if show_all and stage.implicit else ""
         lines.append(f"  {stage.name}: {state}{implicit}")
     return lines
