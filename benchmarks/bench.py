@@ -54,7 +54,9 @@ def du(path: Path) -> int:
 
 
 def make_env(home: Path, shim_dir: Path | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    # git's own variables would leak the caller's repository into the runs; gitdatax's own
+    # (GIT_DATAX_CHUNKING=0: the whole-file store, for comparison) are meant for them
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k.startswith("GIT_DATAX_")}
     env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b",
                GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@b")
     if shim_dir is not None:
