@@ -286,3 +286,27 @@ def test_objects_on_another_disk_through_a_link_are_published_by_copy(tmp_path: 
         import shutil
 
         shutil.rmtree(elsewhere, ignore_errors=True)
+
+
+def test_bytes_after_the_frame_make_an_object_corrupt_for_every_reader(store: ObjectStore) -> None:
+    """One decompression loop (objectfile.decompressed) for checks, counts, fsck and uploads:
+    anything but zstd frames after the object's frame is caught by all of them alike."""
+    from gitdatax.store.objectfile import CorruptUpload, object_file_bound
+
+    data = random_bytes(300_000, seed=8)
+    stub = store.put_bytes(data)
+    path = store.object_path(stub.oid)
+    with store.open_upload(stub) as good:  # an intact object is sent whole, byte for byte
+        assert b"".join(iter(lambda: good.read(4096), b"")) == path.read_bytes()
+    make_writable(path)
+    with open(path, "ab") as f:
+        f.write(b"not a frame")
+    with pytest.raises(CorruptObject, match="zstd"):
+        store.check_content(stub)
+    assert "cannot be decompressed (zstd" in (store.verify(stub.oid) or "")
+    with pytest.raises(CorruptUpload), store.open_upload(stub) as source:
+        sent = b""
+        while block := source.read(64 << 10):
+            sent += block
+    assert len(sent) < path.stat().st_size  # the last byte never left
+    assert object_file_bound(len(data)) > path.stat().st_size  # the one bound: above zstd's worst case

@@ -64,9 +64,9 @@ def read_frame(stream: BinaryIO) -> tuple[bytes, bytes]:
 def compressed_bound(size: int) -> int:
     """The most bytes an honest object file of `size` content bytes takes (shared with the other
     backends, so every remote refuses the same oversized answers)."""
-    from gitdatax.remotes.limits import max_compressed_size
+    from gitdatax.store.objectfile import object_file_bound
 
-    return max_compressed_size(size)
+    return object_file_bound(size)
 
 
 class DataReader(ChunkReader):

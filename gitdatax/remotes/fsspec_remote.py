@@ -31,8 +31,8 @@ from urllib.parse import unquote, urlsplit
 from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.remotes import credentials, meter
 from gitdatax.remotes.base import DeadEndpoint, RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
-from gitdatax.remotes.limits import BoundedReader, max_compressed_size
-from gitdatax.store.objectfile import CHUNK
+from gitdatax.remotes.limits import BoundedReader
+from gitdatax.store.objectfile import CHUNK, object_file_bound
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
@@ -300,7 +300,7 @@ class FsspecRemote:
     def download(self, stub: Stub, store: ObjectStore) -> None:
         self._check_top()
         path = self.path(stub.oid)
-        limit = max_compressed_size(stub.size)
+        limit = object_file_bound(stub.size)
         progress = meter.current()
         try:
             with self.fs.open(path, "rb", block_size=CHUNK * 4) as source:

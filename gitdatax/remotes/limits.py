@@ -7,12 +7,6 @@ from gitdatax.errors import CorruptObject
 from gitdatax.stub import Stub
 
 
-def max_compressed_size(size: int) -> int:
-    """More than zstd can ever produce for `size` bytes (ZSTD_compressBound plus the frame's
-    header and checksum, rounded up generously)."""
-    return size + (size >> 7) + (128 << 10) + 4096
-
-
 class BoundedReader:
     """Reads from `source`, raising CorruptObject once more than `limit` bytes arrived."""
 

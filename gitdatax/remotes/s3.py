@@ -22,8 +22,9 @@ from gitdatax.config import parse_size
 from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.remotes import meter
 from gitdatax.remotes.base import DeadEndpoint, RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
-from gitdatax.remotes.limits import BoundedReader, max_compressed_size
+from gitdatax.remotes.limits import BoundedReader
 from gitdatax.remotes.s3_body import ResumingBody
+from gitdatax.store.objectfile import object_file_bound
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.store.pack_exchange import RemotePacks
 from gitdatax.stub import Stub, is_valid_oid
@@ -203,7 +204,7 @@ class S3Remote:
 
     def download(self, stub: Stub, store: ObjectStore) -> None:
         self._check_bucket()
-        limit = max_compressed_size(stub.size)
+        limit = object_file_bound(stub.size)
         try:
             key = self.key(stub.oid)
             response = self._client.get_object(Bucket=self.bucket, Key=key)

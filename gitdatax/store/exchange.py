@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Protocol
 
 from gitdatax.errors import CorruptObject, ObjectMissing
-from gitdatax.store.objectfile import CHUNK, CheckedReader, CorruptUpload, check_sha256, decompressed_chunks, read_small, rename_into_store, unlink_quietly
+from gitdatax.store.objectfile import CHUNK, CheckedReader, CorruptUpload, check_sha256, decompressed, read_small, read_small_file, rename_into_store, unlink_quietly
 from gitdatax.store import manifest as manifests
 from gitdatax.store.chunked import CDC_MIN, ChunkSource
 from gitdatax.stub import Stub
@@ -69,7 +69,7 @@ class ExchangeMixin:
         stores: a damaged disk block damages both); re-hashed before it is published either
         way. ObjectMissing when the other store lacks it."""
         if not link and stub.size <= SMALL_IMPORT:  # most objects: read, checked and written once
-            data = _read_small_file(other._object_str(stub.oid), stub)
+            data = read_small_file(other._object_str(stub.oid), stub)
             check_sha256(stub, [read_small(io.BytesIO(data), stub)])
             if not self.has(stub.oid):
                 self.write_small_object(stub.oid, data)
@@ -114,7 +114,7 @@ class ExchangeMixin:
             if stub.size <= SMALL_IMPORT:  # in memory, with this thread's zstd context
                 check_sha256(stub, [read_small(f, stub)])
             else:
-                check_sha256(stub, decompressed_chunks(f, stub))
+                check_sha256(stub, decompressed(f, stub.oid, stub.size))
         self._publish(tmp, stub.oid, mode)
         if stub.size > SMALL_IMPORT:  # small objects are read in one go, never checked twice
             self._remember_verified(stub.oid)
@@ -142,7 +142,7 @@ class ExchangeMixin:
         if os.path.isfile(target):
             return  # already there (another uploader): same name, same bytes
         if not link and stub.size <= SMALL_IMPORT:  # most objects: read, checked and written once
-            data = _read_small_file(self._object_str(stub.oid), stub)
+            data = read_small_file(self._object_str(stub.oid), stub)
             try:
                 read_small(io.BytesIO(data), stub)
             except CorruptObject as exc:
@@ -231,16 +231,6 @@ class ExchangeMixin:
             raise CorruptObject(stub.oid, "downloaded bytes do not match the oid and size")
         if not self.has(stub.oid):
             self.write_small_object(stub.oid, self._compressor().compress(bytes(buffered)))
-
-
-def _read_small_file(path: str, stub: Stub) -> bytes:
-    """An object file of a small object, whole: ObjectMissing when absent, and never more than
-    the largest compressed form of `stub.size` bytes plus one (read_small refuses that)."""
-    try:
-        with open(path, "rb") as f:
-            return f.read(stub.size + stub.size // 128 + 1025)
-    except FileNotFoundError:
-        raise ObjectMissing(stub.oid) from None
 
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)

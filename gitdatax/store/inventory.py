@@ -18,7 +18,7 @@ import zstandard
 
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store.packs import ENTRY
-from gitdatax.store.objectfile import CHUNK, ZSTD_HEADER_MAX, rename_into_store
+from gitdatax.store.objectfile import ZSTD_HEADER_MAX, decompressed, rename_into_store
 from gitdatax.stub import is_valid_oid
 
 
@@ -72,11 +72,7 @@ class InventoryMixin:
                 if not count:
                     return None
                 f.seek(0)
-                reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
-                size = 0
-                while chunk := reader.read(CHUNK):
-                    size += len(chunk)
-                return size
+                return sum(len(chunk) for chunk in decompressed(f, oid))
         except FileNotFoundError:
             raise ObjectMissing(oid) from None
         except (OSError, zstandard.ZstdError) as exc:
@@ -126,11 +122,10 @@ class InventoryMixin:
         try:
             with open(self._object_str(oid), "rb") as f:
                 hasher = hashlib.sha256()
-                reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
-                while chunk := reader.read(CHUNK):
+                for chunk in decompressed(f, oid):
                     hasher.update(chunk)
-        except zstandard.ZstdError as exc:
-            return f"cannot be decompressed: {exc}"
+        except CorruptObject as exc:
+            return f"cannot be decompressed ({exc.why})"
         except OSError as exc:  # a folder or a dangling link where the object should be
             return f"cannot be read ({exc.strerror})"
         if hasher.hexdigest() != oid:

@@ -10,7 +10,7 @@ from typing import BinaryIO, Iterable, Iterator
 
 import zstandard
 
-from gitdatax.errors import CorruptObject, FatalError
+from gitdatax.errors import CorruptObject, FatalError, ObjectMissing
 from gitdatax.stub import Stub
 
 CHUNK = 1 << 20
@@ -18,29 +18,42 @@ ZSTD_HEADER_MAX = 18  # the longest zstd frame header: enough to read a recorded
 COUNTER = itertools.count()  # part of tmp names unique within this process
 
 
-def decompressed_chunks(f: BinaryIO, stub: Stub) -> Iterator[bytes]:
-    reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
+def object_file_bound(size: int) -> int:
+    """The one bound on an object file of `size` content bytes, for every reader and every remote:
+    more than zstd can ever produce for them (ZSTD_compressBound plus the frame's header and
+    checksum, rounded up generously), and more than their chunk manifest takes. A longer file is
+    corrupt (or hostile), whatever it holds, and is never read whole."""
+    return size + (size >> 7) + (128 << 10) + 4096
+
+
+def decompressed(f: BinaryIO, oid: str, size: int | None = None) -> Iterator[bytes]:
+    """The content of the zstd frame in `f`, in pieces of at most CHUNK bytes: the one
+    decompression loop of the code base (reads, checks, counts, uploads all come here).
+    CorruptObject naming `oid` when the frame or its checksum is bad, when anything but frames
+    follows it, and (with `size`) as soon as the content is longer than `size` or at its end
+    when it is shorter. Output is bounded per piece, so a frame that lies cannot fill memory."""
+    reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK, read_across_frames=True)
     total = 0
     try:
         while chunk := reader.read(CHUNK):
             total += len(chunk)
-            if total > stub.size:
-                raise CorruptObject(stub.oid, f"content longer than the expected {stub.size} bytes")
+            if size is not None and total > size:
+                raise CorruptObject(oid, f"content longer than the expected {size} bytes")
             yield chunk
     except zstandard.ZstdError as exc:
-        raise CorruptObject(stub.oid, f"zstd: {exc}") from None
-    if total != stub.size:
-        raise CorruptObject(stub.oid, f"content is {total} bytes, expected {stub.size}")
+        raise CorruptObject(oid, f"zstd: {exc}") from None
+    if size is not None and total != size:
+        raise CorruptObject(oid, f"content is {total} bytes, expected {size}")
 
 
 _local = threading.local()  # one decompression context per thread, reused
 
 
 def read_small(f: BinaryIO, stub: Stub) -> bytes:
-    """The whole content of a small object file, checked (zstd checksum and size) in memory.
-    At most the largest compressed form of `stub.size` bytes is read: a file that is longer
-    is corrupt, whatever it holds."""
-    bound = stub.size + stub.size // 128 + 1024  # above zstd's worst case (ZSTD_compressBound)
+    """The whole content of a small object file, checked (zstd checksum and size) in memory, in
+    one call: the in-memory twin of `decompressed`. At most object_file_bound(stub.size) bytes
+    are read: a file that is longer is corrupt, whatever it holds."""
+    bound = object_file_bound(stub.size)
     compressed = f.read(bound + 1)
     if len(compressed) > bound:
         raise CorruptObject(stub.oid, f"object file larger than {stub.size} bytes can compress to")
@@ -55,6 +68,16 @@ def read_small(f: BinaryIO, stub: Stub) -> bytes:
     if len(content) != stub.size:
         raise CorruptObject(stub.oid, f"content is {len(content)} bytes, expected {stub.size}")
     return content
+
+
+def read_small_file(path: str, stub: Stub) -> bytes:
+    """The object file of a small object, whole, unchecked: ObjectMissing when absent, and never
+    more than object_file_bound(stub.size) plus one bytes (read_small refuses that)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(object_file_bound(stub.size) + 1)
+    except FileNotFoundError:
+        raise ObjectMissing(stub.oid) from None
 
 
 def check_sha256(stub: Stub, chunks: Iterable[bytes]) -> None:
@@ -90,59 +113,61 @@ class CorruptUpload(CorruptObject):
 
 
 class CheckedReader:
-    """An object file read for sending to another store, checked as the bytes go: each block is
-    decompressed into a counter, so the zstd checksum and the content size are known the moment
-    the last byte is read, and CorruptUpload is raised instead of returning it (the remote never
-    gets a complete corrupt object). A chunk manifest is checked whole (it is small)."""
+    """An object file read for sending to another store, checked as the bytes go: they pass
+    through `decompressed` (the content counted, never kept), which is kept ahead of the caller
+    so that the zstd checksum and the content size are known before the file's last byte is
+    handed out; CorruptUpload is raised instead of returning it (the remote never gets a
+    complete corrupt object). A chunk manifest is checked whole (it is small)."""
 
     def __init__(self, f: BinaryIO, stub: Stub) -> None:
         from gitdatax.store import manifest
 
         self._f = f
         self._stub = stub
-        self._left = os.fstat(f.fileno()).st_size
-        self._counted = 0
-        self._done = False
-        self._manifest: bytearray | None = None
-        self._writer = None
+        self._pending = bytearray()  # read from the file, not handed out yet
+        self._ended = False
         head = f.read(len(manifest.MAGIC))
         f.seek(0)
-        if manifest.is_manifest(head):
-            self._manifest = bytearray()
+        self._manifest = manifest.is_manifest(head)
+        if self._manifest:
+            self._content: Iterator[bytes] = iter(())
         else:
-            self._writer = zstandard.ZstdDecompressor().stream_writer(self, write_size=CHUNK)
-
-    def write(self, data: bytes) -> int:  # the decompressor's output: counted, never kept
-        self._counted += len(data)
-        if self._counted > self._stub.size:
-            raise CorruptUpload(self._stub.oid, f"content longer than the expected {self._stub.size} bytes")
-        return len(data)
+            self._content = decompressed(_Tee(f, self._pending), stub.oid, stub.size)
 
     def read(self, n: int = -1) -> bytes:
-        data = self._f.read(n)
-        self._left -= len(data)
-        if self._manifest is not None:
-            self._manifest += data
-        else:
+        if self._manifest and not self._ended:
+            self._check_manifest()
+        # One byte more than asked stays unread until the check is done: the last byte of the
+        # file leaves only after the frame proved whole.
+        while not self._ended and (n < 0 or len(self._pending) <= n):
             try:
-                self._writer.write(data)  # type: ignore[union-attr]
-            except zstandard.ZstdError as exc:
-                raise CorruptUpload(self._stub.oid, f"zstd: {exc}") from None
-        if self._left <= 0 and not self._done:
-            self._done = True
-            self._finish()
-        return data
-
-    def _finish(self) -> None:
-        from gitdatax.store import manifest
-
-        if self._manifest is not None:
-            try:
-                manifest.decode(bytes(self._manifest), self._stub.oid, self._stub.size)
+                next(self._content)
+            except StopIteration:
+                self._ended = True
             except CorruptObject as exc:
                 raise CorruptUpload(self._stub.oid, exc.why) from None
-        elif self._counted != self._stub.size:
-            raise CorruptUpload(self._stub.oid, f"content is {self._counted} bytes, expected {self._stub.size}")
+        if n < 0 or n >= len(self._pending):
+            data = bytes(self._pending)
+            self._pending.clear()
+        else:
+            with memoryview(self._pending) as view:
+                data = bytes(view[:n])
+            del self._pending[:n]  # cheap at the front of a bytearray
+        return data
+
+    def _check_manifest(self) -> None:
+        from gitdatax.store import manifest
+
+        bound = object_file_bound(self._stub.size)
+        data = self._f.read(bound + 1)
+        self._ended = True
+        try:
+            if len(data) > bound:
+                raise CorruptObject(self._stub.oid, f"chunk manifest larger than a {self._stub.size}-byte object's")
+            manifest.decode(data, self._stub.oid, self._stub.size)
+        except CorruptObject as exc:
+            raise CorruptUpload(self._stub.oid, exc.why) from None
+        self._pending += data
 
     def check_all(self) -> None:
         """Read to the end, sending nothing (before a link or a reflink, which copy no bytes)."""
@@ -160,6 +185,19 @@ class CheckedReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Tee:
+    """A file whose every byte read is also appended to `kept`."""
+
+    def __init__(self, f: BinaryIO, kept: bytearray) -> None:
+        self._f = f
+        self._kept = kept
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        self._kept += data
+        return data
 
 
 def rename_into_store(tmp: str, final: str) -> None:

@@ -23,7 +23,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 import zstandard
 
 from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
-from gitdatax.store.objectfile import CHUNK, COUNTER, ContentChanged, decompressed_chunks, read_small, rename_into_store, unlink_quietly
+from gitdatax.store.objectfile import CHUNK, COUNTER, ContentChanged, decompressed, read_small, rename_into_store, unlink_quietly
 from gitdatax.store import tmpfiles
 from gitdatax.store.packs import ChunkIndex
 from gitdatax.store.parallel_hash import ParallelSha256
@@ -313,12 +313,7 @@ class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryM
             yield from self.iter_chunks(oid, manifest)
             return
         with self.open_compressed(oid) as f:
-            reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
-            try:
-                while chunk := reader.read(CHUNK):
-                    yield chunk
-            except zstandard.ZstdError as exc:
-                raise CorruptObject(oid, f"zstd: {exc}") from None
+            yield from decompressed(f, oid)
 
     def iter_content(self, stub: Stub) -> Iterator[bytes]:
         """Stream the content. Checks the zstd checksum and the size; corruption raises at the
@@ -328,7 +323,7 @@ class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryM
             yield from self.iter_chunks(stub.oid, manifest)
             return
         with self.open_compressed(stub.oid) as f:
-            yield from decompressed_chunks(f, stub)
+            yield from decompressed(f, stub.oid, stub.size)
 
     def read_verified(self, stub: Stub) -> Iterator[bytes]:
         """The whole content, fully checked (zstd checksum and size) before the first byte is
@@ -360,19 +355,9 @@ class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryM
             self.check_chunks(stub.oid, manifest)
             self._remember_verified(stub.oid)
             return
-        buffer = bytearray(CHUNK)
-        total = 0
-        try:
-            with self.open_compressed(stub.oid) as f:
-                reader = zstandard.ZstdDecompressor().stream_reader(f, read_size=CHUNK)
-                while n := reader.readinto(buffer):
-                    total += n
-                    if total > stub.size:
-                        raise CorruptObject(stub.oid, f"content longer than the expected {stub.size} bytes")
-        except zstandard.ZstdError as exc:
-            raise CorruptObject(stub.oid, f"zstd: {exc}") from None
-        if total != stub.size:
-            raise CorruptObject(stub.oid, f"content is {total} bytes, expected {stub.size}")
+        with self.open_compressed(stub.oid) as f:
+            for _ in decompressed(f, stub.oid, stub.size):
+                pass
         self._remember_verified(stub.oid)
 
     def is_verified(self, oid: str) -> bool:
