@@ -217,3 +217,31 @@ def test_a_chunk_index_being_loaded_is_never_read_half_loaded(tmp_path: Path, mo
     time.sleep(0.1)  # the loader holds the lock, reading
     assert fresh.chunk_index.get(first) is not None
     loader.join()
+
+
+def test_cutting_a_block_at_a_time_gives_the_boundaries_of_a_stream_cut(tmp_path: Path) -> None:
+    """Clean cuts blocks of the stream git sends and carries each block's last chunk over; the
+    chunks must be those pyfastcdc's own stream cut gives (stores written before keep their
+    chunks shared with new versions), whatever sizes git's packets come in."""
+    import hashlib
+    import io
+
+    from gitdatax.store import chunked
+
+    rng = random.Random(7)
+    data = rng.randbytes(3 * chunked.CUT_BLOCK + 12345)
+    data = data[:5 << 20] + b"\0" * (600 << 10) + data[5 << 20:]  # a run longer than the largest chunk
+    expected = [bytes(c.data) for c in chunked.chunker().cut_stream(io.BytesIO(data))]
+
+    def packets():  # irregular sizes, as pkt-lines and the 1 MiB re-blocking give them
+        at = chunked.CUT_BLOCK - 1000
+        while at < len(data):
+            step = rng.choice((1, 777, 65516, 1 << 20))
+            yield data[at:at + step]
+            at += step
+
+    hasher = hashlib.sha256()
+    feed = chunked._Feed(data[:chunked.CUT_BLOCK - 1000], packets(), hasher)
+    got = [bytes(view) for view in feed.chunks()]
+    assert got == expected
+    assert feed.size == len(data) and hasher.hexdigest() == hashlib.sha256(data).hexdigest()
