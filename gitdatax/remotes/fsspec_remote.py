@@ -334,7 +334,7 @@ class FsspecRemote:
             return
         with store.open_upload(stub) as source:  # ObjectMissing when it is not local
             try:
-                progress.expect(os.stat(store.object_path(stub.oid)).st_size)
+                progress.expect(store.stored_bytes(stub.oid))
                 self._makedirs(self.tmp)
                 with self.fs.open(tmp, "wb") as out:
                     for block in iter(lambda: source.read(CHUNK), b""):
@@ -357,8 +357,8 @@ class FsspecRemote:
         was written so far."""
         with store.open_upload(stub) as source:  # ObjectMissing names the oid
             source.check_all()  # CorruptUpload: a damaged local object is never sent
-        path = store.object_path(stub.oid)
-        progress.expect(os.stat(path).st_size)
+        path = store.object_path(stub.oid)  # fsspec's put_file reads it by path
+        progress.expect(store.stored_bytes(stub.oid))
         try:
             self.fs.put_file(str(path), final, callback=_MeterCallback(progress))
         except FatalError:

@@ -247,7 +247,7 @@ class S3Remote:
             # A chunked object: the chunks the bucket lacks first, in packs (pack_exchange.py)
             store.send_chunks(stub.oid, self.chunk_packs(store))
             with store.open_upload(stub) as source:  # CorruptUpload before a corrupt object is whole there
-                progress.expect(os.stat(store.object_path(stub.oid)).st_size)
+                progress.expect(store.stored_bytes(stub.oid))
                 self._client.upload_fileobj(source, self.bucket, self.key(stub.oid), Config=config,
                                             ExtraArgs={"ContentType": "application/zstd"},
                                             Callback=progress.moved)
