@@ -1,6 +1,7 @@
 """`git datax gc`: frees exactly what is old, pushed and safe on the remote; never anything else."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -153,3 +154,61 @@ def test_gc_keeps_an_object_written_within_the_grace_period(repo: Path, tmp_path
     assert proc.stdout.splitlines()[-1].startswith("gc: deleted 1 object(s)"), proc.stdout
     assert not object_path(repo, oid).exists()
     assert datax("gc", "--grace", "-1").stderr == "git-datax: error: --grace must be 0 or more hours, not -1\n"
+
+
+def _pushed_then_dropped(repo: Path, tmp_path: Path, data: bytes) -> str:
+    """An object on the remote that no index, branch or recent commit needs: deletable."""
+    bare = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(bare))
+    git("remote", "add", "origin", str(bare))
+    datax("track", "*.bin")
+    write(repo / "a.bin", data)
+    git("add", ".gitattributes", "a.bin")
+    git("commit", "-qm", "a")
+    git("rm", "-q", "a.bin")
+    git("commit", "-qm", "no a")
+    git("push", "-q", "origin", "main")
+    return oid_of(data)
+
+
+def test_gc_keeps_an_object_that_a_concurrent_add_found_stored(repo: Path, tmp_path: Path) -> None:
+    """A `git add` of content the store holds writes nothing (the object is there); a gc that
+    had already planned to delete that object deleted it anyway, and the new commit's file was
+    lost. The add touches the object, and gc looks at its mtime once more before deleting."""
+    from gitdatax.maintenance import gc
+    from gitdatax.remotes.remote_config import open_configured
+    from gitdatax.store.objectstore import ObjectStore
+
+    data = random_bytes(3000, seed=41)
+    oid = _pushed_then_dropped(repo, tmp_path, data)
+    store = ObjectStore(store_dir(repo))
+    plan = gc.plan(store, 0, lambda: open_configured(None), grace_hours=0)
+    assert [s.oid for s in plan.deletable] == [oid]  # planned, not yet done
+    write(repo / "a.bin", data)  # meanwhile, the file comes back and is added
+    git("add", "a.bin")
+    assert gc.execute(store, plan) == 0
+    assert object_path(repo, oid).is_file()
+    git("commit", "-qm", "a again")
+    (repo / "a.bin").unlink()
+    git("checkout", "--", "a.bin")
+    assert (repo / "a.bin").read_bytes() == data
+    assert datax("fsck").returncode == 0
+
+
+def test_gc_deletes_an_object_untouched_since_its_plan_and_keeps_one_touched(repo: Path, tmp_path: Path) -> None:
+    from gitdatax.store.objectstore import ObjectStore
+
+    store = ObjectStore(store_dir(repo))
+    old = store.put_bytes(b"old" * 1000)
+    young = store.put_bytes(b"young" * 1000)
+    planned = {s.oid: os.stat(store.object_path(s.oid)).st_mtime_ns - 1000 for s in (old, young)}
+    for s in (old, young):  # as gc found them when it planned
+        os.utime(store.object_path(s.oid), ns=(planned[s.oid], planned[s.oid]))
+    size = os.stat(store.object_path(old.oid)).st_size
+    assert store.keep_present(young.oid) and not store.keep_present("0" * 64)  # a clean found it
+    assert store.delete(old.oid, planned_mtime=planned[old.oid]) == size and not store.has(old.oid)
+    assert store.delete(young.oid, planned_mtime=planned[young.oid]) == 0 and store.has(young.oid)
+    assert b"".join(store.read_verified(young)) == b"young" * 1000
+    assert sorted(p.name for p in store.object_path(young.oid).parent.iterdir()) == [young.oid]
+    assert store.delete(young.oid) > 0 and not store.has(young.oid)
+

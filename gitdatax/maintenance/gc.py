@@ -42,6 +42,7 @@ class GcPlan(NamedTuple):
     deletable: list[Stub]  # unneeded and confirmed on the remote
     remote_url: str | None
     paths: dict[str, str]  # oid -> a path that held it in history, for messages
+    mtimes: dict[str, int] = {}  # oid -> st_mtime_ns of each unneeded object's file when planned
 
 
 def _commits_by_reason(keep_days: float, now: float, cwd: str | os.PathLike[str] | None) -> dict[str, list[str]]:
@@ -96,12 +97,17 @@ def plan(store: ObjectStore, keep_days: float, open_remote: Callable[[], Remote]
     now = time.time() if now is None else now
     needed = needed_objects(keep_days, now=now, cwd=cwd)
     cutoff = now - grace_hours * 3600
+    mtimes: dict[str, int] = {}
     for oid in local:
-        if oid not in needed and _written_after(store, oid, cutoff):
-            needed[oid] = "written recently"
+        if oid not in needed:
+            mtime = _mtime_if_older(store, oid, cutoff)
+            if mtime is None:
+                needed[oid] = "written recently"
+            else:
+                mtimes[oid] = mtime
     candidates = [oid for oid in local if oid not in needed]
     if not candidates:
-        return GcPlan(local, needed, [], [], None, {})
+        return GcPlan(local, needed, [], [], None, {}, {})
     # Remotes want the size with the oid (the LFS batch API does): the stubs in history have it.
     known = reachable.in_commits(["--all"], "history", cwd=cwd)
     paths = {oid: ref.path for oid, ref in known.items()}
@@ -116,23 +122,25 @@ def plan(store: ObjectStore, keep_days: float, open_remote: Callable[[], Remote]
     finally:
         remote.close()
     deletable = [s for s in unneeded if s.oid in on_remote]
-    return GcPlan(local, needed, unneeded, deletable, remote.url, paths)
+    return GcPlan(local, needed, unneeded, deletable, remote.url, paths, mtimes)
 
 
-def _written_after(store: ObjectStore, oid: str, cutoff: float) -> bool:
-    """Whether the object file was written (or linked in) after `cutoff`: its mtime, or its
-    ctime, which a hard link or a rename into place also sets."""
+def _mtime_if_older(store: ObjectStore, oid: str, cutoff: float) -> int | None:
+    """The object file's st_mtime_ns, or None when it was written, linked in or used after
+    `cutoff`: its mtime (set by a write, and by a clean that found it stored: keep_present), or
+    its ctime, which a hard link or a rename into place also sets. -1 when it is unreadable."""
     try:
         st = os.stat(store.object_path(oid))
     except OSError:
-        return False
-    return max(st.st_mtime, st.st_ctime) > cutoff
+        return -1
+    return None if max(st.st_mtime, st.st_ctime) > cutoff else st.st_mtime_ns
 
 
 def execute(store: ObjectStore, gc_plan: GcPlan) -> int:
     """Delete the deletable objects, then the chunk packs no remaining object needs (a pack
-    mostly unneeded is rewritten with what is); the compressed bytes freed."""
-    freed = sum(store.delete(stub.oid) for stub in gc_plan.deletable)
+    mostly unneeded is rewritten with what is); the compressed bytes freed. An object a `git
+    add` found stored since the plan was made (and so did not write: it touched it) stays."""
+    freed = sum(store.delete(stub.oid, planned_mtime=gc_plan.mtimes.get(stub.oid, -1)) for stub in gc_plan.deletable)
     return freed + store.prune_chunks().bytes_freed
 
 

@@ -136,7 +136,7 @@ class ChunkedMixin:
                 stub = Stub(hasher.hexdigest(), feed.size)
                 if expect is not None and stub != expect:
                     raise ContentChanged(expect.oid)
-                if self.has(stub.oid):
+                if self.keep_present(stub.oid):
                     writer.abort()
                     return stub
                 self.publish_pack(writer)

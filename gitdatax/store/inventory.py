@@ -145,12 +145,31 @@ class InventoryMixin:
         rename_into_store(self._object_str(oid), str(target))
         return target
 
-    def delete(self, oid: str) -> int:
-        """Remove one object; return the bytes freed (0 when absent)."""
+    def delete(self, oid: str, planned_mtime: int | None = None) -> int:
+        """Remove one object; return the bytes freed (0 when absent, or kept).
+
+        With `planned_mtime` (its file's st_mtime_ns when gc chose to delete it), only when the
+        file still has that mtime: a writer that skips writing an object because it is stored
+        marks it by touching it (ObjectStore.keep_present). The object is first moved aside,
+        then its mtime read, then it goes or is put back: a touch before the move is seen here,
+        a touch after it finds the object gone and the writer writes it again. Either way the
+        object stays in the store."""
         path = self._object_str(oid)
+        if planned_mtime is None:
+            try:
+                size = os.stat(path).st_size
+                os.unlink(path)
+            except FileNotFoundError:
+                return 0
+            return size
+        aside = f"{path}.{os.getpid()}.gc"  # same folder, and no oid for a name: no listing sees it
         try:
-            size = os.stat(path).st_size
-            os.unlink(path)
+            os.rename(path, aside)
         except FileNotFoundError:
             return 0
-        return size
+        st = os.stat(aside)
+        if st.st_mtime_ns != planned_mtime:  # touched by a writer meanwhile: put it back
+            os.replace(aside, path)  # over a copy written again meanwhile: same name, same bytes
+            return 0
+        os.unlink(aside)
+        return st.st_size

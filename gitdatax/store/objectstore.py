@@ -84,6 +84,23 @@ class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryM
     def has(self, oid: str) -> bool:
         return os.path.isfile(self._object_str(oid))
 
+    def keep_present(self, oid: str) -> bool:
+        """`has`, for a writer that skips writing `oid` because it is stored (a clean of a file
+        git already has): True after marking the object as just used, its mtime set to now, so
+        that a gc running meanwhile keeps it (its grace period, and its last look before each
+        deletion, read that mtime: inventory.delete); False when it is absent, also when a gc
+        took it away a moment ago, and then the writer writes it again."""
+        path = self._object_str(oid)
+        if not os.path.isfile(path):
+            return False
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            return False
+        except PermissionError:
+            pass  # another user's object in a shared store: only its owner may touch it
+        return True
+
     def _new_tmp(self, suffix: str) -> tuple[int, str]:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         tmpfiles.register(self.tmp_dir)  # so that a signal can remove what this process leaves
@@ -163,7 +180,7 @@ class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryM
         """Store content held in memory. With `background`, an object not stored yet is handed
         to it (oid, content) to be written later instead of now (see background_writer.py)."""
         stub = Stub(hashlib.sha256(data).hexdigest(), len(data))
-        if self.has(stub.oid):  # as for every file git re-cleans after a checkout
+        if self.keep_present(stub.oid):  # as for every file git re-cleans after a checkout
             return stub
         if background is not None:
             # The fan-out folder now, so that a broken store fails this file, not a later one
@@ -221,7 +238,7 @@ class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryM
             stub = Stub(hasher.hexdigest(), size)
         finally:
             hasher.close()
-        if self.has(stub.oid):
+        if self.keep_present(stub.oid):
             return stub
         with reopen() as source:
             first = source.read(CHUNK)
@@ -246,7 +263,7 @@ class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryM
             stub = Stub(hasher.hexdigest(), size)
             if expect is not None and stub != expect:
                 raise ContentChanged(expect.oid)
-            if self.has(stub.oid):
+            if self.keep_present(stub.oid):
                 unlink_quietly(tmp)
             else:
                 self._publish(tmp, stub.oid)
@@ -270,7 +287,7 @@ class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryM
                     raw.write(chunk)
                     size += len(chunk)
             stub = Stub(hasher.hexdigest(), size)
-            if not self.has(stub.oid):
+            if not self.keep_present(stub.oid):
                 self._compress_file(raw_tmp, stub)
             return stub
         finally:
