@@ -212,3 +212,21 @@ def test_gc_deletes_an_object_untouched_since_its_plan_and_keeps_one_touched(rep
     assert sorted(p.name for p in store.object_path(young.oid).parent.iterdir()) == [young.oid]
     assert store.delete(young.oid) > 0 and not store.has(young.oid)
 
+
+def test_gc_dry_run_lists_the_chunk_packs_it_would_remove(repo: Path, tmp_path: Path) -> None:
+    big = random_bytes(6 << 20, seed=42)  # chunked: its chunks in one pack of their own
+    oid = _pushed_then_dropped(repo, tmp_path, big)
+    packs = sorted((store_dir(repo) / "chunks").glob("*.pack"))
+    assert len(packs) == 1
+    pack_bytes = packs[0].stat().st_size + packs[0].with_suffix(".idx").stat().st_size
+    proc = datax("gc", "--keep-days", "0", "--grace", "0", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert f"would delete {oid}" in proc.stdout
+    from gitdatax.output import human_size
+
+    assert lines[-2] == (f"gc: would remove 1 chunk pack(s) and repack 0 (the chunks no kept object needs): "
+                         f"{human_size(pack_bytes)} of packs freed"), proc.stdout
+    assert sorted((store_dir(repo) / "chunks").glob("*.pack")) == packs  # dry run: nothing gone
+    proc = datax("gc", "--keep-days", "0", "--grace", "0")
+    assert proc.returncode == 0 and not list((store_dir(repo) / "chunks").glob("*.pack")), proc.stdout

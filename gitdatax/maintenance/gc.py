@@ -22,6 +22,7 @@ from gitdatax.sync import transfer
 from gitdatax.remotes.base import Remote
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store import tmpfiles
+from gitdatax.store.chunk_maintenance import PrunedChunks
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
@@ -142,6 +143,11 @@ def execute(store: ObjectStore, gc_plan: GcPlan) -> int:
     add` found stored since the plan was made (and so did not write: it touched it) stays."""
     freed = sum(store.delete(stub.oid, planned_mtime=gc_plan.mtimes.get(stub.oid, -1)) for stub in gc_plan.deletable)
     return freed + store.prune_chunks().bytes_freed
+
+
+def chunks_to_prune(store: ObjectStore, gc_plan: GcPlan) -> PrunedChunks:
+    """What execute would do to the chunk packs once the deletable objects are gone (dry run)."""
+    return store.prune_chunks(dry_run=True, ignoring={stub.oid for stub in gc_plan.deletable})
 
 
 class Leftover(NamedTuple):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Collection, Iterator, NamedTuple
 
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store.objectfile import rename_into_store
@@ -43,10 +43,12 @@ class ChunkMaintenanceMixin:
         finally:
             os.close(fd)  # releases the lock
 
-    def needed_chunks(self) -> set[bytes]:
-        """Every chunk a manifest in this store names."""
+    def needed_chunks(self, ignoring: Collection[str] = ()) -> set[bytes]:
+        """Every chunk a manifest in this store names (but those of the objects `ignoring`)."""
         needed: set[bytes] = set()
         for oid in self.iter_oids():  # type: ignore[attr-defined]
+            if oid in ignoring:
+                continue
             try:
                 manifest = self.read_manifest(oid)  # type: ignore[attr-defined]
             except (CorruptObject, ObjectMissing):
@@ -55,12 +57,13 @@ class ChunkMaintenanceMixin:
                 needed.update(manifest.ids())
         return needed
 
-    def prune_chunks(self, dry_run: bool = False) -> PrunedChunks:
+    def prune_chunks(self, dry_run: bool = False, ignoring: Collection[str] = ()) -> PrunedChunks:
         """Remove the packs no object needs, rewrite those mostly unneeded. Never a chunk a kept
-        object needs: decided and done under the exclusive chunk lock."""
+        object needs: decided and done under the exclusive chunk lock. With `dry_run`, only say
+        what would go; `ignoring`: objects to count as deleted already (gc's dry run)."""
         with self.chunk_lock(exclusive=True):
             self.chunk_index.refresh()
-            needed = self.needed_chunks()
+            needed = self.needed_chunks(ignoring)
             removed = rewritten = freed = 0
             for pack, entries in sorted(self.chunk_index.packs().items()):
                 keep = [(cid, loc) for cid, loc in entries if cid in needed]
@@ -68,7 +71,8 @@ class ChunkMaintenanceMixin:
                 kept = sum(loc.stored for _, loc in keep)
                 if keep and kept >= REPACK_BELOW * total:
                     continue
-                size = self._pack_bytes(pack)
+                # What goes: the pack and its index, less the new pack of the chunks kept.
+                size = self._pack_bytes(pack) - (_repacked_bytes(keep) if keep else 0)
                 if dry_run:
                     removed += not keep
                     rewritten += bool(keep)
@@ -133,6 +137,7 @@ class ChunkMaintenanceMixin:
         self.chunk_index.forget(pack)
 
     def _pack_bytes(self, pack: str) -> int:
+        """The bytes of a pack and its index on disk."""
         total = 0
         for suffix in (".idx", ".pack"):
             try:
@@ -140,3 +145,11 @@ class ChunkMaintenanceMixin:
             except FileNotFoundError:
                 pass
         return total
+
+
+def _repacked_bytes(keep: list) -> int:  # type: ignore[type-arg]
+    """The bytes of the pack and index that repacking `keep` (id, location) writes."""
+    from gitdatax.store.packs import ENTRY, IDX_MAGIC, PACK_MAGIC, RECORD
+
+    pack = len(PACK_MAGIC) + sum(ENTRY.size + loc.stored for _, loc in keep)
+    return pack + len(IDX_MAGIC) + 4 + len(keep) * RECORD.size + 32

@@ -70,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
             stored = human_size(gc.stored_bytes(store, [stub.oid]))  # what "freeing" adds up, compressed
             print(f"would delete {stub.oid} {human_size(stub.size):>10} of data, {stored} stored  "
                   f"{plan.paths.get(stub.oid, '(no commit)')}")
+        packs = gc.chunks_to_prune(store, plan)
+        if packs.packs_removed or packs.packs_rewritten:
+            print(f"gc: would remove {packs.packs_removed} chunk pack(s) and repack {packs.packs_rewritten} "
+                  f"(the chunks no kept object needs): {human_size(packs.bytes_freed)} of packs freed")
         print(f"gc: would delete {len(plan.deletable)} object(s), freeing {human_size(size)} (dry run: nothing deleted)")
         return 0
     freed = gc.execute(store, plan)
