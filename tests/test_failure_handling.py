@@ -431,11 +431,10 @@ def test_an_s3_endpoint_that_cannot_be_reached_costs_one_round_of_retries_not_on
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setattr(transfer, "BACKOFF", 0.05)  # the test's patience, not the behaviour
     endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens: connection refused
     store = ObjectStore(tmp_path / "s")
     stubs = [Stub(oid_of(b"%d" % i), len(b"%d" % i)) for i in range(4)]
-    remote = open_remote("s3://bucket/team", {"endpoint_url": endpoint, "region": "us-east-1"})
+    remote = open_remote("s3://bucket/team", {"endpoint_url": endpoint, "region": "us-east-1", "backoff": "0.05"})
     started = time.monotonic()
     try:
         result = transfer.download_missing(remote, store, stubs, jobs=1, quiet=True)
@@ -444,9 +443,9 @@ def test_an_s3_endpoint_that_cannot_be_reached_costs_one_round_of_retries_not_on
     elapsed = time.monotonic() - started
     assert set(result.failed.values()) == {f"remote s3://bucket/team: cannot connect to {endpoint}"}
     assert len(result.failed) == 4
-    # One object's round of tries (botocore retries each try, with its own backoff), then none:
-    # 8 s here where it was 25 s, and for 2000 objects about the same where it was hours.
-    assert elapsed < 15, elapsed
+    # One object's round of tries (botocore retries none of them: the policy's 4 tries in all),
+    # then none: was 25 s, and for 2000 objects hours.
+    assert elapsed < 8, elapsed
 
 
 def test_an_ssh_server_that_cannot_be_reached_costs_one_round_of_retries_not_one_per_object(tmp_path: Path) -> None:

@@ -122,7 +122,7 @@ def test_the_bar_moves_within_one_object_both_ways(backend: str, tmp_path: Path,
 
 def test_a_retried_object_never_moves_the_bar_backwards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from gitdatax.remotes import meter
-    from gitdatax.remotes.base import RemoteError
+    from gitdatax.remotes.base import RemoteError, RetryPolicy
 
     store = ObjectStore(tmp_path / "a")
     stub = store.put_bytes(random_bytes(4096, seed=1))
@@ -132,6 +132,7 @@ def test_a_retried_object_never_moves_the_bar_backwards(tmp_path: Path, monkeypa
         url = "flaky://"
         max_parallel = None
         cheap_fetches = False
+        retry = RetryPolicy(backoff=0.01)
 
         def has_many(self, stubs: Any) -> set[str]:
             return set()
@@ -148,7 +149,6 @@ def test_a_retried_object_never_moves_the_bar_backwards(tmp_path: Path, monkeypa
         def close(self) -> None:
             pass
 
-    monkeypatch.setattr(transfer, "BACKOFF", 0.01)
     bars = recorded(monkeypatch)
     assert transfer.upload_missing(Flaky(), store, [stub]).ok
     assert all(n > 0 for n in bars[0].updates) and sum(bars[0].updates) == 4096

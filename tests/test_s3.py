@@ -10,7 +10,6 @@ from gitdatax.sync import transfer
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.remotes import RemoteError, open_remote
 from gitdatax.remotes import s3 as s3_backend
-from gitdatax.remotes import s3_body
 from gitdatax.store.objectstore import ObjectStore
 from helpers import random_bytes
 from s3server import S3Server, free_port, s3  # noqa: F401 - the fixture
@@ -69,9 +68,8 @@ def test_missing_bucket_and_unreachable_endpoint_are_one_clear_line(s3: S3Server
     result = transfer.upload_missing(remote, store, [stub], quiet=True)
     assert result.failed == {stub.oid: "remote s3://no-such-bucket/p: bucket 'no-such-bucket' does not exist"}
 
-    monkeypatch.setattr(transfer, "BACKOFF", 0.001)
     dead = f"http://127.0.0.1:{free_port()}"
-    remote = open_remote("s3://bucket/p", {"endpoint_url": dead})
+    remote = open_remote("s3://bucket/p", {"endpoint_url": dead, "backoff": "0.001"})
     with pytest.raises(RemoteError) as info:
         remote.has_many([stub])
     assert str(info.value) == f"remote s3://bucket/p: cannot connect to {dead}" and info.value.transient
@@ -186,16 +184,14 @@ class DroppingProxy:
         self.listener.close()
 
 
-def test_a_connection_dropped_mid_download_is_restarted_and_verified(s3: S3Server, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transfer, "BACKOFF", 0.01)
+def test_a_connection_dropped_mid_download_is_restarted_and_verified(s3: S3Server, tmp_path: Path) -> None:
     store = ObjectStore(tmp_path / "a")
     data = random_bytes(2 << 20, seed=31)
     stub = store.put_bytes(data)
     _remote(s3).upload(stub, store)
     proxy = DroppingProxy(int(s3.endpoint.rsplit(":", 1)[1]), drops=2)
     try:
-        remote = open_remote(s3.url(), {"endpoint_url": f"http://127.0.0.1:{proxy.port}"})
+        remote = open_remote(s3.url(), {"endpoint_url": f"http://127.0.0.1:{proxy.port}", "backoff": "0.01"})
         fresh = ObjectStore(tmp_path / "b")
         result = transfer.download_missing(remote, fresh, [stub], quiet=True)
     finally:
@@ -206,19 +202,16 @@ def test_a_connection_dropped_mid_download_is_restarted_and_verified(s3: S3Serve
     assert os.listdir(fresh.tmp_dir) == []
 
 
-def test_a_cut_s3_download_resumes_with_a_range_request_where_it_stopped(s3: S3Server, tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cut_s3_download_resumes_with_a_range_request_where_it_stopped(s3: S3Server, tmp_path: Path) -> None:
     """botocore 1.44 turned urllib3's length check off, so a cut reads as the object's end (issue
     11, item 8): the backend counts the bytes against ContentLength and asks for the rest."""
-    monkeypatch.setattr(transfer, "BACKOFF", 0.01)
-    monkeypatch.setattr(s3_body, "BACKOFF", 0.01)
     store = ObjectStore(tmp_path / "a")
     data = random_bytes(2 << 20, seed=32)
     stub = store.put_bytes(data)
     _remote(s3).upload(stub, store)
     proxy = DroppingProxy(int(s3.endpoint.rsplit(":", 1)[1]), drops=2)
     try:
-        remote = open_remote(s3.url(), {"endpoint_url": f"http://127.0.0.1:{proxy.port}"})
+        remote = open_remote(s3.url(), {"endpoint_url": f"http://127.0.0.1:{proxy.port}", "backoff": "0.01"})
         fresh = ObjectStore(tmp_path / "b")
         remote.download(stub, fresh)  # no whole-object retry: one call must get it all
     finally:
@@ -232,23 +225,41 @@ def test_a_cut_s3_download_resumes_with_a_range_request_where_it_stopped(s3: S3S
     assert all(b"if-match:" in r.lower() for r in gets[1:])  # never spliced onto another version
 
 
-def test_an_s3_download_cut_every_time_gives_up_with_one_line(s3: S3Server, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(s3_body, "BACKOFF", 0.001)
+def test_an_s3_download_cut_every_time_gives_up_with_one_line(s3: S3Server, tmp_path: Path) -> None:
     store = ObjectStore(tmp_path / "a")
     stub = store.put_bytes(random_bytes(1 << 20, seed=33))
     _remote(s3).upload(stub, store)
     proxy = DroppingProxy(int(s3.endpoint.rsplit(":", 1)[1]), drops=100, after=64 << 10)
     try:
-        remote = open_remote(s3.url(), {"endpoint_url": f"http://127.0.0.1:{proxy.port}"})
+        remote = open_remote(s3.url(), {"endpoint_url": f"http://127.0.0.1:{proxy.port}", "backoff": "0.001",
+                                        "retries": "2"})
         fresh = ObjectStore(tmp_path / "b")
-        with pytest.raises(RemoteError, match=r"download of object [0-9a-f]{64}: the connection was cut 5 times "
+        # the first read and two resumes: the tries `retries` allows, resumes spending them too
+        with pytest.raises(RemoteError, match=r"download of object [0-9a-f]{64}: the connection was cut 3 times "
                                               r"\(\d+ of \d+ bytes received\); nothing was stored") as info:
             remote.download(stub, fresh)
     finally:
         proxy.close()
     assert not info.value.transient
     assert list(fresh.iter_oids()) == [] and os.listdir(fresh.tmp_dir) == []
+
+
+def test_an_s3_download_cut_every_time_costs_the_tries_the_options_say(s3: S3Server, tmp_path: Path) -> None:
+    """Through the transfer layer, resumes and whole-object retries share one budget: `retries = 2`
+    is 3 GETs. Before, the resumes had a count of their own, whatever the options: 5."""
+    store = ObjectStore(tmp_path / "a")
+    stub = store.put_bytes(random_bytes(1 << 20, seed=34))
+    _remote(s3).upload(stub, store)
+    proxy = DroppingProxy(int(s3.endpoint.rsplit(":", 1)[1]), drops=100, after=64 << 10)
+    try:
+        remote = open_remote(s3.url(), {"endpoint_url": f"http://127.0.0.1:{proxy.port}", "backoff": "0.001",
+                                        "retries": "2"})
+        result = transfer.download_missing(remote, ObjectStore(tmp_path / "b"), [stub], quiet=True)
+    finally:
+        proxy.close()
+    assert list(result.failed) == [stub.oid] and "the connection was cut 3 times" in result.failed[stub.oid]
+    gets = [r for r in proxy.requests if r.startswith(b"GET ") and stub.oid.encode() in r.split(b"\r\n")[0]]
+    assert len(gets) == 3
 
 
 def test_a_corrupt_local_object_is_not_uploaded(s3: S3Server, tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from gitdatax.remotes import RemoteError, open_remote
 from gitdatax.remotes.local import DirectoryRemote
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
-from helpers import random_bytes
+from helpers import datax, git, make_writable, object_path, oid_of, random_bytes, write
+from lfs_fault_server import FaultServer
 
 
 def _filled_store(path: Path, count: int) -> tuple[ObjectStore, list[Stub]]:
@@ -65,7 +66,7 @@ class FlakyRemote(DirectoryRemote):
     """A real directory store whose reads and writes fail transiently the first two times."""
 
     def __init__(self, url: str, fail_times: int, transient: bool = True) -> None:
-        super().__init__(url, {"create": True})
+        super().__init__(url, {"create": True, "backoff": 0.001})
         self.calls: dict[str, int] = {}
         self.fail_times = fail_times
         self.transient = transient
@@ -80,8 +81,7 @@ class FlakyRemote(DirectoryRemote):
         super().upload(stub, store)
 
 
-def test_transient_errors_are_retried_with_backoff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transfer, "BACKOFF", 0.001)
+def test_transient_errors_are_retried_with_backoff(tmp_path: Path) -> None:
     store, stubs = _filled_store(tmp_path / "a", 4)
     flaky = FlakyRemote(str(tmp_path / "remote"), fail_times=2)
     result = transfer.upload_missing(flaky, store, stubs, jobs=2, quiet=True)
@@ -90,9 +90,71 @@ def test_transient_errors_are_retried_with_backoff(tmp_path: Path, monkeypatch: 
 
     hopeless = FlakyRemote(str(tmp_path / "remote2"), fail_times=99)
     result = transfer.upload_missing(hopeless, store, stubs, jobs=2, quiet=True)
-    assert len(result.failed) == 4 and all(n == transfer.ATTEMPTS for n in hopeless.calls.values())
+    assert len(result.failed) == 4 and all(n == 4 for n in hopeless.calls.values())  # retries = 3
 
     permanent = FlakyRemote(str(tmp_path / "remote3"), fail_times=1, transient=False)
     result = transfer.upload_missing(permanent, store, stubs, jobs=2, quiet=True)
     assert len(result.failed) == 4 and all(n == 1 for n in permanent.calls.values())
     assert set(result.failed.values()) == {f"remote {permanent.url}: connection reset"}
+
+
+BATCH = "/team/proj.git/info/lfs/objects/batch"
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_a_unit_of_work_gets_the_tries_the_remote_options_say_whichever_layer_retries(
+        tmp_path: Path, retries: int) -> None:
+    """One retry policy (remotes.base.RetryPolicy): `retries + 1` tries for each object or batch,
+    counted by a real LFS server on loopback that keeps failing. Before, the transfer layer's 4
+    tries each cost the HTTP session's own 4: 16 requests where the options said 4."""
+    options = {"retries": retries, "backoff": 0.001}
+    data = random_bytes(40_000, seed=9)
+    with FaultServer() as fault:
+        store = ObjectStore(tmp_path / "a")
+        stub = store.put_bytes(data)
+        remote = open_remote(fault.endpoint, options)
+        fault.faults["batch_500"] = 100  # the existence check before an upload: one unit of work
+        result = transfer.upload_missing(remote, store, [stub], quiet=True)
+        assert result.failed == {stub.oid: f"remote {fault.endpoint}: ask which objects it has: server error (HTTP 500)"}
+        assert fault.count("POST", BATCH) == retries + 1 and fault.count("PUT", "/") == 0
+
+        fault.faults.clear()
+        fault.objects[stub.oid] = data
+        # Whole-object retries, resumes with Range, and both in one download: before, each resume
+        # had `retries` of its own on top of the request's (5 GETs where retries = 2 said 3).
+        for name, faults in (("500", {"get_500": 100}), ("cut", {"drop_mid_get": 100}),
+                             ("500-then-cut", {"get_500": retries, "drop_mid_get": 100})):
+            fault.requests.clear()
+            fault.faults.update(faults)
+            fresh = ObjectStore(tmp_path / name)
+            result = transfer.download_missing(remote, fresh, [stub], quiet=True)
+            assert list(result.failed) == [stub.oid] and not fresh.has(stub.oid)
+            assert fault.count("GET", "/obj/") == retries + 1, name
+            fault.faults.clear()
+
+        fault.requests.clear()
+        fault.faults.update(get_500=1, drop_mid_get=1)  # one of each: both spend the same budget
+        fresh = ObjectStore(tmp_path / "both")
+        result = transfer.download_missing(remote, fresh, [stub], quiet=True)
+        assert result.ok is (retries >= 2) and fault.count("GET", "/obj/") == min(3, retries + 1)
+        remote.close()
+
+
+def test_the_team_file_retries_is_what_a_fetch_spends(data_repo: Path) -> None:
+    data = random_bytes(30_000, seed=12)
+    write(data_repo / "a.bin", data)
+    git("add", "a.bin")
+    git("commit", "-qm", "a")
+    with FaultServer() as fault:
+        (data_repo / ".datax.toml").write_text(
+            f'[remote.lfs]\nurl = "{fault.endpoint}"\ndefault = true\nretries = 1\nbackoff = 0.001\n')
+        oid = oid_of(data)
+        fault.objects[oid] = data
+        path = object_path(data_repo, oid)
+        make_writable(path)
+        path.unlink()
+        fault.faults["get_500"] = 100
+        proc = datax("fetch")
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.splitlines()[1] == f"  a.bin: remote {fault.endpoint}: download of {oid}: server error (HTTP 500)"
+        assert fault.count("GET", "/obj/") == 2  # retries = 1: two tries, not 2 x 4

@@ -7,9 +7,13 @@ which re-hash before publishing, so no backend can put an unverified object in t
 """
 from __future__ import annotations
 
+import contextvars
 import errno
 import os
+import random
 import threading
+import time
+from dataclasses import dataclass
 from typing import Callable, Generic, Iterable, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlparse
 
@@ -18,20 +22,89 @@ from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
 
-# Tries per object on transient errors (transfer.with_retries). A backend that has seen this
-# many connection failures in a row has seen one object give up on it: it stops trying.
-ATTEMPTS = 4
 Why = TypeVar("Why")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """One retry policy for every remote (issue 10, item 4): the remote's options `retries`
+    (tries after the first, for each unit of work), `backoff` (seconds before the first retry,
+    doubled for each further one, with jitter) and `timeout` (seconds a request may wait for an
+    answer, where the backend sends requests: HTTP, S3).
+
+    One place runs the loop: `run`, which the transfer layer calls for each unit of work (one
+    object's upload or download, one batch of existence checks). Backends never loop on their
+    own and botocore's retries are off: a backend says what a retry may cure
+    (RemoteError(transient=True): throttling, 5xx, a reset or refused connection, a timeout)
+    and what the server asked (`retry_after`). A backend that continues a cut download rather
+    than starting over (S3's and HTTP's Range requests) spends a try of the same budget
+    (`tries_now`), so a unit of work costs at most `retries + 1` tries whichever layer retries,
+    never retries x retries."""
+
+    retries: int = 3
+    backoff: float = 0.5
+    timeout: float = 60.0
+
+    @classmethod
+    def from_options(cls, url: str, options: dict) -> RetryPolicy:
+        return cls(retries=int(number_option(url, options, "retries", cls.retries, whole=True)),
+                   backoff=number_option(url, options, "backoff", cls.backoff),
+                   timeout=number_option(url, options, "timeout", cls.timeout, above=True))
+
+    @property
+    def tries(self) -> int:
+        return self.retries + 1
+
+    def run(self, call: Callable[[], T]) -> T:
+        """`call` (one unit of work), tried again on a transient RemoteError while tries are left."""
+        tries = Tries(self)
+        token = _TRIES.set(tries)
+        try:
+            while True:
+                try:
+                    return call()
+                except RemoteError as exc:
+                    if not exc.transient or not tries.spend(exc.retry_after):
+                        raise
+        finally:
+            _TRIES.reset(token)
+
+    def tries_now(self) -> Tries:
+        """The budget of the unit of work this thread runs (a fresh one when a backend is called
+        outside `run`)."""
+        return _TRIES.get() or Tries(self)
+
+
+class Tries:
+    """The tries one unit of work has used, of its policy's."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.used = 1  # the first try, under way
+
+    def spend(self, asked: float | None = None) -> bool:
+        """Wait, then take one more try; False (and no wait) when none is left. `asked`: the
+        server's Retry-After, in seconds, instead of the backoff."""
+        if self.used >= self.policy.tries:
+            return False
+        delay = asked if asked is not None else self.policy.backoff * (2 ** (self.used - 1)) * (0.5 + random.random())
+        time.sleep(delay)
+        self.used += 1
+        return True
+
+
+_TRIES: contextvars.ContextVar[Tries | None] = contextvars.ContextVar("datax_tries", default=None)
 
 
 class DeadEndpoint(Generic[Why]):
     """Giving up on an endpoint that does not answer, once for every thread of a transfer: after
-    `after` connection failures in a row (by default one object's tries), `reason` is the first
+    `after` connection failures in a row (one unit of work's tries), `reason` is the first
     failure's, and each later call fails at once with it instead of waiting out its own round
-    of retries (thousands of objects must not each wait on a dead server). The S3, SSH and HTTP
-    backends each keep one."""
+    of retries (thousands of objects must not each wait on a dead server). The S3, SSH, fsspec
+    and HTTP backends each keep one."""
 
-    def __init__(self, after: int = ATTEMPTS) -> None:
+    def __init__(self, after: int) -> None:
         self.after = after
         self.reason: Why | None = None
         self._failures = 0
@@ -54,11 +127,12 @@ class DeadEndpoint(Generic[Why]):
 class RemoteError(FatalError):
     """A remote could not be reached or refused an operation. Carries whether a retry may help."""
 
-    def __init__(self, message: str, *, transient: bool = False) -> None:
+    def __init__(self, message: str, *, transient: bool = False, retry_after: float | None = None) -> None:
         # Not super(): in RemoteObjectMissing the next class is ObjectMissing, whose __init__
         # takes an oid and would wrap this message in "object ... is not in the local store".
         FatalError.__init__(self, message)
         self.transient = transient
+        self.retry_after = retry_after  # seconds the server asked us to wait (HTTP Retry-After)
 
 
 class RemoteObjectMissing(RemoteError, ObjectMissing):
@@ -113,6 +187,7 @@ class Remote(Protocol):
     url: str  # as the user wrote it, with any credentials removed (safe to print)
     max_parallel: int | None  # most transfers at once that help (None: datax.concurrency decides)
     cheap_fetches: bool  # one small object costs less to fetch now than through git's `delay`
+    retry: RetryPolicy  # from the remote's options; the transfer layer runs each unit of work under it
 
     def has_many(self, stubs: Iterable[Stub]) -> set[str]:
         """The oids among `stubs` that the remote holds (asked in batches where it can)."""

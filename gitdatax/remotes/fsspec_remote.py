@@ -30,7 +30,8 @@ from urllib.parse import unquote, urlsplit
 
 from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.remotes import credentials, meter
-from gitdatax.remotes.base import DeadEndpoint, RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
+from gitdatax.remotes.base import (DeadEndpoint, RemoteCorruptObject, RemoteError, RemoteObjectMissing, RetryPolicy,
+                                  local_store_failure)
 from gitdatax.remotes.limits import BoundedReader
 from gitdatax.store.objectfile import CHUNK, object_file_bound
 from gitdatax.store.objectstore import ObjectStore
@@ -212,13 +213,14 @@ class FsspecRemote:
         options = dict(options or {})
         self.url = shown_url(url)
         self.scheme = scheme_of_url(url)
+        self.retry = RetryPolicy.from_options(self.url, options)
         self.fs, self.root = open_filesystem(url, options)
         _quiet_logs(self.fs)
         self.objects = f"{self.root}/objects" if self.root else "objects"
         self.tmp = f"{self.root}/tmp" if self.root else "tmp"
         self._lock = threading.Lock()
         self._checked = False
-        self._dead: DeadEndpoint[RemoteError] = DeadEndpoint()  # connection failures in a row
+        self._dead: DeadEndpoint[RemoteError] = DeadEndpoint(self.retry.tries)  # connection failures in a row
         self._made_dirs: set[str] = set()
 
     def path(self, oid: str) -> str:

@@ -1,5 +1,7 @@
-"""HTTP for the Git LFS remote: retries with backoff, Retry-After, manual redirects that never carry
-credentials to another origin, and credentials from Git's helpers after a 401.
+"""HTTP for the Git LFS remote: what a retry may cure (connection errors, 5xx, 429 and 503 with
+their Retry-After), manual redirects that never carry credentials to another origin, and
+credentials from Git's helpers after a 401. The retries themselves are the transfer layer's
+(remotes.base.RetryPolicy): a request here is sent once.
 
 Credentials go only to the LFS endpoint's own origin (scheme, host, port), and only on API
 requests; action requests carry just the headers the server put in the action, which are dropped
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urljoin, urlsplit
 
 from gitdatax.remotes import credentials
-from gitdatax.remotes.base import DeadEndpoint, RemoteError
+from gitdatax.remotes.base import DeadEndpoint, RemoteError, RetryPolicy
 
 if TYPE_CHECKING:
     import requests
@@ -51,22 +53,19 @@ def _why(exc: BaseException) -> str:
 class HttpSession:
     """One requests.Session shared by the transfer threads, with the remote's credentials."""
 
-    def __init__(self, url: str, endpoint: str, cred: credentials.Credential | None, *,
-                 retries: int, backoff: float, timeout: float) -> None:
+    def __init__(self, url: str, endpoint: str, cred: credentials.Credential | None, retry: RetryPolicy) -> None:
         self.url = url  # for messages: already redacted
         self.endpoint = endpoint
-        self.retries = retries
-        self.backoff = backoff
-        self.timeout = timeout
+        self.retry = retry
+        self.timeout = retry.timeout
         self._cred = cred
         self._cred_from_helper = False
         self._lock = threading.Lock()
         self._session: requests.Session | None = None
-        # Why the server could not be reached once a request spent all its retries on it: then
+        # Why the server could not be reached once one unit of work spent its tries on it: then
         # every later request fails at its first error, and a clone of thousands of files with
         # the server down costs one round of retries, not one per file.
-        # one request that spent its own retries on connecting gives the server up
-        self._dead: DeadEndpoint[str] = DeadEndpoint(after=1)
+        self._dead: DeadEndpoint[str] = DeadEndpoint(after=retry.tries)
 
     def close(self) -> None:
         if self._session is not None:
@@ -83,22 +82,15 @@ class HttpSession:
             self._session = session
         return self._session
 
-    def sleep(self, attempt: int, response: "requests.Response | None" = None) -> None:
-        delay = self.backoff * (2 ** attempt)
-        if response is not None and response.status_code in (429, 503):
-            after = response.headers.get("Retry-After")
-            if after:
-                delay = self._retry_after(after)
-        time.sleep(delay)
-
-    def _retry_after(self, value: str) -> float:
+    def _retry_after(self, value: str) -> float | None:
+        """Seconds the server asks us to wait; a wait over the cap is an error now instead."""
         try:
             seconds = float(value)
         except ValueError:
             try:
                 seconds = parsedate_to_datetime(value).timestamp() - time.time()
             except (TypeError, ValueError):
-                seconds = self.backoff
+                return None  # unreadable: the policy's backoff
         if seconds > RETRY_AFTER_CAP:
             raise RemoteError(f"remote {self.url}: server busy, asks to retry in {seconds:.0f}s")
         return max(0.0, seconds)
@@ -106,11 +98,11 @@ class HttpSession:
     def send(self, method: str, url: str, *, api: bool, headers: dict[str, str] | None = None,
               body: Callable[[], Any] | None = None, json: Any = None, stream: bool = False,
               what: str) -> "requests.Response":
-        """One request with retries, manual redirects and (api requests only) credentials."""
+        """One request, with manual redirects and (api requests only) credentials. A failure a
+        retry may cure raises a transient RemoteError."""
         import requests
 
         asked_credentials = False
-        attempt = 0
         redirects = 0
         target = url
         extra = dict(headers or {})
@@ -133,15 +125,13 @@ class HttpSession:
                 # even when not following): never shown, it may hold tokens
                 raise RemoteError(f"remote {self.url}: {what}: the server gave a malformed URL") from None
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt >= self.retries:
-                    if isinstance(exc, requests.ConnectionError):  # not one slow answer: the server
-                        self._dead.failed(_why(exc))
-                    raise RemoteError(f"remote {self.url}: {what}: cannot connect ({_why(exc)})") from None
-                if self._dead.reason is not None:  # another thread spent its retries on it already
-                    raise RemoteError(f"remote {self.url}: {what}: cannot connect ({self._dead.reason})") from None
-                self.sleep(attempt)
-                attempt += 1
-                continue
+                # A refused or reset connection counts against the server, one slow answer not;
+                # once a unit of work has spent its tries on it, no more tries
+                refused = isinstance(exc, requests.ConnectionError)
+                dead = self._dead.failed(_why(exc)) if refused else self._dead.reason is not None
+                why = self._dead.reason if dead else _why(exc)
+                raise RemoteError(f"remote {self.url}: {what}: cannot connect ({why})", transient=not dead) from None
+            self._dead.succeeded()
             status = response.status_code
             if status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                 response.close()
@@ -169,13 +159,10 @@ class HttpSession:
                 self._cred = None
                 self._cred_from_helper = False
             if status in (429, 503) or (500 <= status < 600 and status not in FINAL_5XX):
-                if attempt >= self.retries:
-                    response.close()
-                    raise RemoteError(f"remote {self.url}: {what}: server error (HTTP {status})")
-                self.sleep(attempt, response)
+                after = response.headers.get("Retry-After") if status in (429, 503) else None
                 response.close()
-                attempt += 1
-                continue
+                raise RemoteError(f"remote {self.url}: {what}: server error (HTTP {status})", transient=True,
+                                  retry_after=self._retry_after(after) if after else None)
             if api and 200 <= status < 300 and self._cred is not None and self._cred_from_helper and asked_credentials:
                 credentials.approve(self.endpoint, self._cred)
             return response

@@ -7,11 +7,11 @@ as git-lfs's server discovery does: `https://host/team/proj` -> `https://host/te
 Git LFS servers hold raw bytes, so uploads stream the decompressed content (Content-Length = the
 stub's size) and downloads stream into ObjectStore.import_raw, which re-hashes before publishing.
 
-Retries happen here, not in the transfer layer: every HTTP request is retried on connection errors,
-5xx, 429 and 503 (after Retry-After, capped) with exponential backoff; a download that loses its
-connection resumes with a Range request (or restarts and skips what it had when the server ignores
-Range). When those retries are spent the RemoteError is final (transient=False), so that the
-transfer layer's own retries do not multiply ours and a dead server is reported in seconds.
+Retries are the transfer layer's (remotes.base.RetryPolicy, from the options `retries`, `backoff`
+and `timeout`): a connection error, 5xx, 429 or 503 (with its Retry-After, capped) is a transient
+RemoteError, and the whole object is tried again. A download that loses its connection resumes
+with a Range request (or restarts and skips what it had when the server ignores Range), spending
+a try of the same budget.
 
 Credentials: none are sent until the server answers 401; then Git's credential helpers are asked
 (see credentials.py), approved on success and rejected on a second 401. Redirects are never
@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from gitdatax.remotes.chunkreader import ChunkReader
 from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
 from gitdatax.remotes import credentials, meter
-from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, number_option
+from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, RetryPolicy
 from gitdatax.remotes.http_session import LFS_JSON, HttpSession
 from gitdatax.store.objectfile import CorruptUpload
 from gitdatax.store.objectstore import CHUNK, ObjectStore
@@ -92,11 +92,8 @@ class LfsHttpRemote:
         if not urlsplit(url).hostname:
             raise RemoteError(f"remote {self.url}: no host in the URL")
         self.endpoint = lfs_endpoint(self.url, exact=bool(options.get("exact_endpoint")))
-        self.http = HttpSession(
-            self.url, self.endpoint, credentials.userinfo(url),
-            retries=int(number_option(self.url, options, "retries", 3, whole=True)),
-            backoff=number_option(self.url, options, "backoff", 0.5),
-            timeout=number_option(self.url, options, "timeout", 60, above=True))
+        self.retry = RetryPolicy.from_options(self.url, options)
+        self.http = HttpSession(self.url, self.endpoint, credentials.userinfo(url), self.retry)
         self._lock = threading.Lock()
         self._actions: dict[str, tuple[dict, float]] = {}  # oid -> (download action, deadline)
 
@@ -228,6 +225,7 @@ class LfsHttpRemote:
         what = f"download of {stub.oid}"
         received = 0
         restarts = 0
+        tries = self.retry.tries_now()
         headers = dict(action.get("header") or {})
         while True:
             range_headers = dict(headers)
@@ -270,9 +268,8 @@ class LfsHttpRemote:
             finally:
                 response.close()
             restarts += 1
-            if restarts > self.http.retries:
+            if not tries.spend():
                 raise RemoteError(f"remote {self.url}: {what}: connection lost {restarts} times")
-            self.http.sleep(restarts - 1)
 
     def upload(self, stub: Stub, store: ObjectStore) -> None:
         if not is_valid_oid(stub.oid):

@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlparse
 
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.remotes import meter
-from gitdatax.remotes.base import RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
+from gitdatax.remotes.base import RemoteCorruptObject, RemoteError, RemoteObjectMissing, RetryPolicy, local_store_failure
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
@@ -37,6 +37,7 @@ class DirectoryRemote:
         # Copies by default: a hard link makes one inode serve this store and the remote, so one
         # damaged block damages both (and every clone that linked it). Only when asked (`link`).
         self.link = str((options or {}).get("link", "")).strip().lower() in ("1", "true", "yes", "on")
+        self.retry = RetryPolicy.from_options(url, options or {})
         # With `create` (a store that goes with a Git repository), the directory is made by the
         # first upload; a download or a look-up never creates it.
         if not self.root.is_dir() and not (options and options.get("create")):

@@ -21,7 +21,8 @@ from urllib.parse import urlparse
 from gitdatax.config import parse_size
 from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.remotes import meter
-from gitdatax.remotes.base import DeadEndpoint, RemoteCorruptObject, RemoteError, RemoteObjectMissing, local_store_failure
+from gitdatax.remotes.base import (DeadEndpoint, RemoteCorruptObject, RemoteError, RemoteObjectMissing, RetryPolicy,
+                                  local_store_failure)
 from gitdatax.remotes.limits import BoundedReader
 from gitdatax.remotes.s3_body import ResumingBody
 from gitdatax.store.objectfile import object_file_bound
@@ -55,8 +56,10 @@ class S3Remote:
             else parse_size(str(threshold), setting=f"multipart_threshold of {url}")
         )
         self.endpoint_url = options.get("endpoint_url") or None
+        self.retry = RetryPolicy.from_options(url, options)
         self._checked = False
-        self._dead: DeadEndpoint[Exception] = DeadEndpoint()  # head_bucket calls that could not connect
+        # head_bucket calls that could not connect
+        self._dead: DeadEndpoint[Exception] = DeadEndpoint(after=self.retry.tries)
         self._lock = threading.Lock()
         self._packs: RemotePacks | None = None
         self._client = self._make_client(options)
@@ -74,9 +77,9 @@ class S3Remote:
         except botocore.exceptions.ProfileNotFound:
             raise RemoteError(f"remote {self.url}: AWS profile {options.get('profile')!r} not found") from None
         config = botocore.config.Config(
-            max_pool_connections=32, connect_timeout=10, read_timeout=60,
-            # We retry whole objects ourselves (transfer.py); botocore retries each request once more.
-            retries={"max_attempts": 2, "mode": "standard"},
+            max_pool_connections=32, connect_timeout=min(10, self.retry.timeout), read_timeout=self.retry.timeout,
+            # The transfer layer retries (RetryPolicy): a retry here too would multiply its tries.
+            retries={"total_max_attempts": 1, "mode": "standard"},
         )
         return session.client("s3", endpoint_url=self.endpoint_url, config=config)
 
@@ -152,9 +155,8 @@ class S3Remote:
             except Exception as exc:  # noqa: BLE001 - mapped, or re-raised as is
                 error = self._error(exc, f"reach bucket {self.bucket!r}")
                 if isinstance(exc, bx.EndpointConnectionError):
-                    # Once one object has spent the transfer's retries on a dead endpoint, the
-                    # others fail at once: thousands of objects must not each wait out a round
-                    # (each try costs botocore's own retries too).
+                    # Once one object has spent its tries on a dead endpoint, the others fail
+                    # at once: thousands of objects must not each wait out a round.
                     if self._dead.failed(error):
                         error = RemoteError(str(self._dead.reason))
                 raise error from None
@@ -221,7 +223,7 @@ class S3Remote:
             progress = meter.current()
             progress.expect(length or None)
             with ResumingBody(response, rest, lambda exc: self._error(exc, f"download object {stub.oid}", stub.oid),
-                              f"remote {self.url}: download of object {stub.oid}") as body:
+                              f"remote {self.url}: download of object {stub.oid}", self.retry.tries_now()) as body:
                 reader = meter.MeteredReader(body, progress)  # type: ignore[arg-type]
                 store.import_object(BoundedReader(reader, stub, limit), stub,  # type: ignore[arg-type]
                                     chunks=self.chunk_packs(store))

@@ -10,13 +10,11 @@ ETag, so a replaced object is never spliced onto the old one's start) and goes o
 from __future__ import annotations
 
 import http.client
-import time
 from typing import Any, Callable
 
-from gitdatax.remotes.base import ATTEMPTS, RemoteError
+from gitdatax.remotes.base import RemoteError, Tries
 
 READ_SIZE = 1 << 20
-BACKOFF = 0.2  # seconds before the first resume; doubled for each further one
 
 
 def _stream_errors() -> tuple[type[BaseException], ...]:
@@ -32,17 +30,18 @@ class ResumingBody:
     """A read-only stream over S3's answer to get_object that yields exactly ContentLength bytes.
 
     `get_range(start, etag)` makes the follow-up request (get_object with Range and IfMatch);
-    `describe(exc)` turns a botocore error of that request into a RemoteError."""
+    `describe(exc)` turns a botocore error of that request into a RemoteError. Each resume
+    spends a try of `tries`, the budget of the download (RetryPolicy)."""
 
     def __init__(self, response: dict[str, Any], get_range: Callable[[int, str | None], dict[str, Any]],
-                 describe: Callable[[Exception], Exception], what: str, *, attempts: int = ATTEMPTS) -> None:
+                 describe: Callable[[Exception], Exception], what: str, tries: Tries) -> None:
         self.body = response["Body"]
         self.expected = int(response.get("ContentLength") or 0)
         self.etag = response.get("ETag")
         self.get_range = get_range
         self.describe = describe
         self.what = what
-        self.attempts = attempts
+        self.tries = tries
         self.received = 0
         self.resumes = 0
         self._errors = _stream_errors()
@@ -67,14 +66,12 @@ class ResumingBody:
             self._resume()
 
     def _resume(self) -> None:
-        """Ask for the bytes not yet received, after a pause that grows with each cut."""
+        """Ask for the bytes not yet received, after the policy's pause."""
         self.resumes += 1
-        if self.resumes > self.attempts:
-            # Final (not transient): the whole-object retries would only repeat these.
+        self._close_body()
+        if not self.tries.spend():
             raise RemoteError(f"{self.what}: the connection was cut {self.resumes} times "
                               f"({self.received} of {self.expected} bytes received); nothing was stored")
-        self._close_body()
-        time.sleep(BACKOFF * (2 ** (self.resumes - 1)))
         try:
             response = self.get_range(self.received, self.etag)
         except Exception as exc:  # noqa: BLE001 - mapped to one line

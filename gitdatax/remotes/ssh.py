@@ -28,7 +28,7 @@ from gitdatax.remotes import frames
 from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ObjectMissing, ProtocolError
 from gitdatax.remotes.frames import COMMAND, DATA, ERROR
 from gitdatax.remotes import meter
-from gitdatax.remotes.base import DeadEndpoint, RemoteError, RemoteObjectMissing, number_option
+from gitdatax.remotes.base import DeadEndpoint, RemoteError, RemoteObjectMissing, RetryPolicy, number_option
 from gitdatax.store.manifest import MAGIC as MANIFEST_MAGIC, is_manifest
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.store.pack_exchange import RemotePacks
@@ -210,11 +210,12 @@ class SshRemote:
         self.url = url.replace(f":{password}@", "@", 1) if password else url  # never print secrets
         self.argv = ssh_argv(self.target, self.options)
         self.max_connections = int(number_option(self.url, self.options, "connections", 4, whole=True, minimum=1))
+        self.retry = RetryPolicy.from_options(self.url, self.options)
         self._idle: queue.LifoQueue[_Connection] = queue.LifoQueue()
         self._opened = 0
         self._lock = threading.Lock()
         self._all: list[_Connection] = []
-        self._dead: DeadEndpoint[RemoteError] = DeadEndpoint()  # sessions that failed to open, in a row
+        self._dead: DeadEndpoint[RemoteError] = DeadEndpoint(self.retry.tries)  # sessions that failed to open, in a row
         self._packs: RemotePacks | None = None
         self._packs_supported: bool | None = None
 

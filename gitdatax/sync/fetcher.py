@@ -55,10 +55,8 @@ class RemoteFetcher:
         return self._error
 
     def _download(self, stub: Stub, remote: Remote, *, known_missing: bool = False) -> None:
-        from gitdatax.sync.transfer import with_retries
-
         if known_missing or not self.store.has(stub.oid):
-            with_retries(lambda: remote.download(stub, self.store))
+            remote.retry.run(lambda: remote.download(stub, self.store))
 
     def __call__(self, pathname: str, stub: Stub) -> bool:
         """Fetch now (the filter's `fetch_missing`). True when the object is in the store, False

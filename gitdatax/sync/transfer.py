@@ -1,5 +1,6 @@
 """Moving objects between the local store and a remote: in parallel, existence checked in batches,
-transient failures retried with backoff, and a result that says what moved and what failed.
+transient failures retried under the remote's RetryPolicy (remotes/base.py: this is the one
+place that runs its loop, one unit of work at a time), and a result that says what moved and what failed.
 
 Nothing here raises half-way through a batch (dvc-data's habit): one object that cannot move is
 recorded in `TransferResult.failed` and the others carry on. Callers decide what a failure means
@@ -7,21 +8,18 @@ recorded in `TransferResult.failed` and the others carry on. Callers decide what
 """
 from __future__ import annotations
 
-import random
 import threading
-import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from gitdatax import output
 from gitdatax.errors import FatalError, ObjectMissing
 from gitdatax.remotes import meter
-from gitdatax.remotes.base import ATTEMPTS, Remote, RemoteError
+from gitdatax.remotes.base import Remote, RetryPolicy
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
 HAS_BATCH = 1000  # oids per has_many call
-BACKOFF = 0.5  # seconds before the first retry; doubles each time, with jitter
 
 
 @dataclass
@@ -48,7 +46,7 @@ def remote_has(remote: Remote, stubs: list[Stub]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(stubs), HAS_BATCH):
         batch = stubs[start:start + HAS_BATCH]
-        found |= with_retries(lambda: remote.has_many(batch))
+        found |= remote.retry.run(lambda: remote.has_many(batch))
     return found
 
 
@@ -73,7 +71,7 @@ def upload_missing(remote: Remote, store: ObjectStore, stubs: Iterable[Stub], *,
             result.failed[stub.oid] = f"object {stub.oid} is in neither the local store nor {remote.url}"
         else:
             todo.append(stub)
-    _run_parallel(todo, lambda s: remote.upload(s, store), result, jobs_for(remote, jobs), quiet, f"uploading to {remote.url}",
+    _run_parallel(todo, lambda s: remote.upload(s, store), remote.retry, result, jobs_for(remote, jobs), quiet, f"uploading to {remote.url}",
                   missing="not in the local store")
     return result
 
@@ -86,7 +84,7 @@ def download_missing(remote: Remote, store: ObjectStore, stubs: Iterable[Stub], 
     todo = []
     for stub in unique(stubs):
         (result.present if store.has(stub.oid) else todo).append(stub)
-    _run_parallel(todo, lambda s: remote.download(s, store), result, jobs_for(remote, jobs), quiet,
+    _run_parallel(todo, lambda s: remote.download(s, store), remote.retry, result, jobs_for(remote, jobs), quiet,
                   f"downloading from {remote.url}", missing=f"not on {remote.url}")
     return result
 
@@ -102,7 +100,7 @@ def jobs_for(remote: Remote, jobs: int | None = None) -> int:
     return min(jobs, cap) if cap else jobs
 
 
-def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: TransferResult,
+def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], retry: RetryPolicy, result: TransferResult,
                   jobs: int | None, quiet: bool, desc: str, *, missing: str) -> None:
     """Move every stub with `jobs` worker threads that each take the next stub from a shared
     queue (a future per object costs more than linking a local object does)."""
@@ -133,7 +131,7 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], result: Transf
             object_meter = meter.ObjectMeter(stub.size, advance)
             try:
                 with meter.metering(object_meter):  # the backend reports bytes as they move
-                    with_retries(lambda: move(stub))
+                    retry.run(lambda: move(stub))  # one object: one unit of work
                 error: BaseException | None = None
             except Exception as exc:  # recorded per object: a transfer never stops half-way
                 error = exc
@@ -172,18 +170,6 @@ def shared_causes(failed: dict[str, str]) -> tuple[dict[str, list[str]], dict[st
     shared = {why: oids for why, oids in by_reason.items() if len(oids) > 1 and oids[0] not in why}
     single = {oid: why for oid, why in failed.items() if why not in shared}
     return shared, single
-
-
-def with_retries(call: Callable[[], Any]) -> Any:
-    """Run `call`, retrying a RemoteError marked transient with exponential backoff."""
-    for attempt in range(ATTEMPTS):
-        try:
-            return call()
-        except RemoteError as exc:
-            if not exc.transient or attempt == ATTEMPTS - 1:
-                raise
-            time.sleep(BACKOFF * (2 ** attempt) * (0.5 + random.random()))
-    raise AssertionError("unreachable")
 
 
 def _describe(exc: BaseException, missing: str) -> str:
