@@ -1,5 +1,6 @@
-"""The steps fetch, pull and checkout share: which stubs HEAD and the index need, downloading
-them, and filling in the work tree with a report. Commands call these with typed arguments."""
+"""The steps fetch, pull, checkout and push share: which stubs HEAD (and the index) need,
+moving them with a report of what moved and what failed, and filling in the work tree with a
+report. Commands call these with typed arguments."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,25 +8,48 @@ from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
     from gitdatax.scan.scanner import PathStub
+    from gitdatax.sync.transfer import TransferResult
+
+
+def committed(all_refs: bool) -> list[PathStub]:
+    """The (path, stub) pairs of HEAD's tree, or of the history of all local refs."""
+    from gitdatax import git
+    from gitdatax.scan.scanner import GitScanner
+
+    if all_refs:
+        return GitScanner().history([], all_refs=True)
+    return GitScanner().tree("HEAD") if git.commit_exists("HEAD") else []
 
 
 def wanted(all_refs: bool) -> list[PathStub]:
     """The (path, stub) pairs to fetch: HEAD's tree and the index, or all history."""
-    from gitdatax import git
     from gitdatax.scan.scanner import GitScanner, PathStub
 
-    scanner = GitScanner()
-    if all_refs:
-        items = scanner.history([], all_refs=True)
-    else:
-        items = scanner.tree("HEAD") if git.commit_exists("HEAD") else []
-    items += [PathStub(f.path, f.stub) for f in scanner.index(tracked_only=True) if f.stub is not None]
-    return items
+    staged = [PathStub(f.path, f.stub) for f in GitScanner().index(tracked_only=True) if f.stub is not None]
+    return committed(all_refs) + staged
+
+
+def report_transfer(result: TransferResult, items: list[PathStub], url: str, *, upload: bool) -> int:
+    """Say what a push (`upload`) or a fetch moved and, by path, what failed; 1 when anything
+    failed. A push always says how many objects were there already, a fetch only what it moved."""
+    from gitdatax import output
+    from gitdatax.sync import worktree as sync
+
+    done, where = ("uploaded", "to") if upload else ("downloaded", "from")
+    moved = f"gitdatax: {len(result.moved)} object(s) {done} ({output.human_size(result.bytes_moved)}) {where} {url}"
+    if upload and (result.moved or not result.failed):
+        output.info(f"{moved}, {len(result.present)} already there")
+    elif result.moved and not upload:
+        output.info(moved)
+    if not result.failed:
+        return 0
+    output.error(f"{len(result.failed)} object(s) could not be {done} {where} {url}:")
+    for line in sync.failure_lines(items, result.failed):
+        output.info(line)
+    return 1
 
 
 def fetch(remote_name: str | None, items: list[PathStub], quiet: bool) -> int:
-    from gitdatax import output
-    from gitdatax.sync import worktree as sync
     from gitdatax.sync import transfer
     from gitdatax.store.objectstore import ObjectStore
 
@@ -39,15 +63,7 @@ def fetch(remote_name: str | None, items: list[PathStub], quiet: bool) -> int:
         result = transfer.download_missing(remote, store, [i.stub for i in items], quiet=quiet)
     finally:
         remote.close()
-    if result.moved:
-        output.info(f"gitdatax: {len(result.moved)} object(s) downloaded ({output.human_size(result.bytes_moved)}) "
-                    f"from {remote.url}")
-    if result.failed:
-        output.error(f"{len(result.failed)} object(s) could not be downloaded from {remote.url}:")
-        for line in sync.failure_lines(items, result.failed):
-            output.info(line)
-        return 1
-    return 0
+    return report_transfer(result, items, remote.url, upload=False)
 
 
 def fill_and_report(top: Path, include: Sequence[str], exclude: Sequence[str], quiet: bool, *,

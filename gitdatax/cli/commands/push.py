@@ -16,28 +16,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gitdatax import git, output
+    from gitdatax.cli.sync_steps import committed, report_transfer
     from gitdatax.remotes import remote_config
-    from gitdatax.sync import worktree as sync
-    from gitdatax.scan.scanner import GitScanner
-    from gitdatax.sync import transfer
     from gitdatax.store.objectstore import ObjectStore
+    from gitdatax.sync import transfer
 
-    if args.all:
-        items = GitScanner().history([], all_refs=True)
-    else:
-        items = GitScanner().tree("HEAD") if git.commit_exists("HEAD") else []
+    items = committed(args.all)
     remote = remote_config.open_configured(args.remote)
     try:
         result = transfer.upload_missing(remote, ObjectStore.for_repo(), [i.stub for i in items], quiet=args.quiet)
     finally:
         remote.close()
-    if result.moved or not result.failed:
-        output.info(f"gitdatax: {len(result.moved)} object(s) uploaded ({output.human_size(result.bytes_moved)}) "
-                    f"to {remote.url}, {len(result.present)} already there")
-    if result.failed:
-        output.error(f"{len(result.failed)} object(s) could not be uploaded to {remote.url}:")
-        for line in sync.failure_lines(items, result.failed):
-            output.info(line)
-        return 1
-    return 0
+    return report_transfer(result, items, remote.url, upload=True)
