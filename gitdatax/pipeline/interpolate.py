@@ -25,10 +25,6 @@ class InterpolationError(FatalError):
     """A `${...}` that names nothing, or selects a value that cannot go where it stands."""
 
 
-def has_expression(value: object) -> bool:
-    return isinstance(value, str) and _EXPRESSION.search(value) is not None
-
-
 def split_key(expression: str) -> list[str]:
     """`a.b[0].c` -> ['a', 'b', '0', 'c']; a malformed key raises."""
     text = expression.strip()

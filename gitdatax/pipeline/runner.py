@@ -11,7 +11,6 @@ run at once; decisions, hashing of outs and lock writes stay in the main thread.
 """
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING

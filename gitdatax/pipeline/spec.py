@@ -19,10 +19,9 @@ from typing import Any
 
 from gitdatax.errors import FatalError
 from gitdatax.pipeline import interpolate as interp
-from gitdatax.pipeline.model import (  # noqa: F401 - re-exported: the contract's names live here
+from gitdatax.pipeline.model import (
     DATAX_FILE,
     DVC_FILE,
-    LOCK_FILE,
     Artifact,
     Out,
     ParamRef,

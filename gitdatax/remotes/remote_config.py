@@ -36,9 +36,9 @@ from typing import Any, NamedTuple
 from urllib.parse import urlparse, urlunparse
 
 from gitdatax import config, git
+from gitdatax.config import TEAM_FILE
 from gitdatax.errors import FatalError, NoRemoteConfigured
 
-TEAM_FILE = config.TEAM_FILE
 # The options every backend knows by these names; git config spellings are mapped onto them.
 KNOWN_OPTIONS = ("url", "default", "endpoint_url", "region", "profile", "multipart_threshold")
 # What a committed .datax.toml may say of a remote: where it is and options that run nothing and
@@ -270,11 +270,6 @@ def store_url(git_dir: Path) -> str:
     """The store this bare repository's pushes are checked against."""
     configured = configured_store(git_dir)
     return configured[0] if configured else str(default_store(git_dir))
-
-
-def store_options(git_dir: Path) -> dict[str, Any]:
-    configured = configured_store(git_dir)
-    return configured[1] if configured else {}
 
 
 def store_remote(git_dir: Path) -> tuple[str, dict[str, Any]]:

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from gitdatax import git
+from gitdatax.config import TEAM_FILE
 from gitdatax.errors import FatalError, GitError
 from gitdatax.share import registry
 from gitdatax.stub import MAX_STUB_SIZE, Stub, parse
 
-TEAM_FILE = ".datax.toml"
 PIPELINE_FILES = ("datax.yaml", "dvc.yaml", "params.yaml")  # read for `artifacts:` (model revs)
 GITLINK = "160000"
 SYMLINK = "120000"

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _team_path() -> Any:
     from gitdatax import git
-    from gitdatax.remotes.remote_config import TEAM_FILE
+    from gitdatax.config import TEAM_FILE
 
     return git.toplevel() / TEAM_FILE
 
@@ -97,8 +97,6 @@ def _add(args: argparse.Namespace) -> int:
 
     from gitdatax.remotes.remote_config import (TEAM_FILE, display_url, git_config_entries, git_key, git_remotes,
                                         option_name, team_remotes)
-    from gitdatax.remotes import scheme_of
-
     from gitdatax.remotes.url_check import check_url
 
     _check_name(args.name)
