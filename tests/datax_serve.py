@@ -90,3 +90,61 @@ def wait_for(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyp
         time.sleep(0.05)
     return False
 
+
+
+class CountingProxy:
+    """A TCP relay on 127.0.0.1 in front of a server that counts the bytes each way: what a
+    client really sends and receives on the wire, HTTP headers included."""
+
+    def __init__(self, port: int) -> None:
+        import socket
+
+        self.target = port
+        self.up = 0  # client -> server
+        self.down = 0  # server -> client
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._sockets: list = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target))
+            self._sockets += [client, server]
+            threading.Thread(target=self._pump, args=(client, server, "up"), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, "down"), daemon=True).start()
+
+    def _pump(self, src, dst, way: str) -> None:  # type: ignore[no-untyped-def]
+        import socket
+
+        try:
+            while data := src.recv(1 << 16):
+                with self._lock:
+                    setattr(self, way, getattr(self, way) + len(data))
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._listener.close()
+        for sock in self._sockets:
+            try:
+                sock.close()
+            except OSError:
+                pass

@@ -25,11 +25,13 @@ import time
 from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
+from gitdatax.remotes import http_chunks
 from gitdatax.remotes.chunkreader import ChunkReader
 from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
 from gitdatax.remotes import credentials, meter
 from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, RetryPolicy
 from gitdatax.remotes.http_session import LFS_JSON, HttpSession
+from gitdatax.remotes.pack_stream import TRANSFER as CHUNKS
 from gitdatax.store.objectfile import CorruptUpload
 from gitdatax.store.objectstore import CHUNK, ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
@@ -95,16 +97,18 @@ class LfsHttpRemote:
         self.retry = RetryPolicy.from_options(self.url, options)
         self.http = HttpSession(self.url, self.endpoint, credentials.userinfo(url), self.retry)
         self._lock = threading.Lock()
-        self._actions: dict[str, tuple[dict, float]] = {}  # oid -> (download action, deadline)
+        self._actions: dict[str, tuple[str, dict, float]] = {}  # oid -> (transfer, answer, deadline)
 
 
-    def _batch(self, operation: str, stubs: list[Stub], what: str | None = None) -> dict[str, dict] | None:
-        """The server's answer per oid; None when the server answers 404 to a download batch
-        (giftless does that when it has none of the objects)."""
+    def _batch(self, operation: str, stubs: list[Stub], what: str | None = None) -> tuple[str, dict[str, dict]] | None:
+        """The transfer adapter the server picked and its answer per oid; None when the server
+        answers 404 to a download batch (giftless does that when it has none of the objects).
+        `datax-chunks` is offered first: only `git datax serve` knows it (http_chunks.py), and a
+        server picks one adapter of those listed, so any other gets basic as it always did."""
         for stub in stubs:
             if not is_valid_oid(stub.oid):
                 raise InvalidOid(stub.oid)
-        request = {"operation": operation, "transfers": ["basic"], "hash_algo": "sha256",
+        request = {"operation": operation, "transfers": [CHUNKS, "basic"], "hash_algo": "sha256",
                    "objects": [{"oid": s.oid, "size": s.size} for s in stubs]}
         what = what or f"batch {operation}"
         response = self.http.send("POST", self.endpoint + "/objects/batch", api=True, json=request, what=what)
@@ -119,7 +123,8 @@ class LfsHttpRemote:
             raise RemoteError(f"remote {self.url}: {what}: the answer is not JSON") from None
         if not isinstance(payload, dict) or not isinstance(payload.get("objects"), list):
             raise RemoteError(f"remote {self.url}: {what}: the answer has no object list")
-        if payload.get("transfer", "basic") != "basic":
+        transfer = payload.get("transfer", "basic")
+        if transfer not in ("basic", CHUNKS):
             raise RemoteError(f"remote {self.url}: {what}: unsupported transfer {payload.get('transfer')!r}")
         asked = {s.oid: s.size for s in stubs}
         answers: dict[str, dict] = {}
@@ -132,7 +137,7 @@ class LfsHttpRemote:
                 raise RemoteError(f"remote {self.url}: {what}: object {oid} has size "
                                   f"{str(obj.get('size'))[:20]} in the answer, expected {asked[oid]}")
             answers[oid] = obj
-        return answers
+        return transfer, answers
 
     def _action(self, obj: dict, name: str) -> dict | None:
         actions = obj.get("actions") or {}
@@ -180,36 +185,41 @@ class LfsHttpRemote:
         present: set[str] = set()
         for start in range(0, len(unique), BATCH_SIZE):
             # Asked with a download batch, but for a push too: say what it is for, not "download".
-            answers = self._batch("download", unique[start:start + BATCH_SIZE], what="ask which objects it has")
-            for oid, obj in (answers or {}).items():
+            transfer, answers = self._batch("download", unique[start:start + BATCH_SIZE],
+                                            what="ask which objects it has") or ("basic", {})
+            for oid, obj in answers.items():
                 if obj.get("error"):
                     continue
                 action = self._action(obj, "download")
                 if action is not None:
                     present.add(oid)
                     with self._lock:
-                        self._actions[oid] = (action, self._deadline(action))
+                        self._actions[oid] = (transfer, obj, self._deadline(action))
         return present
 
-    def _download_action(self, stub: Stub) -> dict:
+    def _download_answer(self, stub: Stub) -> tuple[str, dict]:
+        """The transfer and the server's answer for downloading `stub`, with a download action."""
         with self._lock:
             cached = self._actions.pop(stub.oid, None)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
-        answers = self._batch("download", [stub])
-        obj = (answers or {}).get(stub.oid)
+        if cached is not None and cached[2] > time.monotonic():
+            return cached[0], cached[1]
+        transfer, answers = self._batch("download", [stub]) or ("basic", {})
+        obj = answers.get(stub.oid)
         if obj is None:
             raise RemoteObjectMissing(stub.oid, self.url)
         self._object_error(stub.oid, obj)
-        action = self._action(obj, "download")
-        if action is None:
+        if self._action(obj, "download") is None:
             raise RemoteError(f"remote {self.url}: object {stub.oid}: no download action in the answer")
-        return action
+        return transfer, obj
 
     def download(self, stub: Stub, store: ObjectStore) -> None:
         if not is_valid_oid(stub.oid):
             raise InvalidOid(stub.oid)
-        action = self._download_action(stub)
+        transfer, obj = self._download_answer(stub)
+        if transfer == CHUNKS:  # git datax serve: the object file as stored, chunks it lacks
+            http_chunks.download(self, stub, store, obj)
+            return
+        action = obj["actions"]["download"]
         progress = meter.current()
         progress.expect(stub.size)  # raw bytes: the content itself
         try:
@@ -276,11 +286,15 @@ class LfsHttpRemote:
             raise InvalidOid(stub.oid)
         if not store.has(stub.oid):
             raise ObjectMissing(stub.oid)
-        answers = self._batch("upload", [stub]) or {}
+        transfer, answers = self._batch("upload", [stub]) or ("basic", {})
         obj = answers.get(stub.oid)
         if obj is None:
             raise RemoteError(f"remote {self.url}: batch upload: no answer for object {stub.oid}")
         self._object_error(stub.oid, obj)
+        if transfer == CHUNKS:
+            if obj.get("actions"):  # none: the server has all of it already
+                http_chunks.upload(self, stub, store, obj)
+            return
         upload = self._action(obj, "upload")
         if upload is None:
             return  # the server already has it

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from gitdatax.errors import CorruptObject, ObjectMissing
+from gitdatax.remotes.pack_stream import TRANSFER
 from gitdatax.server.http_auth import TOKEN_SECONDS, User
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import is_valid_oid
@@ -18,6 +19,7 @@ class BatchServer(Protocol):
     max_body: int
 
 MAX_OBJECTS = 10_000  # per batch request; git-lfs sends 100
+CHUNKS = TRANSFER  # "datax-chunks": the transfer adapter of gitdatax ends (http_chunks.py)
 
 
 def content_size(store: ObjectStore, oid: str) -> int | None:
@@ -30,6 +32,8 @@ def content_size(store: ObjectStore, oid: str) -> int | None:
         return None
     except CorruptObject:
         return -1
+    if not store.has_complete(oid):
+        return None  # a manifest with a chunk gone: not there (what pre-receive asks through us)
     return -1 if size is None else size
 
 
@@ -44,15 +48,18 @@ def answer_batch(server: BatchServer, request: dict, user: User, base: str) -> t
     if not isinstance(objects, list) or len(objects) > MAX_OBJECTS:
         return 422, {"message": f"objects must be a list of at most {MAX_OBJECTS}"}
     transfers = request.get("transfers", ["basic"])
-    if not isinstance(transfers, list) or "basic" not in transfers:
-        return 422, {"message": "only the basic transfer adapter is offered"}
+    if not isinstance(transfers, list) or ("basic" not in transfers and CHUNKS not in transfers):
+        return 422, {"message": f"the transfer adapters offered are basic and {CHUNKS}"}
     if request.get("hash_algo", "sha256") != "sha256":
         return 409, {"message": "only sha256 object ids are supported"}
-    answers = [_answer(server, operation, obj, user, base) for obj in objects]
-    return 200, {"transfer": "basic", "objects": answers, "hash_algo": "sha256"}
+    # datax-chunks whenever a client lists it: only gitdatax does (git-lfs sends basic and its own)
+    transfer = CHUNKS if CHUNKS in transfers else "basic"
+    answers = [_answer(server, operation, obj, user, base, transfer) for obj in objects]
+    return 200, {"transfer": transfer, "objects": answers, "hash_algo": "sha256"}
 
 
-def _answer(server: BatchServer, operation: str, obj: Any, user: User, base: str) -> dict[str, Any]:
+def _answer(server: BatchServer, operation: str, obj: Any, user: User, base: str,
+            transfer: str = "basic") -> dict[str, Any]:
     oid = obj.get("oid") if isinstance(obj, dict) else None
     size = obj.get("size") if isinstance(obj, dict) else None
     if not is_valid_oid(oid):
@@ -65,6 +72,8 @@ def _answer(server: BatchServer, operation: str, obj: Any, user: User, base: str
         return _error(oid, size, 422, f"object is stored with size {stored}")
     result: dict[str, Any] = {"oid": oid, "size": size, "authenticated": True}
     href = f"{base}/objects/{oid}"
+    if transfer == CHUNKS:
+        return _chunks_answer(server, operation, result, user, href, stored is not None)
     if operation == "download":
         if stored is None:
             return _error(oid, size, 404, "object not found")
@@ -76,6 +85,26 @@ def _answer(server: BatchServer, operation: str, obj: Any, user: User, base: str
             "upload": _action(server, user, "upload", oid, f"{href}?size={size}"),
             "verify": _action(server, user, "upload", oid, f"{base}/objects/verify"),
         }
+    return result
+
+
+def _chunks_answer(server: BatchServer, operation: str, result: dict[str, Any], user: User, href: str,
+                   stored: bool) -> dict[str, Any]:
+    """The actions of the datax-chunks transfer (server/http_chunks.py): object files as stored,
+    and the chunk endpoints of the object, all under one token for the operation on this oid.
+    No object-size limit: each request body is bounded on its own (--max-body, packs of 16 MiB)."""
+    oid, size = result["oid"], result["size"]
+    if operation == "download":
+        if not stored:
+            return _error(oid, size, 404, "object not found")
+        names = {"download": f"{href}/stored", "fetch-chunks": f"{href}/fetch-chunks"}
+    elif stored:
+        return result
+    else:
+        names = {"upload": f"{href}/stored?size={size}", "missing-chunks": f"{href}/missing-chunks",
+                 "send-chunks": f"{href}/chunks"}
+    action = _action(server, user, operation, oid, href)
+    result["actions"] = {name: {**action, "href": url} for name, url in names.items()}
     return result
 
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from gitdatax import __version__
 from gitdatax.errors import CorruptObject, environment_problem
 from gitdatax.server.http_auth import Authenticator, User
+from gitdatax.server.http_errors import ClientGone, HttpError
 from gitdatax.store.objectstore import CHUNK, ObjectStore
 from gitdatax.stub import Stub, is_valid_oid
 
@@ -23,17 +24,6 @@ LFS_JSON = "application/vnd.git-lfs+json"
 JSON_LIMIT = 16 << 20  # a batch of 100 objects is ~10 KB; no API request needs more than this
 _ROUTE = re.compile(r"(?P<prefix>(?:/[^/]+)*?)/objects/(?P<name>[^/]+)")
 ANONYMOUS = User("-", False)
-
-
-class ClientGone(Exception):
-    """The client stopped sending before the body was complete."""
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.close = close
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -246,7 +236,16 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- the API -----------------------------------------------------------------------------
 
+    def _chunks(self) -> bool:
+        """The datax-chunks endpoints (http_chunks.py): gitdatax clients only."""
+        from gitdatax.server import http_chunks
+
+        parts = urlsplit(self.path)
+        return http_chunks.handle(self, parts.path, parse_qs(parts.query))
+
     def _post(self) -> None:
+        if self._chunks():
+            return
         prefix, name, _ = self._route()
         if name == "batch":
             self._batch(prefix)
@@ -292,6 +291,8 @@ class Handler(BaseHTTPRequestHandler):
         return name, query
 
     def _get(self) -> None:
+        if self._chunks():
+            return
         from gitdatax.server.http_batch import content_size
 
         oid, _ = self._oid()
@@ -325,6 +326,8 @@ class Handler(BaseHTTPRequestHandler):
                 sys.stderr.write(f"git-datax serve: {exc}; connection closed mid-download\n")
 
     def _put(self) -> None:
+        if self._chunks():
+            return
         oid, query = self._oid()
         self._authenticate("upload", oid)
         length = self._body_length()
