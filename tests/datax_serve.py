@@ -96,10 +96,11 @@ class CountingProxy:
     """A TCP relay on 127.0.0.1 in front of a server that counts the bytes each way: what a
     client really sends and receives on the wire, HTTP headers included."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, rate: float | None = None) -> None:
         import socket
 
         self.target = port
+        self.rate = rate  # bytes a second each way at most (None: as fast as it goes)
         self.up = 0  # client -> server
         self.down = 0  # server -> client
         self._lock = threading.Lock()
@@ -132,6 +133,8 @@ class CountingProxy:
             while data := src.recv(1 << 16):
                 with self._lock:
                     setattr(self, way, getattr(self, way) + len(data))
+                if self.rate:
+                    time.sleep(len(data) / self.rate)
                 dst.sendall(data)
         except OSError:
             pass

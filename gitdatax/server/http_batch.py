@@ -7,6 +7,7 @@ from typing import Any, Protocol
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.remotes.pack_stream import TRANSFER
 from gitdatax.server.http_auth import TOKEN_SECONDS, User
+from gitdatax.server.http_chunks import complete
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import is_valid_oid
 
@@ -32,7 +33,7 @@ def content_size(store: ObjectStore, oid: str) -> int | None:
         return None
     except CorruptObject:
         return -1
-    if not store.has_complete(oid):
+    if not complete(store, oid):
         return None  # a manifest with a chunk gone: not there (what pre-receive asks through us)
     return -1 if size is None else size
 

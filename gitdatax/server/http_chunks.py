@@ -84,6 +84,29 @@ class _Body(ChunkReader):
         return next(self._chunks, b"")
 
 
+def complete(store: ObjectStore, oid: str) -> bool:
+    """Whether the store holds all of object `oid`: for a chunked one, every chunk it names in a
+    pack still on disk (what the server's pre-receive asks through the batch API). A pack that
+    fsck or gc removed while this server runs is noticed here, and its index forgotten."""
+    try:
+        manifest = store.read_manifest(oid)
+    except (ObjectMissing, CorruptObject):
+        return False
+    if manifest is None:
+        return True
+    ids = manifest.ids()
+    for _ in range(2):
+        if store.missing_chunks(ids):
+            return False
+        index = store.chunk_index
+        packs = {loc.pack for loc in map(index.get, ids) if loc is not None}
+        gone = [pack for pack in packs if not (store.chunks_dir / f"{pack}.pack").is_file()]
+        if not gone:
+            return True
+        index.forget(gone[0])  # reads every index again: the chunks may live on in another pack
+    return False
+
+
 def _ids(h: Any) -> list[bytes]:
     data = b"".join(h._body(min(IDS_LIMIT * pack_stream.ID, h.server.max_body)))
     try:
@@ -100,7 +123,7 @@ def _send_bytes(h: Any, data: bytes, content_type: str) -> None:
 
 def _get_stored(h: Any, store: ObjectStore, oid: str) -> None:
     h._authenticate("download", oid)
-    if not store.has_complete(oid):  # a manifest with a chunk gone is not an object to give
+    if not complete(store, oid):  # a manifest with a chunk gone is not an object to give
         raise HttpError(404, f"object {oid} is not stored")
     try:
         f = open(store._object_str(oid), "rb")
