@@ -23,7 +23,8 @@ from gitdatax.errors import CorruptObject
 from gitdatax.remotes import meter, pack_stream
 from gitdatax.remotes.base import RemoteError
 from gitdatax.remotes.chunkreader import ChunkReader
-from gitdatax.remotes.limits import BoundedReader, max_compressed_size
+from gitdatax.remotes.limits import BoundedReader
+from gitdatax.store.objectfile import object_file_bound
 from gitdatax.store.chunked import CDC_MIN
 from gitdatax.store.manifest import MAGIC as MANIFEST_MAGIC, is_manifest, max_manifest_size
 from gitdatax.store.objectstore import CHUNK, ObjectStore
@@ -188,7 +189,7 @@ def download(remote: Any, stub: Stub, store: ObjectStore, obj: dict) -> None:
     """Bring object `stub` from the server's `download` and `fetch-chunks` actions, verified."""
     what = f"download of {stub.oid}"
     response = _send(remote, "GET", _needed(remote, obj, "download"), what, stream=True)
-    limit = max_compressed_size(stub.size)
+    limit = object_file_bound(stub.size)
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > limit:
         response.close()

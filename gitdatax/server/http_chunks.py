@@ -27,7 +27,7 @@ from typing import Any, Iterator
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.remotes import pack_stream
 from gitdatax.remotes.chunkreader import ChunkReader
-from gitdatax.remotes.limits import max_compressed_size
+from gitdatax.store.objectfile import object_file_bound
 from gitdatax.server.http_errors import HttpError
 from gitdatax.store.objectstore import CHUNK, ObjectStore
 from gitdatax.store.packs import ENTRY, PACK_MAGIC, Location
@@ -142,7 +142,7 @@ def _put_stored(h: Any, store: ObjectStore, oid: str, query: dict[str, list[str]
     if len(sizes) != 1 or not sizes[0].isdigit() or len(sizes[0]) > 19:
         raise HttpError(422, "an object file needs ?size=BYTES (the batch answer's href has it)", close=True)
     stub = Stub(oid, int(sizes[0]))
-    limit = min(max_compressed_size(stub.size), h.server.max_body)
+    limit = min(object_file_bound(stub.size), h.server.max_body)
     body = _Body(h._body(limit))
     try:
         store.import_object(body, stub)  # type: ignore[arg-type]
