@@ -9,8 +9,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from helpers import datax, git
 from sharehelpers import V1, V2, team  # noqa: F401 - the fixture
 
@@ -99,21 +97,23 @@ def test_errors_are_exceptions_with_one_clear_line(tmp_path: Path, team: tuple[P
 
 
 MIB = 300
+# The peak is VmHWM: the high-water mark of this program's own memory map, made at its exec.
+# Not ru_maxrss: Linux carries the RSS of the process that forked it into the exec'd program's
+# ru_maxrss (exec_mmap keeps the old map's high-water mark in signal->maxrss), so after other
+# test files had grown pytest to 237 MiB this child reported 258 MiB while its own peak was 41
+# MiB (and 283-706 MiB in full runs, the xfail this replaced: no buffer of api.open grows).
 STREAM = textwrap.dedent("""
     import hashlib, resource, sys, gitdatax.api as api
     digest = hashlib.sha256()
     with api.open("big.bin", repo=sys.argv[1], rev="v1", mode="rb") as f:
         while block := f.read(1 << 20):
             digest.update(block)
-    print(digest.hexdigest(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    with open("/proc/self/status") as status:
+        peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    print(digest.hexdigest(), peak_kib, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """)
 
 
-# Known defect, not hidden: the assertion runs and is reported (XPASS alone, XFAIL in a full
-# run). It passes run alone (peak ~60 MiB), but four full-suite runs measured 283-706 MiB: some
-# buffer on the snapshot/download path grows when the machine is busy. Find it, then drop this.
-@pytest.mark.xfail(reason="peak RSS over 100 MiB in full-suite runs (passes alone): an unbounded "
-                   "buffer on api.open's download path, not yet found", strict=False)
 def test_open_streams_a_300_mib_file_under_100_mib_rss(tmp_path: Path) -> None:
     server = tmp_path / "big.git"
     git("init", "-q", "--bare", str(server))
@@ -133,6 +133,8 @@ def test_open_streams_a_300_mib_file_under_100_mib_rss(tmp_path: Path) -> None:
     os.unlink(work / "big.bin")
     proc = _api(STREAM.replace("sys.argv[1]", repr(str(server))), work)
     assert proc.returncode == 0, proc.stderr
-    hexdigest, peak_kib = proc.stdout.split()
+    hexdigest, peak_kib, maxrss_kib = proc.stdout.split()
     assert hexdigest == digest.hexdigest()
-    assert int(peak_kib) < 100 * 1024, f"peak RSS {int(peak_kib) // 1024} MiB"
+    # ru_maxrss is shown beside it: far above VmHWM, it is the forking pytest's size, not ours.
+    assert int(peak_kib) < 100 * 1024, (f"peak RSS {int(peak_kib) // 1024} MiB (VmHWM; ru_maxrss, which counts "
+                                        f"the parent at fork, {int(maxrss_kib) // 1024} MiB)")
