@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers import datax, git, is_stub, make_writable, random_bytes, write
+from sshd_server import sshd
 
 pytestmark = pytest.mark.skipif(shutil.which("dvc") is None, reason="dvc is installed by tests/requirements.txt")
 
@@ -68,7 +69,8 @@ def test_from_dvc_converts_outputs_keeps_the_pipeline_and_maps_the_remote(tmp_pa
     result = datax("migrate", "from-dvc", cwd=repo)
     assert result.returncode == 0, result.stderr
     assert "remote backup -> az://container/path" in result.stderr
-    assert "warning: DVC remote web (https://example.com/dvc): gitdatax has no https:// backend" in result.stderr
+    assert "warning: DVC remote web (https://example.com/dvc): not converted: DVC's http(s) remote" in result.stderr
+    assert "[remote.web]" not in (repo / ".datax.toml").read_text()
     assert "4 file(s)" in result.stderr and "data, models/asr.bin, out.txt" in result.stderr, result.stderr
     assert "remote store -> " in result.stderr
     for rel in ("data.dvc", "models/asr.bin.dvc"):
@@ -191,3 +193,98 @@ def test_a_dvc_import_keeps_its_origin_for_git_datax_update(tmp_path: Path, dvc_
     git("commit", "-qm", "from DVC", cwd=consumer)
     assert is_stub(git("show", "HEAD:asr.bin", cwd=consumer).stdout.encode())
     assert (consumer / "asr.bin").read_bytes() == MODEL
+
+
+def _local_config(repo: Path) -> dict[str, str]:
+    listed = git("config", "--local", "--get-regexp", r"^datax\.remote\.", cwd=repo, check=False).stdout
+    return dict(line.split(" ", 1) for line in listed.splitlines())
+
+
+def test_ssh_webdav_and_http_remotes_credentials_stay_out_of_the_team_file(tmp_path: Path, dvc_project: Path) -> None:
+    """DVC's ssh remote becomes gitdatax's on the same folder (its login and key in git config),
+    a webdav login goes to git config, an http remote is named with what to run instead; no
+    credential reaches .datax.toml or the output. The ssh remote then works: push, and a clone
+    pulls from it over a real sshd."""
+    repo = dvc_project
+    store = tmp_path / "ssh-store"
+    store.mkdir()
+    with sshd(tmp_path / "sshd") as server:
+        key = tmp_path / "sshd" / "user_key"
+        dvc("remote", "add", "box", f"ssh://127.0.0.1{store}", cwd=repo)
+        dvc("remote", "modify", "box", "port", str(server.port), cwd=repo)
+        for option, value in (("user", server.user), ("keyfile", str(key)), ("password", "ssh-secret-1")):
+            dvc("remote", "modify", "--local", "box", option, value, cwd=repo)
+        dvc("remote", "add", "web", "https://example.com/dvc", cwd=repo)
+        dvc("remote", "modify", "--local", "web", "user", "alice", cwd=repo)
+        dvc("remote", "modify", "--local", "web", "password", "http-secret-2", cwd=repo)
+        dvc("remote", "add", "dav", "webdavs://example.com/dav", cwd=repo)
+        dvc("remote", "modify", "--local", "dav", "user", "bob", cwd=repo)
+        dvc("remote", "modify", "--local", "dav", "password", "dav-secret-3", cwd=repo)
+        assert "ssh-secret-1" in (repo / ".dvc" / "config.local").read_text()  # where DVC keeps them
+        git("commit", "-qam", "more remotes", cwd=repo)
+
+        result = datax("migrate", "from-dvc", cwd=repo)
+        assert result.returncode == 0, result.stderr
+        team = (repo / ".datax.toml").read_text()
+        ssh_url = f"ssh://127.0.0.1:{server.port}{store}"
+        assert f'[remote.box]\nurl = "{ssh_url}"\n' in team, team
+        assert '[remote.dav]\nurl = "webdavs://example.com/dav"\n' in team, team
+        assert "[remote.web]" not in team
+        for secret in ("ssh-secret-1", "http-secret-2", "dav-secret-3", "alice", "bob", f"{server.user}@", "user_key"):
+            assert secret not in team, secret
+            assert secret not in result.stderr, secret
+        assert _local_config(repo) == {
+            "datax.remote.box.url": f"ssh://{server.user}@127.0.0.1:{server.port}{store}",
+            "datax.remote.box.sshcommand": f"ssh -i {key}",
+            "datax.remote.dav.user": "bob",
+            "datax.remote.dav.password": "dav-secret-3",
+        }
+        assert f"migrate: remote box -> {ssh_url} (gitdatax's ssh remote: the host needs git-datax" in result.stderr
+        assert "datax.remote.box.sshcommand set in this repository's git config" in result.stderr
+        assert (f"warning: DVC remote box (ssh://127.0.0.1{store}): password not copied: gitdatax's ssh remote logs "
+                "in with the ssh program") in result.stderr
+        assert ("warning: DVC remote web (https://example.com/dvc): not converted: DVC's http(s) remote is a plain "
+                "tree of files over HTTP, while gitdatax's http(s):// remote is a Git LFS server") in result.stderr
+        assert "run `git datax remote add web webdavs://example.com/dvc`" in result.stderr
+        assert "its credentials (password, user) were not copied" in result.stderr
+        # The team file passes its own allowlist (a clone reads it on every command).
+        listed = datax("remote", "list", cwd=repo)
+        assert listed.returncode == 0 and "box" in listed.stdout, listed.stderr
+        git("commit", "-qm", "from DVC", cwd=repo)
+
+        # The converted key does log in: with IdentitiesOnly no other key is tried (the test's
+        # sshd is new to known_hosts, hence the other options).
+        command = (f"ssh -i {key} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no "
+                   "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR")
+        git("config", "datax.remote.box.sshcommand", command, cwd=repo)
+        pushed = datax("push", "box", cwd=repo)
+        assert pushed.returncode == 0, pushed.stderr
+        assert (store / "objects").is_dir()
+        clone = tmp_path / "clone"
+        git("clone", "-q", str(repo), str(clone), env={"GIT_DATAX_SKIP_SMUDGE": "1"})
+        assert is_stub((clone / "models" / "asr.bin").read_bytes())
+        git("config", "datax.remote.box.url", f"ssh://{server.user}@127.0.0.1:{server.port}{store}", cwd=clone)
+        git("config", "datax.remote.box.sshcommand", command, cwd=clone)
+        pulled = datax("pull", "box", cwd=clone)
+        assert pulled.returncode == 0, pulled.stderr
+        assert (clone / "models" / "asr.bin").read_bytes() == MODEL
+        assert (clone / "data" / "a.bin").read_bytes() == CLIP_A
+
+
+def test_a_password_in_a_url_goes_to_git_config_and_a_value_there_is_kept(tmp_path: Path, dvc_project: Path) -> None:
+    repo = dvc_project
+    dvc("remote", "add", "dav", "webdavs://example.com/dav", cwd=repo)
+    dvc("remote", "modify", "--local", "dav", "user", "bob", cwd=repo)
+    dvc("remote", "add", "inline", "webdavs://carl:url-secret-4@example.com/inline", cwd=repo)
+    git("config", "datax.remote.dav.user", "carol", cwd=repo)
+    result = datax("migrate", "from-dvc", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert git("config", "datax.remote.dav.user", cwd=repo).stdout.strip() == "carol"
+    assert ("warning: DVC remote dav: datax.remote.dav.user is already set in this repository's git config to "
+            "another value: left as it is") in result.stderr
+    team = (repo / ".datax.toml").read_text()
+    assert '[remote.inline]\nurl = "webdavs://example.com/inline"\n' in team and "carl" not in team
+    assert "url-secret-4" not in team and "url-secret-4" not in result.stderr
+    assert git("config", "datax.remote.inline.url", cwd=repo).stdout.strip() == "webdavs://carl:url-secret-4@example.com/inline"
+    listed = datax("remote", "list", cwd=repo)  # the team file passes its allowlist
+    assert listed.returncode == 0 and "inline" in listed.stdout, listed.stderr

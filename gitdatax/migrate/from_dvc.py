@@ -9,32 +9,25 @@ index (the conversion is staged, for one commit).
 - `.gitattributes` gets one line per output (`/path`, or `/path/**` for a folder);
 - `dvc.yaml` stays as it is: the pipeline runner reads it when there is no `datax.yaml`, and
   keeps DVC's `dvc.lock` as DVC's (gitdatax's own lock is `datax.lock`);
-- the remotes of `.dvc/config` whose scheme gitdatax speaks (a path, s3://, the fsspec stores)
-  become remotes in `.datax.toml`, the default kept; the others are named, with what to do.
+- the remotes of `.dvc/config` whose scheme gitdatax speaks (a path, s3://, the fsspec stores,
+  ssh://) become remotes in `.datax.toml`, the default kept, their credentials in git config;
+  the others (http(s)://) are named, with what to do (dvc_remotes.py).
 Nothing changes until every object is stored: a missing or corrupt object stops the migration
 with one line, and the repository is as it was.
 """
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitdatax import attributes, git
 from gitdatax.errors import FatalError
 from gitdatax.migrate import dvc_repo
+from gitdatax.migrate.dvc_remotes import convert_remotes
 from gitdatax.migrate.dvc_repo import DvcCache, DvcFile, DvcOut
 from gitdatax.stub import Stub
 from gitdatax.files import write_atomically
-
-# DVC option name -> gitdatax's; the others are left out (credentials and choices of them are
-# the user's git config's, never the team file's).
-REMOTE_OPTIONS = {"endpointurl": "endpoint_url", "region": "region"}
-# DVC remotes whose scheme names a store gitdatax writes its own layout into (s3 itself, the
-# others through fsspec); DVC's `azure://` is fsspec's `az://`.
-OBJECT_STORES = ("file", "s3", "gs", "gcs", "az", "webdav", "webdavs", "hdfs", "webhdfs")
-
 
 @dataclass
 class DvcMigration:
@@ -44,6 +37,7 @@ class DvcMigration:
     dvc_files: list[str] = field(default_factory=list)
     imports: list[str] = field(default_factory=list)  # outputs of `dvc import`, now in .datax-imports.toml
     remotes: list[str] = field(default_factory=list)  # "NAME -> URL" lines
+    local_settings: list[str] = field(default_factory=list)  # git config keys set (credentials)
     skipped_remotes: list[str] = field(default_factory=list)  # why each was not converted
 
 
@@ -80,7 +74,7 @@ def migrate(top: Path) -> DvcMigration:
     result.outs = sorted({o.path for o in outs})
     _track(top, outs)
     touched = _unignore(top, outs)
-    result.remotes, result.skipped_remotes = convert_remotes(top, remotes, default)
+    result.remotes, result.local_settings, result.skipped_remotes = convert_remotes(top, remotes, default)
     result.imports = _convert_imports(top, result.dvc_files)
     for rel in result.dvc_files:
         (top / rel).unlink()
@@ -162,45 +156,3 @@ def _track(top: Path, outs: list[DvcOut]) -> None:
             lines.append(f"{attributes.quote_pattern(pattern)} {attributes.ATTRIBUTES}")
             have.add(pattern)
     attributes.write_lines(path, lines)
-
-
-def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str | None
-                     ) -> tuple[list[str], list[str]]:
-    """DVC remotes gitdatax can use, into .datax.toml; (converted, skipped) lines."""
-    from gitdatax.remotes import scheme_of
-    from gitdatax.toml_edit import add_table
-
-    team = top / ".datax.toml"
-    text = team.read_text(encoding="utf-8") if team.exists() else ""
-    converted, skipped = [], []
-    for remote in remotes:
-        url = "az://" + remote.url[len("azure://"):] if remote.url.startswith("azure://") else remote.url
-        scheme = scheme_of(url)
-        name = re.sub(r"[^A-Za-z0-9_-]", "-", remote.name).strip("-") or "dvc"
-        if scheme not in OBJECT_STORES:  # DVC's http and ssh remotes are plain files: not LFS, no git-datax there
-            skipped.append(f"{remote.name} ({remote.url}): gitdatax has no {scheme}:// backend of DVC's kind; "
-                           "add a gitdatax remote with `git datax remote add`")
-            continue
-        values: dict[str, object] = {"url": _team_url(top, url)}
-        if remote.name == default:
-            values["default"] = True
-        for key, value in remote.options.items():
-            if key in REMOTE_OPTIONS:
-                values[REMOTE_OPTIONS[key]] = value
-        if f"[remote.{name}]" in text:
-            skipped.append(f"{remote.name}: .datax.toml already has a remote {name}")
-            continue
-        text = add_table(text, ("remote", name), values)
-        converted.append(f"{name} -> {url}")
-    if converted:
-        write_atomically(team, text)
-    return converted, skipped
-
-
-def _team_url(top: Path, url: str) -> str:
-    """A path inside or beside the work tree is written relative to its top (as .datax.toml
-    reads it), so that every clone finds it; anything else as it is."""
-    if url.startswith("file://") or "://" in url:
-        return url
-    rel = os.path.relpath(url, top)
-    return rel if not os.path.isabs(rel) else url

@@ -74,7 +74,10 @@ read from DVC's cache, or a local DVC remote, checked against DVC's md5 and stor
 SHA-256; a DVC link into its cache becomes the real file); the .dvc files and the .gitignore
 lines DVC wrote for those outputs go; .gitattributes gets a line per output; remotes of
 .dvc/config that gitdatax speaks (a path, s3://, gs://, azure:// as az://, webdav(s)://,
-hdfs://) become remotes in .datax.toml, the default kept. dvc.yaml stays as it is (the pipeline runner reads it) and so does dvc.lock (DVC's md5
+hdfs://, ssh://, which then needs git-datax on the host) become remotes in .datax.toml, the
+default kept, their credentials (also from .dvc/config.local) in this repository's git config,
+never in .datax.toml; an http(s):// remote (a plain file tree, not a Git LFS server) is named
+with what to run instead. dvc.yaml stays as it is (the pipeline runner reads it) and so does dvc.lock (DVC's md5
 record; gitdatax's lock is datax.lock). Nothing changes when an object is missing or corrupt:
 run `dvc pull` first. Review with `git status` and commit; .dvc/ may go afterwards.
 
@@ -103,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 def _from_dvc_history(args: argparse.Namespace) -> int:
     from gitdatax import git, output
     from gitdatax.migrate import dvc_repo, importer
-    from gitdatax.migrate.from_dvc import convert_remotes
+    from gitdatax.migrate.dvc_remotes import convert_remotes
     from gitdatax.migrate.from_dvc_history import rewrite_history
 
     top = git.toplevel()
@@ -112,11 +115,8 @@ def _from_dvc_history(args: argparse.Namespace) -> int:
     output.info(f"migrate: {files} distinct DVC file version(s) ({output.human_size(nbytes)}) now stored by gitdatax")
     _report_updates(updates)
     remotes, default = dvc_repo.remotes(top)
-    converted, skipped = convert_remotes(top, remotes, default)
-    for line in converted:
-        output.info(f"migrate: remote {line} (in .datax.toml, staged: commit it)")
-    for line in skipped:
-        output.warn(f"DVC remote {line}")
+    converted, local, skipped = convert_remotes(top, remotes, default)
+    _report_remotes(converted, local, skipped, "in .datax.toml, staged: commit it")
     if converted:
         git.run(["add", "--", ".datax.toml"], cwd=top)
     return 0
@@ -137,13 +137,21 @@ def _from_dvc(args: argparse.Namespace) -> int:
     if result.imports:
         output.info(f"migrate: {', '.join(result.imports)} came from `dvc import`: origin kept in .datax-imports.toml "
                     "(`git datax update` follows it)")
-    for line in result.remotes:
-        output.info(f"migrate: remote {line} (in .datax.toml)")
-    for line in result.skipped_remotes:
-        output.warn(f"DVC remote {line}")
+    _report_remotes(result.remotes, result.local_settings, result.skipped_remotes, "in .datax.toml")
     output.info("migrate: staged: review with `git status` and commit; dvc.yaml runs as it is with "
                 "`git datax repro`")
     return 0
+
+
+def _report_remotes(converted: list[str], local: list[str], skipped: list[str], where: str) -> None:
+    from gitdatax import output
+
+    for line in converted:
+        output.info(f"migrate: remote {line} ({where})")
+    for key in local:
+        output.info(f"migrate: {key} set in this repository's git config (yours, never committed)")
+    for line in skipped:
+        output.warn(f"DVC remote {line}")
 
 
 def _info(args: argparse.Namespace) -> int:
