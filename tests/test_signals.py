@@ -75,3 +75,22 @@ def test_sigterm_during_pull_removes_the_partial_download(data_repo: Path, tmp_p
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == 130 and "git-datax: error: interrupted" in err, err
     assert os.listdir(store_dir(clone) / "tmp") == []
+
+
+def test_ctrl_c_while_a_command_starts_up_is_one_line_not_a_traceback(repo: Path, tmp_path: Path) -> None:
+    """Ctrl-C can land while `git datax status` still imports its command module (the heaviest
+    part of a start). Made to land there every time: an import hook (sitecustomize on
+    PYTHONPATH) raises KeyboardInterrupt, as the default SIGINT handler does, on that import."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'gitdatax.cli.commands.status':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
+    proc = datax("status", cwd=repo, env=env)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "git-datax: error: interrupted\n", proc.stderr  # as a Ctrl-C later on says it

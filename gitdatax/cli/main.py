@@ -128,6 +128,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while starting up (importing a command, parsing): no traceback
+        output.error("interrupted")
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # `git checkout --recurse-submodules` runs read-tree, hence our filter, in a submodule with
     # GIT_INTERNAL_SUPER_PREFIX set (git < 2.40); every git command we start would inherit it and
     # die with "doesn't support --super-prefix" (git-lfs fixed the same, git-lfs#4063).
