@@ -5,6 +5,9 @@
     PUT  <root>/objects/<oid>     raw content, hashed while it streams, published only if it
                                   matches the oid and the size (ObjectStore.import_raw)
     POST <root>/objects/verify    200 when the object is stored with that size
+    <root>/objects/<oid>/...      the datax-chunks transfer, for gitdatax clients that list it in
+                                  a batch request: object files as stored, only missing chunks
+                                  (http_chunks.py, docs/http-chunks.md)
 
 <root> is any path prefix, so both `lfs.url = http://HOST:PORT` (git-lfs posts to
 `<lfs.url>/objects/batch`) and a gitdatax remote `http://HOST:PORT/info/lfs` work. Object ids are
