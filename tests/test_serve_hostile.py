@@ -229,6 +229,23 @@ def test_nothing_outside_the_store_is_read_or_written(serve, tmp_path: Path) -> 
             assert b"do not serve me" not in body
         status, answer = batch(server, "download", [{"oid": target, "size": 1}])
         assert answer["objects"][0]["error"]["code"] == 422
+        for what in ("stored", "missing-chunks", "chunks", "fetch-chunks"):  # the datax-chunks routes
+            for method in ("GET", "PUT", "POST"):
+                status, _, body = request(server, method, f"/objects/{target}/{what}?size=1",
+                                          b"x" * 32 if method != "GET" else None)
+                assert status in (404, 405, 422), (method, target, what, status)
+                assert b"do not serve me" not in body
+    # A chunked object through the datax-chunks transfer touches only the store too.
+    local = ObjectStore(tmp_path / "local")
+    chunked = local.put([random_bytes(5 << 20, seed=8)])
+    remote = open_remote(server.url + "/info/lfs")
+    try:
+        remote.upload(chunked, local)
+        clone = ObjectStore(tmp_path / "clone")
+        remote.download(chunked, clone)
+    finally:
+        remote.close()
+    assert clone.read_manifest(chunked.oid) is not None and clone.verify(chunked.oid) is None
     for bad_prefix in ("/../../..", "/%2e%2e/%2e%2e"):
         status, answer = batch(server, "download", [{"oid": oid, "size": len(data)}], prefix=bad_prefix)
         assert status == 200  # the prefix only shapes the hrefs; it never names a file
