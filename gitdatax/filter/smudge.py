@@ -71,7 +71,7 @@ class Smudger:
         try:
             if stub.size <= SPOOL_IN_MEMORY:  # the common case: read it, no look-up first
                 try:
-                    return self.store.read_verified(stub)
+                    return self.store.read_verified(stub, views=True)  # pieces only written out
                 except ObjectMissing:
                     pass
             if not self.store.has(stub.oid):
@@ -103,7 +103,7 @@ class Smudger:
                 self._delayed[pathname] = (stub, stub_bytes, check)
                 self._local_checks.add(pathname)
                 return DELAYED  # type: ignore[return-value]
-            return self.store.read_verified(stub)
+            return self.store.read_verified(stub, views=True)  # pieces only written out
         except Exception as exc:
             self._stub_written()
             self.say(f"{pathname}: {describe(exc)}; the stub was checked out instead")

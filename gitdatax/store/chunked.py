@@ -13,6 +13,7 @@ Mixed into ObjectStore.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 from collections import deque
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Iterator, Protocol
@@ -21,7 +22,7 @@ from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store import manifest as manifests
 from gitdatax.store.manifest import Manifest
 from gitdatax.store.objectfile import ContentChanged
-from gitdatax.store.packs import ChunkIndex, Location, PackWriter, pack_chunk
+from gitdatax.store.packs import ENTRY, ChunkIndex, Location, PackWriter, pack_chunk
 from gitdatax.stub import Stub
 
 if TYPE_CHECKING:  # typed by name only: objectstore imports this module
@@ -35,7 +36,8 @@ CHUNKED_ABOVE = 4 << 20
 # 48 KiB + 16 KiB, measured 64-72 KiB on random and CSV data.
 CDC_AVG, CDC_MIN, CDC_MAX = 48 << 10, 16 << 10, 256 << 10
 CUT_BLOCK = 4 << 20  # bytes read from git and cut at a time (a few blocks live at once)
-READ_AHEAD = 32  # chunks (about 2 MiB) read and checked by two threads while git takes the last
+READ_AHEAD = 4  # runs (up to RUN_BYTES each) read and checked by two threads while git takes the last
+RUN_BYTES = 2 << 20  # stored bytes of adjacent chunks read with one pread (about 30 chunks)
 FETCH_BATCH = 4096  # chunk ids asked of another store at once
 PACK_AHEAD = 32  # chunks being compressed while the next are cut and hashed
 
@@ -225,32 +227,45 @@ class ChunkedMixin:
             raise CorruptObject(oid, f"cannot be read ({exc.strerror})") from None
         return manifests.decode(data, oid, size)
 
-    def iter_chunks(self: ObjectStore, oid: str, manifest: Manifest, checked: bool = False) -> Iterator[bytes]:
-        """The content, chunk after chunk, each checked against its id (`checked`: already
-        hashed by this process, so only lengths and zstd checksums); read ahead on two threads
-        (pread, zstd and SHA-256 release the GIL) while the caller writes the last."""
+    def iter_chunks(self: ObjectStore, oid: str, manifest: Manifest, checked: bool = False,
+                    views: bool = False) -> Iterator[bytes]:
+        """The content in pieces of about RUN_BYTES, each chunk checked against its id
+        (`checked`: already hashed by this process, so only lengths and zstd checksums). Chunks
+        that follow each other in a pack are read with one pread, and runs are read and checked
+        ahead on two threads (pread, zstd and SHA-256 release the GIL) while the caller writes
+        the last: per-chunk tasks cost more than hashing their 64 KiB. With `views`, each chunk
+        as it was read (raw ones: memoryviews of the read), else bytes of a run joined."""
+        for pieces in self._read_runs(oid, manifest, checked, keep=True):
+            if views:
+                yield from pieces
+            else:
+                yield b"".join(pieces)  # one copy, as a decompression makes: bytes for every caller
+
+    def _read_runs(self: ObjectStore, oid: str, manifest: Manifest, checked: bool, keep: bool) -> Iterator[list]:  # type: ignore[type-arg]
+        """The raw chunks of `manifest`, a run at a time, in order, read ahead (see iter_chunks);
+        without `keep`, each run is checked and dropped (empty lists)."""
         if not manifest.chunks:
             return
         from concurrent.futures import ThreadPoolExecutor
 
         index = self.chunk_index
 
-        def load(cid: bytes) -> bytes:
+        def load(run: list[tuple[bytes, Location]]) -> list:  # type: ignore[type-arg]
             try:
-                return index.read(cid, not checked)
+                return index.read_run(run, not checked, keep)
             except CorruptObject as exc:
-                raise CorruptObject(oid, f"chunk {cid.hex()[:16]}: {exc.why}") from None
+                raise CorruptObject(oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
 
-        ids = iter(manifest.ids())
+        runs = _runs(index, oid, manifest)
         with ThreadPoolExecutor(2, thread_name_prefix="datax-read") as pool:
-            window = deque(pool.submit(load, cid) for _, cid in zip(range(READ_AHEAD), ids))
+            window = deque(pool.submit(load, run) for run in itertools.islice(runs, READ_AHEAD))
             try:
                 while window:
-                    data = window.popleft().result()
-                    nxt = next(ids, None)
+                    pieces = window.popleft().result()
+                    nxt = next(runs, None)
                     if nxt is not None:
                         window.append(pool.submit(load, nxt))
-                    yield data
+                    yield pieces
             finally:
                 for future in window:
                     future.cancel()
@@ -271,7 +286,7 @@ class ChunkedMixin:
     def check_chunks(self: ObjectStore, oid: str, manifest: Manifest) -> None:
         """Read and check every chunk, keeping nothing: CorruptObject naming the object and the
         chunk unless all are present and intact."""
-        for _ in self.iter_chunks(oid, manifest):
+        for _ in self._read_runs(oid, manifest, checked=False, keep=False):
             pass
 
     def verify_chunked(self: ObjectStore, oid: str, manifest: Manifest) -> str | None:
@@ -340,6 +355,28 @@ class ChunkedMixin:
         for start in range(0, len(lacking), FETCH_BATCH):
             sink.receive_chunks(self.fetch_chunks(lacking[start:start + FETCH_BATCH]))
         return manifest
+
+
+def _runs(index: ChunkIndex, oid: str, manifest: Manifest) -> Iterator[list[tuple[bytes, Location]]]:
+    """The chunks of `manifest` with their locations, in order, cut into runs of entries that
+    follow each other in one pack, up to RUN_BYTES each (a chunk shared with another version may
+    be in another pack: a run of its own)."""
+    run: list[tuple[bytes, Location]] = []
+    size = 0
+    end = None
+    for cid, _ in manifest.chunks:
+        try:
+            loc = index.locate(cid)
+        except CorruptObject as exc:
+            raise CorruptObject(oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
+        if run and (loc.pack != run[-1][1].pack or loc.offset != end or size + loc.stored > RUN_BYTES):
+            yield run
+            run, size = [], 0
+        run.append((cid, loc))
+        size += loc.stored
+        end = loc.offset + ENTRY.size + loc.stored
+    if run:
+        yield run
 
 
 class _IterReader:

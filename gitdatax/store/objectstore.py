@@ -342,20 +342,22 @@ class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryM
         with self.open_compressed(stub.oid) as f:
             yield from decompressed(f, stub.oid, stub.size)
 
-    def read_verified(self, stub: Stub) -> Iterator[bytes]:
+    def read_verified(self, stub: Stub, views: bool = False) -> Iterator[bytes]:
         """The whole content, fully checked (zstd checksum and size) before the first byte is
         handed out. Small content is decompressed once, in memory; large content is checked by
         a first decompression that keeps nothing, then streamed by a second: cheaper than a
         spool file, and memory stays bounded. A chunked object is checked chunk by chunk the same
-        way (read ahead on two threads), kept in memory up to SPOOL_IN_MEMORY."""
+        way (read ahead on two threads), kept in memory up to SPOOL_IN_MEMORY. With `views`, the
+        pieces of a chunked object may be memoryviews of what was read (no copy): for a caller
+        that only writes them out (the smudge filter)."""
         manifest = self.read_manifest(stub.oid, stub.size) if stub.size > CHUNKED_ABOVE else None
         if manifest is not None:
             if stub.size <= SPOOL_IN_MEMORY:
-                return iter(list(self.iter_chunks(stub.oid, manifest)))
+                return iter(list(self.iter_chunks(stub.oid, manifest, views=views)))
             if not self.is_verified(stub.oid):
                 self.check_chunks(stub.oid, manifest)
                 self._remember_verified(stub.oid)
-            return self.iter_chunks(stub.oid, manifest, checked=True)
+            return self.iter_chunks(stub.oid, manifest, checked=True, views=views)
         if stub.size > SPOOL_IN_MEMORY:
             if not self.is_verified(stub.oid):
                 self.check_content(stub)

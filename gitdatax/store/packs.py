@@ -84,10 +84,10 @@ def new_pack_name() -> str:
     return f"pack-{uuid.uuid4().hex}"
 
 
-def decode_entry(cid: bytes, loc: Location, entry: bytes, check: bool = True) -> bytes:
+def decode_entry(cid: bytes, loc: Location, entry: bytes | memoryview, check: bool = True) -> bytes | memoryview:
     """The raw chunk from its stored entry (header included), checked against its id (without
     `check`, only its header, length and zstd checksum: for a second read of a chunk this
-    process hashed a moment ago)."""
+    process hashed a moment ago). A raw chunk comes back as a view of `entry`, not a copy."""
     if len(entry) != ENTRY.size + loc.stored:
         raise CorruptObject(cid.hex(), f"chunk cut short in {loc.pack}")
     got, kind, stored = ENTRY.unpack_from(entry)
@@ -100,7 +100,7 @@ def decode_entry(cid: bytes, loc: Location, entry: bytes, check: bool = True) ->
         except zstandard.ZstdError as exc:
             raise CorruptObject(cid.hex(), f"chunk in {loc.pack}: zstd: {exc}") from None
     elif kind == RAW:
-        raw = bytes(data)
+        raw = data
     else:
         raise CorruptObject(cid.hex(), f"chunk in {loc.pack} of unknown kind {kind}")
     if len(raw) != loc.raw or (check and hashlib.sha256(raw).digest() != cid):
@@ -210,19 +210,51 @@ class ChunkIndex:
         length = ENTRY.size + loc.stored
         return os.pread(fd, length, loc.offset)
 
-    def read(self, cid: bytes, check: bool = True) -> bytes:
-        """The raw chunk, verified against its id (see decode_entry for `check`)."""
+    def locate(self, cid: bytes) -> Location:
+        """Where chunk `cid` is; CorruptObject when in no pack of the store."""
         loc = self.get(cid)
         if loc is None:
             self.refresh()  # another process may have published it since this one looked
             loc = self.get(cid)
         if loc is None:
             raise CorruptObject(cid.hex(), "chunk is not in any pack of the store")
+        return loc
+
+    def read(self, cid: bytes, check: bool = True) -> bytes | memoryview:
+        """The raw chunk, verified against its id (see decode_entry for `check`)."""
+        loc = self.locate(cid)
         try:
             entry = self.read_entry(loc)
         except FileNotFoundError:
             raise CorruptObject(cid.hex(), f"pack {loc.pack} is gone") from None
         return decode_entry(cid, loc, entry, check)
+
+    def read_run(self, run: list[tuple[bytes, Location]], check: bool = True,
+                 keep: bool = True) -> list[bytes | memoryview]:
+        """The raw chunks of `run`, entries that follow each other in one pack, read with one
+        pread and each checked as decode_entry does (raw chunks: views of that one read).
+        Without `keep`, only checked: nothing comes back, and the read reuses one buffer."""
+        first, last = run[0][1], run[-1][1]
+        length = last.offset + ENTRY.size + last.stored - first.offset
+        try:
+            fd = self._fd(first.pack)
+            if keep:
+                view = memoryview(os.pread(fd, length, first.offset))
+            else:  # into this thread's buffer, used again for the next run: no fresh pages
+                scratch = getattr(_local, "scratch", None)
+                if scratch is None or len(scratch) < length:
+                    scratch = _local.scratch = bytearray(max(length, 4 << 20))
+                view = memoryview(scratch)[:length]
+                view = view[:os.preadv(fd, [view], first.offset)]
+        except FileNotFoundError:
+            raise CorruptObject(run[0][0].hex(), f"pack {first.pack} is gone") from None
+        out = []
+        for cid, loc in run:
+            start = loc.offset - first.offset
+            raw = decode_entry(cid, loc, view[start:start + ENTRY.size + loc.stored], check)
+            if keep:
+                out.append(raw)
+        return out
 
     def _fd(self, pack: str) -> int:
         fd = self._fds.get(pack)
