@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -225,41 +226,33 @@ def test_a_cut_s3_download_resumes_with_a_range_request_where_it_stopped(s3: S3S
     assert all(b"if-match:" in r.lower() for r in gets[1:])  # never spliced onto another version
 
 
-def test_an_s3_download_cut_every_time_gives_up_with_one_line(s3: S3Server, tmp_path: Path) -> None:
+def test_an_s3_download_cut_every_time_gives_up_with_one_line_after_the_tries_the_options_say(
+        s3: S3Server, tmp_path: Path) -> None:
+    """Resumes and whole-object retries share one budget: `retries = 2` is 3 GETs, called directly
+    or through the transfer layer. Before, the resumes had a count of their own: 5."""
     store = ObjectStore(tmp_path / "a")
     stub = store.put_bytes(random_bytes(1 << 20, seed=33))
     _remote(s3).upload(stub, store)
     proxy = DroppingProxy(int(s3.endpoint.rsplit(":", 1)[1]), drops=100, after=64 << 10)
+
+    def gets() -> int:
+        return sum(1 for r in proxy.requests if r.startswith(b"GET ") and stub.oid.encode() in r.split(b"\r\n")[0])
+
     try:
         remote = open_remote(s3.url(), {"endpoint_url": f"http://127.0.0.1:{proxy.port}", "backoff": "0.001",
                                         "retries": "2"})
         fresh = ObjectStore(tmp_path / "b")
-        # the first read and two resumes: the tries `retries` allows, resumes spending them too
-        with pytest.raises(RemoteError, match=r"download of object [0-9a-f]{64}: the connection was cut 3 times "
-                                              r"\(\d+ of \d+ bytes received\); nothing was stored") as info:
+        cut = (r"download of object [0-9a-f]{64}: the connection was cut 3 times "
+               r"\(\d+ of \d+ bytes received\); nothing was stored")
+        with pytest.raises(RemoteError, match=cut) as info:
             remote.download(stub, fresh)
+        assert gets() == 3 and not info.value.transient
+        result = transfer.download_missing(remote, fresh, [stub], quiet=True)
     finally:
         proxy.close()
-    assert not info.value.transient
+    assert list(result.failed) == [stub.oid] and re.search(cut, result.failed[stub.oid])
+    assert gets() == 6
     assert list(fresh.iter_oids()) == [] and os.listdir(fresh.tmp_dir) == []
-
-
-def test_an_s3_download_cut_every_time_costs_the_tries_the_options_say(s3: S3Server, tmp_path: Path) -> None:
-    """Through the transfer layer, resumes and whole-object retries share one budget: `retries = 2`
-    is 3 GETs. Before, the resumes had a count of their own, whatever the options: 5."""
-    store = ObjectStore(tmp_path / "a")
-    stub = store.put_bytes(random_bytes(1 << 20, seed=34))
-    _remote(s3).upload(stub, store)
-    proxy = DroppingProxy(int(s3.endpoint.rsplit(":", 1)[1]), drops=100, after=64 << 10)
-    try:
-        remote = open_remote(s3.url(), {"endpoint_url": f"http://127.0.0.1:{proxy.port}", "backoff": "0.001",
-                                        "retries": "2"})
-        result = transfer.download_missing(remote, ObjectStore(tmp_path / "b"), [stub], quiet=True)
-    finally:
-        proxy.close()
-    assert list(result.failed) == [stub.oid] and "the connection was cut 3 times" in result.failed[stub.oid]
-    gets = [r for r in proxy.requests if r.startswith(b"GET ") and stub.oid.encode() in r.split(b"\r\n")[0]]
-    assert len(gets) == 3
 
 
 def test_a_corrupt_local_object_is_not_uploaded(s3: S3Server, tmp_path: Path) -> None:

@@ -115,7 +115,8 @@ def test_a_unit_of_work_gets_the_tries_the_remote_options_say_whichever_layer_re
         remote = open_remote(fault.endpoint, options)
         fault.faults["batch_500"] = 100  # the existence check before an upload: one unit of work
         result = transfer.upload_missing(remote, store, [stub], quiet=True)
-        assert result.failed == {stub.oid: f"remote {fault.endpoint}: ask which objects it has: server error (HTTP 500)"}
+        why = f"remote {fault.endpoint}: ask which objects it has: server error (HTTP 500)"
+        assert result.failed == {stub.oid: why}
         assert fault.count("POST", BATCH) == retries + 1 and fault.count("PUT", "/") == 0
 
         fault.faults.clear()
@@ -156,5 +157,6 @@ def test_the_team_file_retries_is_what_a_fetch_spends(data_repo: Path) -> None:
         fault.faults["get_500"] = 100
         proc = datax("fetch")
         assert proc.returncode == 1, proc.stderr
-        assert proc.stderr.splitlines()[1] == f"  a.bin: remote {fault.endpoint}: download of {oid}: server error (HTTP 500)"
+        why = f"remote {fault.endpoint}: download of {oid}: server error (HTTP 500)"
+        assert proc.stderr.splitlines()[1] == f"  a.bin: {why}"
         assert fault.count("GET", "/obj/") == 2  # retries = 1: two tries, not 2 x 4

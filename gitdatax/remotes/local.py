@@ -10,7 +10,8 @@ from urllib.parse import unquote, urlparse
 
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.remotes import meter
-from gitdatax.remotes.base import RemoteCorruptObject, RemoteError, RemoteObjectMissing, RetryPolicy, local_store_failure
+from gitdatax.remotes.base import (RemoteCorruptObject, RemoteError, RemoteObjectMissing, RetryPolicy,
+                                  local_store_failure)
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 

@@ -71,8 +71,8 @@ def upload_missing(remote: Remote, store: ObjectStore, stubs: Iterable[Stub], *,
             result.failed[stub.oid] = f"object {stub.oid} is in neither the local store nor {remote.url}"
         else:
             todo.append(stub)
-    _run_parallel(todo, lambda s: remote.upload(s, store), remote.retry, result, jobs_for(remote, jobs), quiet, f"uploading to {remote.url}",
-                  missing="not in the local store")
+    _run_parallel(todo, lambda s: remote.upload(s, store), remote.retry, result, jobs_for(remote, jobs), quiet,
+                  f"uploading to {remote.url}", missing="not in the local store")
     return result
 
 
