@@ -40,19 +40,16 @@ def is_valid_oid(oid: object) -> bool:
 
 def parse(data: bytes) -> Stub | None:
     """The stub encoded by `data`, or None when `data` is content."""
-    if len(data) > MAX_STUB_SIZE or not data.startswith(VERSION_LINE):
-        return None
-    match = _STUB_RE.fullmatch(data)
-    if match is None:
-        return None
-    return Stub(match.group(1).decode(), int(match.group(2)))
+    return _parse(data, VERSION_LINE, _STUB_RE)
 
 
 def parse_lfs_pointer(data: bytes) -> Stub | None:
     """A canonical Git LFS pointer (spec v1, no extensions) as a Stub, or None."""
-    if len(data) > MAX_STUB_SIZE or not data.startswith(LFS_VERSION_LINE):
+    return _parse(data, LFS_VERSION_LINE, _LFS_RE)
+
+
+def _parse(data: bytes, version_line: bytes, pattern: re.Pattern[bytes]) -> Stub | None:
+    if len(data) > MAX_STUB_SIZE or not data.startswith(version_line):
         return None
-    match = _LFS_RE.fullmatch(data)
-    if match is None:
-        return None
-    return Stub(match.group(1).decode(), int(match.group(2)))
+    match = pattern.fullmatch(data)
+    return None if match is None else Stub(match.group(1).decode(), int(match.group(2)))

@@ -3,6 +3,7 @@ groups and printing a view. A command module imports this, never another command
 from __future__ import annotations
 
 import argparse
+from typing import Callable, Iterable, Iterator
 
 
 def add_pattern_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +61,30 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
                         help="digits after the point in tables (default 5, as DVC)")
     parser.add_argument("--targets", action="append", default=[], metavar="PATH",
                         help="only this metrics file, or the files under this folder (repeatable)")
+
+
+def add_diff_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """`diff [A] [B] [--all]` of metrics and params, with their format and common options."""
+    parser.add_argument("a", nargs="?", metavar="A", help="the old revision (default HEAD)")
+    parser.add_argument("b", nargs="?", metavar="B", help="the new revision (default the work tree)")
+    parser.add_argument("--all", action="store_true", dest="everything", help=f"unchanged {what} too")
+    add_format_options(parser, csv=False)
+    add_common_options(parser)
+
+
+def add_filter_path(parser: argparse.ArgumentParser) -> None:
+    """The one-shot filters' argument (clean, smudge: git's `%f`)."""
+    parser.add_argument("path", nargs="?", default="", help="the file's path, for messages")
+
+
+def filter_stdin(transform: Callable[[Iterator[bytes]], Iterable[bytes]]) -> None:
+    """git's one-shot filter: stdin through `transform` to stdout, 1 MiB at a time."""
+    import sys
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    for chunk in transform(iter(lambda: stdin.read(1 << 20), b"")):
+        stdout.write(chunk)
+    stdout.flush()
 
 
 def print_view(view: object) -> int:

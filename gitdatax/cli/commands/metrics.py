@@ -19,7 +19,7 @@ read or parsed there; a line on stderr says why. An unknown revision is an error
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from gitdatax.cli.common import add_common_options, add_format_options, positive
+    from gitdatax.cli.common import add_common_options, add_diff_options, add_format_options, positive
 
     sub = parser.add_subparsers(dest="action", metavar="{show,diff}")
     sub.required = True
@@ -47,11 +47,7 @@ tag, newest first; -n N the N newest commits (of HEAD, or with -A of all).""")
 tree, `workspace`): Path, Metric, the two values and the change (B - A) for numbers. --json
 prints DVC's form, {file: {key: {"old": a, "new": b, "diff": b - a}}} (a value absent on one
 side is null). Nothing changed prints nothing and exits 0.""")
-    diff.add_argument("a", nargs="?", metavar="A", help="the old revision (default HEAD)")
-    diff.add_argument("b", nargs="?", metavar="B", help="the new revision (default the work tree)")
-    diff.add_argument("--all", action="store_true", dest="everything", help="unchanged metrics too")
-    add_format_options(diff, csv=False)
-    add_common_options(diff)
+    add_diff_options(diff, "metrics")
 
 
 def run(args: argparse.Namespace) -> int:

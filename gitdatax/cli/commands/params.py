@@ -14,17 +14,13 @@ Nothing changed prints nothing and exits 0; an unknown revision is an error (exi
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from gitdatax.cli.common import add_common_options, add_format_options
+    from gitdatax.cli.common import add_diff_options
 
     sub = parser.add_subparsers(dest="action", metavar="{diff}")
     sub.required = True
     diff = sub.add_parser("diff", help="the params that differ between A (default HEAD) and B (default the "
                           "work tree)", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    diff.add_argument("a", nargs="?", metavar="A", help="the old revision (default HEAD)")
-    diff.add_argument("b", nargs="?", metavar="B", help="the new revision (default the work tree)")
-    diff.add_argument("--all", action="store_true", dest="everything", help="unchanged params too")
-    add_format_options(diff, csv=False)
-    add_common_options(diff)
+    add_diff_options(diff, "params")
 
 
 def run(args: argparse.Namespace) -> int:
