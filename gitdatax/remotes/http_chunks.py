@@ -22,7 +22,6 @@ from typing import Any, Iterable, Iterator
 from gitdatax.errors import CorruptObject
 from gitdatax.remotes import meter, pack_stream
 from gitdatax.remotes.base import RemoteError
-from gitdatax.remotes.chunkreader import ChunkReader
 from gitdatax.remotes.limits import BoundedReader
 from gitdatax.store.objectfile import object_file_bound
 from gitdatax.store.chunked import CDC_MIN
@@ -42,15 +41,9 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
     return (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
-class _Response(ChunkReader):
+def _body_of(response: Any) -> pack_stream.Pieces:
     """A streamed response body as a file."""
-
-    def __init__(self, response: Any) -> None:
-        super().__init__()
-        self._chunks = response.iter_content(CHUNK)
-
-    def _next_chunk(self) -> bytes:
-        return next(self._chunks, b"")
+    return pack_stream.Pieces(response.iter_content(CHUNK))
 
 
 class _Body:
@@ -112,7 +105,7 @@ class _Sink:
                              headers={"Content-Type": pack_stream.IDS_TYPE}, stream=True,
                              body=lambda: pack_stream.encode_ids(asked))
             try:
-                answer = pack_stream.decode_ids(_Response(response).read(len(asked) * pack_stream.ID + 1))
+                answer = pack_stream.decode_ids(_body_of(response).read_upto(len(asked) * pack_stream.ID + 1))
             except ValueError:
                 answer = [b""]
             except _transient_errors():
@@ -170,7 +163,7 @@ class _Source:
         what = f"download of chunks of {self.stub.oid}"
         response = _send(self.remote, "POST", self.action, what, stream=True,
                          headers={"Content-Type": pack_stream.IDS_TYPE}, body=lambda: pack_stream.encode_ids(asked))
-        body = _Response(response)
+        body = _body_of(response)
         try:
             records = pack_stream.read_index(body.read)
             if {cid for cid, _ in records} != set(asked) or len(records) != len(asked):
@@ -197,12 +190,12 @@ def download(remote: Any, stub: Stub, store: ObjectStore, obj: dict) -> None:
                           f"object file of {stub.size} bytes can be; nothing was stored")
     progress = meter.current()
     progress.expect(int(length) if length.isdigit() else None)
-    body = _Response(response)
+    body = _body_of(response)
     try:
         try:
-            head = body.read(len(MANIFEST_MAGIC))
+            head = body.read_upto(len(MANIFEST_MAGIC))
             if is_manifest(head):
-                data = head + body.read(max_manifest_size(stub.size, CDC_MIN) + 1 - len(head))
+                data = head + body.read_upto(max_manifest_size(stub.size, CDC_MIN) + 1 - len(head))
                 response.close()  # the chunks come on other requests
                 store.import_object(io.BytesIO(data), stub, chunks=_Source(remote, stub, obj))
             else:

@@ -54,6 +54,35 @@ def decode_ids(data: bytes) -> list[bytes]:
     return [data[i:i + ID] for i in range(0, len(data), ID)]
 
 
+class Pieces:
+    """A body that arrives in pieces (a request body, a streamed response) as `read(n)`, which
+    returns at most n bytes (fewer at a piece's end: read_exact and copyfileobj loop) without
+    copying the rest of the piece on every read."""
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self._pieces = pieces
+        self._piece = memoryview(b"")
+
+    def read(self, n: int = -1) -> bytes:
+        while not self._piece:
+            piece = next(self._pieces, None)
+            if piece is None:
+                return b""
+            self._piece = memoryview(piece)
+        if n < 0:
+            n = len(self._piece)
+        data, self._piece = self._piece[:n], self._piece[n:]
+        return bytes(data)
+
+    def read_upto(self, n: int) -> bytes:
+        """Up to `n` bytes: fewer only at the end of the body."""
+        parts, left = [], n
+        while left and (data := self.read(left)):
+            parts.append(data)
+            left -= len(data)
+        return b"".join(parts)
+
+
 def read_exact(read: Callable[[int], bytes], n: int) -> bytes:
     """`n` bytes from `read`, which may return fewer; CorruptObject when the body ends first."""
     parts, left = [], n

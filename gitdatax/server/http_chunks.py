@@ -26,7 +26,6 @@ from typing import Any, Iterator
 
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.remotes import pack_stream
-from gitdatax.remotes.chunkreader import ChunkReader
 from gitdatax.store.objectfile import object_file_bound
 from gitdatax.server.http_errors import HttpError
 from gitdatax.store.objectstore import CHUNK, ObjectStore
@@ -71,17 +70,6 @@ def handle(h: Any, path: str, query: dict[str, list[str]]) -> bool:
     else:
         _fetch(h, store, oid)
     return True
-
-
-class _Body(ChunkReader):
-    """A request body as a file (read(n)), never more than the handler's limit."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        super().__init__()
-        self._chunks = chunks
-
-    def _next_chunk(self) -> bytes:
-        return next(self._chunks, b"")
 
 
 def complete(store: ObjectStore, oid: str) -> bool:
@@ -143,7 +131,7 @@ def _put_stored(h: Any, store: ObjectStore, oid: str, query: dict[str, list[str]
         raise HttpError(422, "an object file needs ?size=BYTES (the batch answer's href has it)", close=True)
     stub = Stub(oid, int(sizes[0]))
     limit = min(object_file_bound(stub.size), h.server.max_body)
-    body = _Body(h._body(limit))
+    body = pack_stream.Pieces(h._body(limit))
     try:
         store.import_object(body, stub)  # type: ignore[arg-type]
     except CorruptObject as exc:
@@ -155,7 +143,7 @@ def _receive(h: Any, store: ObjectStore, oid: str) -> None:
     """A pack body: its entries checked against their ids and kept in one new pack, or nothing
     kept at all (a bad entry, a short body)."""
     h._authenticate("upload", oid)
-    body = _Body(h._body(min(PACK_BODY_LIMIT, h.server.max_body)))
+    body = pack_stream.Pieces(h._body(min(PACK_BODY_LIMIT, h.server.max_body)))
     try:
         records = pack_stream.read_index(body.read)
         index = store.chunk_index
