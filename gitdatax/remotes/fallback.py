@@ -6,25 +6,37 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Iterable
 
 from gitdatax.errors import FatalError, ObjectMissing
+from gitdatax.remotes.base import Remote
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
+if TYPE_CHECKING:
+    from gitdatax.remotes.remote_config import ConfiguredRemote
+
 
 class FallbackRemote:
-    def __init__(self, primary: Any, others: list[Any]) -> None:
+    """A Remote: the primary's, but for downloads of objects it lacks."""
+
+    def __init__(self, primary: Remote, others: list[ConfiguredRemote]) -> None:
         self.primary = primary
         self.url = primary.url
-        self._others = others  # ConfiguredRemote, opened on first need
-        self._opened: dict[str, Any] = {}
+        self.max_parallel = primary.max_parallel
+        self.cheap_fetches = primary.cheap_fetches
+        self.retry = primary.retry  # one download, whichever remote it comes from, is one unit of work
+        self._others = others  # opened on first need
+        self._opened: dict[str, Remote | None] = {}
         self._lock = threading.Lock()
 
-    def __getattr__(self, name: str) -> Any:  # has_many, upload, max_parallel, ...
-        return getattr(self.primary, name)
+    def has_many(self, stubs: Iterable[Stub]) -> set[str]:
+        return self.primary.has_many(stubs)
 
-    def _open(self, configured: Any) -> Any:
+    def upload(self, stub: Stub, store: ObjectStore) -> None:
+        self.primary.upload(stub, store)
+
+    def _open(self, configured: ConfiguredRemote) -> Remote | None:
         from gitdatax.remotes import open_remote
 
         with self._lock:
@@ -59,7 +71,7 @@ class FallbackRemote:
                 remote.close()
 
 
-def open_for_download(name: str | None, cwd: str | os.PathLike[str] | None = None) -> Any:
+def open_for_download(name: str | None, cwd: str | os.PathLike[str] | None = None) -> Remote:
     """The remote called `name`; for None, the default with every other remote this clone knows
     behind it for the objects it lacks (a remote named by the user is asked alone)."""
     from gitdatax import git
@@ -71,7 +83,7 @@ def open_for_download(name: str | None, cwd: str | os.PathLike[str] | None = Non
     if name is not None:
         return opened
     table = load(cwd)
-    others: dict[str, Any] = {}
+    others: dict[str, ConfiguredRemote] = {}
     for remote in table.remotes.values():
         others.setdefault(remote.url, remote)
     for remote in learned.read(git.repo_paths(cwd).common_dir):
