@@ -22,6 +22,7 @@ from typing import Any, Iterable, Iterator
 from gitdatax.errors import CorruptObject
 from gitdatax.remotes import meter, pack_stream
 from gitdatax.remotes.base import RemoteError
+from gitdatax.remotes.chunkreader import Joined
 from gitdatax.remotes.limits import BoundedReader
 from gitdatax.store.objectfile import object_file_bound
 from gitdatax.store.chunked import CDC_MIN
@@ -199,7 +200,7 @@ def download(remote: Any, stub: Stub, store: ObjectStore, obj: dict) -> None:
                 response.close()  # the chunks come on other requests
                 store.import_object(io.BytesIO(data), stub, chunks=_Source(remote, stub, obj))
             else:
-                source = _Joined(head, BoundedReader(body, stub, limit - len(head)))  # type: ignore[arg-type]
+                source = Joined(head, BoundedReader(body, stub, limit - len(head)))  # type: ignore[arg-type]
                 store.import_object(meter.MeteredReader(source, progress), stub)  # type: ignore[arg-type]
         except _transient_errors():
             raise RemoteError(f"remote {remote.url}: {what}: connection lost", transient=True) from None
@@ -244,16 +245,3 @@ class _Checked:
             self._reader.close()
         return data
 
-
-class _Joined:
-    """The first bytes already read, then the rest of the stream."""
-
-    def __init__(self, head: bytes, rest: Any) -> None:
-        self._head = head
-        self._rest = rest
-
-    def read(self, n: int = -1) -> bytes:
-        if self._head:
-            data, self._head = (self._head, b"") if n < 0 or n >= len(self._head) else (self._head[:n], self._head[n:])
-            return data
-        return self._rest.read(n)

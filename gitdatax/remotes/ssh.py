@@ -28,6 +28,7 @@ from gitdatax.remotes import frames
 from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ObjectMissing, ProtocolError
 from gitdatax.remotes.frames import COMMAND, DATA, ERROR
 from gitdatax.remotes import meter
+from gitdatax.remotes.chunkreader import Joined
 from gitdatax.remotes.base import DeadEndpoint, RemoteError, RemoteObjectMissing, RetryPolicy, number_option
 from gitdatax.store.manifest import MAGIC as MANIFEST_MAGIC, is_manifest
 from gitdatax.store.objectstore import ObjectStore
@@ -341,7 +342,7 @@ class SshRemote:
             head = reader.read(len(MANIFEST_MAGIC))
             if is_manifest(head):
                 return head + reader.read()
-            store.import_object(meter.MeteredReader(_Joined(head, reader), progress), stub)  # type: ignore[arg-type]
+            store.import_object(meter.MeteredReader(Joined(head, reader), progress), stub)  # type: ignore[arg-type]
         except CorruptObject as exc:
             reader.drain()
             why = exc.why
@@ -402,20 +403,6 @@ class SshRemote:
             self._idle.get_nowait()
         for conn in conns:
             conn.close()
-
-
-class _Joined:
-    """The first bytes already read, then the rest of the stream."""
-
-    def __init__(self, head: bytes, rest: frames.DataReader) -> None:
-        self._head = head
-        self._rest = rest
-
-    def read(self, n: int = -1) -> bytes:
-        if self._head:
-            data, self._head = (self._head, b"") if n < 0 or n >= len(self._head) else (self._head[:n], self._head[n:])
-            return data
-        return self._rest.read(n)
 
 
 class _InStep(RemoteError):
