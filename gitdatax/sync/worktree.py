@@ -3,6 +3,9 @@
 - `fill_worktree`: files that hold a stub instead of their data (GitScanner.work_tree), filled
   in through `git checkout-index -u`, which smudges through our filter and refreshes the
   index entry, so `git status` stays clean without re-hashing the data.
+- After a kill -9 (no chance to put anything back): the journal of the files being filled in
+  and index entries that make git compare content instead of trusting stat data (see
+  `_forget_stat`), so neither the next pull nor `git status` mistakes what was done.
 - The "pending" mark: the filter process leaves it when it had to write a stub instead of data,
   so that the post-checkout hook costs nothing at all after a complete checkout.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from gitdatax import git
 
@@ -44,6 +47,7 @@ def fill_worktree(top: Path, items: Sequence[PathStub]) -> None:
             modes[item.path] = st.st_mode
         except FileNotFoundError:
             pass
+    _forget_stat(top, (i.path for i in items))  # a kill -9 from here on: `git status` compares content, see there
     env = {k: v for k, v in os.environ.items() if k != "GIT_DATAX_SKIP_SMUDGE"}
     payload = b"".join(i.path.encode("utf-8", "surrogateescape") + b"\0" for i in items)
     cmd = ["checkout-index", "--force", "--index", "-z", "--stdin"]
@@ -91,10 +95,13 @@ def _write_journal(journal: Path, items: Sequence[PathStub]) -> None:
         pass  # only a safety net for a kill -9
 
 
-def recover_interrupted_fill(top: Path) -> None:
+def recover_interrupted_fill(top: Path, store: ObjectStore) -> bool:
     """A fill killed with -9 (no chance to put stubs back) leaves the file git was writing
     deleted or short, which no later pull would see as a stub (found by
-    benchmarks/fault_injection.py): put back the stub of each such file the journal names."""
+    benchmarks/fault_injection.py): put back the stub of each such file the journal names,
+    unless the user has written something else there since. The index entries of the files git
+    wrote still hold their stubs' stat data: forget it (a journal from before `_forget_stat`).
+    True when some were, and the caller should refresh the index once the fill is done."""
     import json
 
     from gitdatax.stub import Stub
@@ -104,11 +111,33 @@ def recover_interrupted_fill(top: Path) -> None:
         entries = json.loads(journal.read_text())
         items = [PathStub(str(path), Stub(str(oid), int(size))) for path, oid, size in entries]
     except FileNotFoundError:
-        return
+        return False
     except (OSError, ValueError, TypeError):
         items = []
-    _put_back_stubs(top, items, {})
+    _put_back_stubs(top, items, {}, store)
+    journaled = {i.path for i in items}
+    changed = git.run(["diff-files", "--name-only", "-z"], cwd=top, check=False).stdout  # stat data only
+    stale = [path for path in changed.decode("utf-8", "surrogateescape").split("\0") if path in journaled]
+    _forget_stat(top, stale)
     journal.unlink(missing_ok=True)
+    return bool(stale)
+
+
+def _forget_stat(top: Path, paths: Iterable[str]) -> None:
+    """Write these index entries again as they are (mode, blob, stage), which zeroes their stat
+    data, so that git compares each file's content (through our clean filter) before it calls
+    it modified. A stub's entry keeps the stub's size, and git takes a size change for a
+    content change without reading the file (read-cache.c ie_modified re-reads only an entry of
+    size 0): after a checkout-index killed with -9, which never writes the index, `git status`
+    showed every file it had filled in as modified, and no later pull looked at them again.
+    Best effort: should git refuse (index.lock), checkout-index will refuse too, and say so."""
+    wanted = set(paths)
+    if not wanted:
+        return
+    info = b"".join(f"{e.mode} {e.blob} {e.stage}\t".encode() + e.path.encode("utf-8", "surrogateescape") + b"\0"
+                    for e in git.index_entries(cwd=top) if e.stage == 0 and e.path in wanted)
+    if info:
+        git.run(["update-index", "-z", "--index-info"], cwd=top, input=info, check=False)
 
 
 def _checkout_index(cmd: list[str], top: Path, payload: bytes, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
@@ -128,10 +157,12 @@ def _checkout_index(cmd: list[str], top: Path, payload: bytes, env: dict[str, st
     return subprocess.CompletedProcess(proc.args, proc.returncode)
 
 
-def _put_back_stubs(top: Path, items: Sequence[PathStub], modes: dict[str, int]) -> None:
+def _put_back_stubs(top: Path, items: Sequence[PathStub], modes: dict[str, int],
+                    store: ObjectStore | None = None) -> None:
     """After git failed: write the stub back where git removed it, or left part of the data (it
     writes in place, so a git that dies mid-file leaves a short file). A file with its full
-    size was filled in before git stopped."""
+    size was filled in before git stopped. With `store` (long after the fact: the user may
+    have written there since), a short file is put back only if it is the start of its data."""
     for item in items:
         full = top / item.path
         data = item.stub.encode()
@@ -143,6 +174,8 @@ def _put_back_stubs(top: Path, items: Sequence[PathStub], modes: dict[str, int])
                 with open(full, "rb") as f:
                     if f.read() == data:
                         continue  # still the stub
+            if store is not None and not _starts_data(full, store, item):
+                continue  # someone else's bytes: theirs to keep (`git status` shows them)
         except FileNotFoundError:
             pass
         except OSError:
@@ -151,6 +184,24 @@ def _put_back_stubs(top: Path, items: Sequence[PathStub], modes: dict[str, int])
             write_atomically(full, data, mode=modes.get(item.path, 0o644) & 0o7777)
         except OSError:
             pass
+
+
+def _starts_data(full: Path, store: ObjectStore, item: PathStub) -> bool:
+    """Whether the file holds the first bytes of its object's content and nothing else (what
+    git leaves of a file it was writing); False when the object cannot be read to tell."""
+    from gitdatax.errors import CorruptObject, ObjectMissing
+
+    try:
+        with open(full, "rb") as f:
+            for chunk in store.iter_content(item.stub):
+                got = f.read(len(chunk))
+                if got != chunk[:len(got)]:
+                    return False
+                if len(got) < len(chunk):
+                    return True
+    except (ObjectMissing, CorruptObject, OSError):
+        return False
+    return False  # as long as the data: not short (the caller has checked the size)
 
 
 # -- the pending mark ------------------------------------------------------------------------
@@ -206,7 +257,7 @@ def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fe
     use it, e.g. it is corrupt, and has said so: trying again would only say it twice)."""
     from gitdatax.errors import FatalError
 
-    recover_interrupted_fill(top)
+    stale = recover_interrupted_fill(top, store)
     items = select(GitScanner(top).work_tree(as_staged=True), include, exclude)
     # A stub committed without its .gitattributes line (issue 11, item 2): git runs no filter
     # there, so checking it out again would only write the stub back. Say so; fetch nothing.
@@ -241,6 +292,8 @@ def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fe
     except BaseException:
         mark_pending(store)  # stubs are left: the next checkout's hook tries again
         raise
+    if stale:  # re-check, through the clean filter, the files a killed fill left (see _forget_stat)
+        git.run(["update-index", "-q", "--refresh"], cwd=top, check=False)  # exit 1 just lists changes
     if missing:
         mark_pending(store)
     unreadable = [i for i in ready if _holds_stub(top, i)]
