@@ -543,21 +543,24 @@ def test_git_dying_in_the_middle_of_a_file_it_sends_is_not_a_bug(repo: Path, cut
     assert os.listdir(repo / ".git/datax/tmp") == []
 
 
+@pytest.mark.parametrize("size, sent_as", [(3 << 20, "/stored"), (5 << 20, "/chunks")])  # one frame; chunked
 def test_serve_on_a_full_disk_answers_507_once_and_the_client_does_not_send_the_object_again(
-        serve, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        serve, tmp_path: Path, size: int, sent_as: str) -> None:  # type: ignore[no-untyped-def]
     server = serve(None, command=["prlimit", f"--fsize={1 << 20}", "git-datax", "serve"])
     local = ObjectStore(tmp_path / "local")
-    stub = local.put_file(write(tmp_path / "big", random_bytes(5 << 20, seed=110)))  # over the limit
+    stub = local.put_file(write(tmp_path / "big", random_bytes(size, seed=110)))  # over the limit
     remote = open_remote(server.url + "/info/lfs", {"backoff": 0.01})
     try:
         with pytest.raises(RemoteError) as info:
             remote.upload(stub, local)
     finally:
         remote.close()
-    assert str(info.value) == (f"remote {server.url}/info/lfs: upload of {stub.oid}: HTTP 507: the server "
+    assert str(info.value) == (f"remote {server.url}/info/lfs: upload of {'chunks of ' if sent_as == '/chunks' else ''}{stub.oid}: HTTP 507: the server "
                                "cannot store it: the file system refused: File too large")
-    assert wait_for(lambda: f'/objects/{stub.oid}" 507' in server.log)
-    assert server.log.count(f'/objects/{stub.oid}"') == 1  # not sent four times
+    # gitdatax to serve: an object file as stored, a chunked one as packs of its chunks
+    # (the datax-chunks transfer, docs/http-chunks.md)
+    assert wait_for(lambda: f'/objects/{stub.oid}{sent_as}" 507' in server.log), server.log
+    assert server.log.count(f'/objects/{stub.oid}{sent_as}"') == 1  # not sent four times
     assert "git-datax serve: the file system refused: File too large\n" in server.log
     assert "Traceback" not in server.log
     assert not ObjectStore(server.store).has(stub.oid) and os.listdir(server.store / "tmp") == []
