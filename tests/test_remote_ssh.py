@@ -6,6 +6,8 @@ import io
 import os
 import shutil
 import subprocess
+import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -360,3 +362,50 @@ def test_a_corrupt_local_object_is_not_sent_and_the_session_stays_usable(ssh_env
     finally:
         remote.close()
     assert not [p for p in files_under(bare / "datax") if bad.oid in p.name]
+
+
+@pytest.mark.parametrize("size", [3 << 20, 32 << 20], ids=["whole-file put", "chunk pack-put"])
+@pytest.mark.parametrize("server", ["exits", "session stays open"])
+def test_a_server_that_cannot_write_stops_an_upload_at_once_with_its_reason(ssh_env: Sshd, tmp_path: Path,
+                                                                             size: int, server: str) -> None:
+    """A full disk on the server half-way through an upload: `ulimit -f` (1 MiB) on the server,
+    whose writes then fail with EFBIG (Python ignores SIGXFSZ); root ignores a read-only folder.
+    The server stopped reading after its error (pack-put) or read the whole upload first (put),
+    and the client kept writing: it saw a broken pipe ("ssh exited 1", tried 4 times) or, when
+    something on the server kept the session open, blocked on the full pipe until that ended."""
+    bare = tmp_path / "server.git"
+    git("init", "-q", "--bare", str(bare))
+    store = ObjectStore(tmp_path / "local")
+    with open(tmp_path / "big", "wb") as f:
+        for _ in range(size >> 20):
+            f.write(os.urandom(1 << 20))
+    stub = store.put_file(tmp_path / "big")
+    small = store.put_bytes(b"fits under the limit\n")
+    # A session outliving git-datax: a process of the server's holding the channel (a helper a
+    # wrapper script started, say); it ends by itself, so a hang is bounded for this test.
+    held = "(sleep 40 &); " if server == "session stays open" else ""
+    url = f"ssh://{ssh_env.user}@127.0.0.1:{ssh_env.port}{bare}"
+    remote = open_remote(url, {"server_command": f"ulimit -f 1024; {held}git-datax"})
+    outcome: list[BaseException | None] = []
+
+    def upload() -> None:
+        try:
+            remote.retry.run(lambda: remote.upload(stub, store))  # as the transfer layer does
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            outcome.append(exc)
+
+    start = time.monotonic()
+    worker = threading.Thread(target=upload, daemon=True)
+    worker.start()
+    worker.join(30)
+    elapsed = time.monotonic() - start
+    try:
+        assert outcome, f"the upload still runs after {elapsed:.0f} s"
+        assert isinstance(outcome[0], RemoteError), outcome[0]
+        assert str(outcome[0]) == f"remote {url}: the server refused: failed [Errno 27] File too large"
+        assert elapsed < 15, f"{elapsed:.1f} s"
+        remote.upload(small, store)  # a new session: the broken one was not given back
+    finally:
+        remote.close()
+    assert ObjectStore(bare / "datax").has(small.oid) and not ObjectStore(bare / "datax").has(stub.oid)

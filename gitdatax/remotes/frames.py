@@ -8,6 +8,8 @@ Payloads are at most MAX_FRAME bytes, so a reader never holds more than that in 
 """
 from __future__ import annotations
 
+import os
+import select
 import struct
 from typing import BinaryIO
 
@@ -30,6 +32,36 @@ def write_frame(out: BinaryIO, kind: bytes, payload: bytes = b"") -> None:
     out.write(_HEADER.pack(kind, len(payload)))
     if payload:
         out.write(payload)
+
+
+class Answered(Exception):
+    """The peer wrote to us while we were streaming to it: it refused the stream half-way."""
+
+
+def write_frame_watching(out: BinaryIO, inp: BinaryIO, kind: bytes, payload: bytes, stall: float) -> None:
+    """write_frame for a stream the peer only reads until it ends (an upload), on pipes, never
+    blocking on `out`: while the pipe is full, wait until it takes more or `inp` has something
+    to read (Answered: the peer refused and may have stopped reading, so a blocking write would
+    wait for as long as the channel stays open). TimeoutError when neither comes for `stall`
+    seconds; OSError (a broken pipe) as a write would."""
+    out.flush()
+    fd = out.fileno()
+    os.set_blocking(fd, False)
+    try:
+        for part in (_HEADER.pack(kind, len(payload)), payload):
+            view = memoryview(part)
+            while view:
+                readable, writable, _ = select.select([inp], [fd], [], stall)
+                if readable:
+                    raise Answered()
+                if not writable:
+                    raise TimeoutError(f"the peer took nothing for {stall:g} s")
+                try:
+                    view = view[os.write(fd, view):]
+                except BlockingIOError:
+                    continue
+    finally:
+        os.set_blocking(fd, True)
 
 
 def read_exact(stream: BinaryIO, n: int) -> bytes:

@@ -108,8 +108,9 @@ def ssh_argv(target: SshTarget, options: dict) -> list[str]:
 class _Connection:
     """One ssh session speaking the framed protocol."""
 
-    def __init__(self, argv: list[str], url: str) -> None:
+    def __init__(self, argv: list[str], url: str, stall: float = 60.0) -> None:
         self.url = url
+        self.stall = stall  # seconds an upload may wait for the server to take more
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         self._stderr: list[str] = []
@@ -173,6 +174,28 @@ class _Connection:
         except OSError as exc:
             raise self.lost(exc.strerror or str(exc)) from None
 
+    def send_stream(self, kind: bytes, payload: bytes = b"") -> None:
+        """A frame of an upload, watching for an answer: a server that fails half-way (a full
+        disk) says so at once in an E frame and may stop reading, and a write blocked on the
+        full pipe would then wait for as long as the session stays up."""
+        try:
+            frames.write_frame_watching(self.out, self.inp, kind, payload, self.stall)
+        except frames.Answered:
+            raise self.refused_early() from None
+        except TimeoutError as exc:
+            raise self.lost(str(exc)) from None
+        except OSError as exc:
+            raise self.lost(exc.strerror or str(exc)) from None
+
+    def refused_early(self) -> RemoteError:
+        """What the server said before the stream ended; not an _InStep refusal, since we stop
+        sending half-way and the session is out of step (it is closed, not reused)."""
+        kind, payload = self.read()
+        text = " ".join(payload.decode("utf-8", "replace").split())[:300]
+        if kind != ERROR:
+            return RemoteError(f"remote {self.url}: unexpected answer in the middle of an upload: {text[:80]!r}")
+        return RemoteError(f"remote {self.url}: the server refused: {text}")
+
     def request(self, text: str) -> str:
         self.send(COMMAND, text.encode())
         kind, payload = self.read()
@@ -234,7 +257,7 @@ class SshRemote:
         try:
             if self._dead.reason is not None:  # see below: no more waiting on a dead server
                 raise RemoteError(str(self._dead.reason))
-            conn = _Connection(self.argv, self.url)
+            conn = _Connection(self.argv, self.url, self.retry.timeout)
         except RemoteError as exc:
             with self._lock:
                 self._opened -= 1
@@ -384,7 +407,7 @@ class SshRemote:
                 conn.send(ERROR, b"local object is corrupt")
                 conn.read()  # as above: the server aborts the put and stays in step
                 raise
-            conn.send(DATA, chunk, flush=not chunk)
+            conn.send_stream(DATA, chunk)
             progress.moved(len(chunk))
             if not chunk:
                 break

@@ -61,8 +61,8 @@ class SshPackFiles:
         for path in (index, pack):
             with open(path, "rb") as f:
                 while chunk := f.read(frames.DATA_CHUNK):
-                    conn.send(DATA, chunk, flush=False)
-            conn.send(DATA, b"")
+                    conn.send_stream(DATA, chunk)
+            conn.send_stream(DATA, b"")
         kind, payload = conn.read()
         text = payload.decode("utf-8", "replace")
         if kind == ERROR:

@@ -160,9 +160,12 @@ class StdioServer:
             raise _Refused("corrupt", f"{stub.oid} {why}") from None
         except frames.Aborted as exc:
             raise _Refused("aborted", f"{stub.oid} {exc}") from None
-        except OSError:
+        except OSError as exc:
+            # Say why at once, then read the rest: a client that watches while it sends stops
+            # there (remotes/ssh.py), an older one reads the answer after its last frame.
+            self.send(ERROR, f"failed {' '.join(str(exc).split())}")
             reader.drain()
-            raise
+            return
         if not reader.done:
             reader.drain()
         self.send(COMMAND, "ok")

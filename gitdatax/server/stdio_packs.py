@@ -8,7 +8,7 @@ from typing import BinaryIO, Callable, Iterator
 
 from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.remotes import frames
-from gitdatax.remotes.frames import COMMAND, DATA
+from gitdatax.remotes.frames import COMMAND, DATA, ERROR
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.store.packs import ENTRY, PACK_MAGIC, Location, parse_index
 
@@ -73,6 +73,10 @@ def pack_put(store: ObjectStore, inp: BinaryIO, send: Callable[[bytes, str], Non
     except (CorruptObject, OverflowError) as exc:
         pack.drain()
         raise PackRefused(f"corrupt pack: {exc}") from None
+    except OSError as exc:  # a full disk: said at once, then the rest read (see StdioServer.put)
+        send(ERROR, f"failed {' '.join(str(exc).split())}")
+        pack.drain()
+        return
     if not pack.done:
         pack.drain()
     send(COMMAND, "ok")
