@@ -117,3 +117,8 @@ MALFORMED_STUBS = {
     "Git LFS pointer": _GOOD.replace(b"version gitdatax/1", b"version https://git-lfs.github.com/spec/v1"),
     "empty": b"",
 }
+
+
+def leftovers(folder: str | os.PathLike[str]) -> list[str]:
+    """The files in a store's tmp/ (none when it was never made: small objects need no tmp/)."""
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []

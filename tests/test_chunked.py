@@ -15,7 +15,7 @@ from gitdatax.store.objectstore import ObjectStore
 from gitdatax.store.packs import ENTRY
 from gitdatax.stub import Stub
 from gitdatax.sync import transfer
-from helpers import make_writable, oid_of
+from helpers import leftovers, make_writable, oid_of
 from s3server import S3Server, s3  # noqa: F401 - the fixture
 
 SIZE = 64 << 20
@@ -81,7 +81,7 @@ def test_a_second_version_costs_under_two_percent_locally_and_on_a_directory_rem
     result = transfer.download_missing(remote, clone, [s1, s2], quiet=True)
     assert result.ok, result.failed
     assert read(clone, s1) == v1 and read(clone, s2) == v2
-    assert os.listdir(clone.tmp_dir) == []
+    assert leftovers(clone.tmp_dir) == []
 
 
 def test_s3_gets_only_the_missing_chunks_in_packs(s3: S3Server, tmp_path: Path) -> None:  # noqa: F811

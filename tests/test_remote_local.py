@@ -11,7 +11,7 @@ from gitdatax.errors import CorruptObject
 from gitdatax.remotes.local import DirectoryRemote
 from gitdatax.store.objectfile import CorruptUpload
 from gitdatax.store.objectstore import ObjectStore
-from helpers import make_writable
+from helpers import leftovers, make_writable
 
 
 def test_upload_and_download_copy_the_object_file_by_default(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_upload_and_download_copy_the_object_file_by_default(tmp_path: Path) -> 
     remote.download(stub, fresh)
     assert fresh.object_path(stub.oid).stat().st_ino != sent.stat().st_ino
     assert b"".join(fresh.read_verified(stub)) == b"".join(local.read_verified(stub))
-    assert list(fresh.tmp_dir.iterdir()) == [] and list((tmp_path / "nas" / "tmp").iterdir()) == []
+    assert leftovers(fresh.tmp_dir) == [] and leftovers(tmp_path / "nas" / "tmp") == []
 
 
 def test_upload_and_download_link_the_read_only_object_file_when_asked(tmp_path: Path) -> None:

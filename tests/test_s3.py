@@ -12,7 +12,7 @@ from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.remotes import RemoteError, open_remote
 from gitdatax.remotes import s3 as s3_backend
 from gitdatax.store.objectstore import ObjectStore
-from helpers import random_bytes
+from helpers import leftovers, random_bytes
 from s3server import S3Server, free_port, s3  # noqa: F401 - the fixture
 
 
@@ -112,7 +112,7 @@ def test_hostile_objects_are_refused_and_nothing_is_published(s3: S3Server, tmp_
         remote.download(other_obj, fresh)
     with pytest.raises(ObjectMissing, match=" is not on remote s3://"):  # not "in the local store"
         remote.download(store.put_bytes(b"never uploaded" * 10), fresh)
-    assert list(fresh.iter_oids()) == [] and os.listdir(fresh.tmp_dir) == []
+    assert list(fresh.iter_oids()) == [] and leftovers(fresh.tmp_dir) == []
     # An oid from outside (bad hex, a path) never becomes a key or a path.
     with pytest.raises(Exception, match="invalid object id"):
         remote.key("../../etc/passwd")
@@ -200,7 +200,7 @@ def test_a_connection_dropped_mid_download_is_restarted_and_verified(s3: S3Serve
     assert proxy.drops == 0  # both cuts happened
     assert result.ok and result.moved == [stub]
     assert b"".join(fresh.iter_content(stub)) == data
-    assert os.listdir(fresh.tmp_dir) == []
+    assert leftovers(fresh.tmp_dir) == []
 
 
 def test_a_cut_s3_download_resumes_with_a_range_request_where_it_stopped(s3: S3Server, tmp_path: Path) -> None:
@@ -252,7 +252,7 @@ def test_an_s3_download_cut_every_time_gives_up_with_one_line_after_the_tries_th
         proxy.close()
     assert list(result.failed) == [stub.oid] and re.search(cut, result.failed[stub.oid])
     assert gets() == 6
-    assert list(fresh.iter_oids()) == [] and os.listdir(fresh.tmp_dir) == []
+    assert list(fresh.iter_oids()) == [] and leftovers(fresh.tmp_dir) == []
 
 
 def test_a_corrupt_local_object_is_not_uploaded(s3: S3Server, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import zstandard
 from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
 from gitdatax.store.objectstore import IN_MEMORY_LIMIT, ObjectStore
 from gitdatax.stub import Stub
-from helpers import make_writable, oid_of, random_bytes
+from helpers import leftovers, make_writable, oid_of, random_bytes
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +58,7 @@ def test_published_objects_are_read_only_and_tmp_is_left_empty(store: ObjectStor
     for stub in (small, big):
         mode = store.object_path(stub.oid).stat().st_mode
         assert stat.S_IMODE(mode) == 0o444
-    assert os.listdir(store.tmp_dir) == []
+    assert leftovers(store.tmp_dir) == []
 
 
 def test_large_content_streams_through_the_spool(store: ObjectStore) -> None:
@@ -78,7 +78,7 @@ def test_a_wrong_presence_guess_changes_the_cost_not_the_result(store: ObjectSto
     assert stub == Stub(oid_of(data), len(data))
     assert store.read_manifest(stub.oid, stub.size) is not None  # large content is chunked
     assert read_all(store, stub) == data
-    assert os.listdir(store.tmp_dir) == []
+    assert leftovers(store.tmp_dir) == []
 
 
 def test_put_of_known_content_keeps_the_existing_object(store: ObjectStore) -> None:
@@ -101,7 +101,7 @@ def test_a_write_that_fails_half_way_publishes_nothing(store: ObjectStore, size:
     with pytest.raises(OSError, match="disk on fire"):
         store.put(chunks())
     assert list(store.iter_oids()) == []
-    assert not store.tmp_dir.exists() or os.listdir(store.tmp_dir) == []
+    assert not store.tmp_dir.exists() or leftovers(store.tmp_dir) == []
 
 
 @pytest.mark.parametrize(
@@ -205,7 +205,7 @@ def test_import_object_publishes_only_verified_bytes(store: ObjectStore, tmp_pat
     with pytest.raises(CorruptObject, match=wrong.oid):
         store.import_object(io.BytesIO(forged), wrong)
     assert not store.has(wrong.oid)
-    assert os.listdir(store.tmp_dir) == []
+    assert leftovers(store.tmp_dir) == []
 
 
 def test_import_raw_checks_hash_and_size(store: ObjectStore) -> None:
@@ -218,7 +218,7 @@ def test_import_raw_checks_hash_and_size(store: ObjectStore) -> None:
     assert not store.has(stub.oid)
     store.import_raw([data[:5], data[5:]], stub)
     assert read_all(store, stub) == data
-    assert os.listdir(store.tmp_dir) == []
+    assert leftovers(store.tmp_dir) == []
 
 
 def test_the_store_answers_sizes_so_no_caller_opens_object_files(store: ObjectStore) -> None:
@@ -282,7 +282,7 @@ def test_objects_on_another_disk_through_a_link_are_published_by_copy(tmp_path: 
         for stub, data in zip(stubs, [small, big]):
             assert b"".join(store.read_verified(stub)) == data
             assert store.object_path(stub.oid).stat().st_mode & 0o777 == 0o444
-        assert os.listdir(store.tmp_dir) == []
+        assert leftovers(store.tmp_dir) == []
         assert not [p for p in elsewhere.rglob("*") if p.name.endswith(".tmp")]
     finally:
         import shutil
@@ -312,3 +312,19 @@ def test_bytes_after_the_frame_make_an_object_corrupt_for_every_reader(store: Ob
             sent += block
     assert len(sent) < path.stat().st_size  # the last byte never left
     assert object_file_bound(len(data)) > path.stat().st_size  # the one bound: above zstd's worst case
+
+
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_small_objects_are_written_whole_read_only_and_leave_no_temporary_name(store: ObjectStore, unnamed: bool) -> None:
+    """write_small_object: an unnamed file (O_TMPFILE) linked into place, or, where refused, a
+    file in tmp/ renamed into place; either way the same read-only object and nothing left."""
+    store._unnamed_files = unnamed
+    data = random_bytes(40_000, seed=9)
+    stub = store.put_bytes(data)
+    path = store.object_path(stub.oid)
+    assert stat.S_IMODE(path.stat().st_mode) & 0o222 == 0 and path.stat().st_nlink == 1
+    assert read_all(store, stub) == data and store.verify(stub.oid) is None
+    assert os.listdir(path.parent) == [stub.oid] and leftovers(store.tmp_dir) == []
+    assert store.tmp_dir.exists() is not unnamed  # the unnamed way needs no tmp/
+    store.write_small_object(stub.oid, path.read_bytes())  # a second writer of the same object
+    assert os.listdir(path.parent) == [stub.oid] and read_all(store, stub) == data

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from gitdatax.sync.fetcher import CHEAP_FETCH_MAX
-from helpers import datax, git, is_stub, random_bytes, write
+from helpers import datax, git, is_stub, leftovers, random_bytes, write
 from synchelpers import FILES, assert_files, clone, fresh_home, make_team_repo, server_object
 
 
@@ -144,7 +144,7 @@ def test_two_clones_push_the_same_object_at_once(tmp_path: Path) -> None:
         assert p.returncode == 0, err.decode()
     target = server_object(server, oid(same))
     assert len(list(target.parent.iterdir())) == 1  # one object, no temporary left beside it
-    assert not (server / "datax/tmp").exists() or list((server / "datax/tmp").iterdir()) == []
+    assert not (server / "datax/tmp").exists() or leftovers((server / "datax/tmp")) == []
     from gitdatax.store.objectstore import ObjectStore
 
     assert ObjectStore(server / "datax").verify(oid(same)) is None
@@ -255,7 +255,7 @@ def test_hostile_directory_store_writes_nothing_outside(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before + ["teammate"])
     assert secret.read_bytes() == b"not yours"
     assert not (dest / ".git/datax/objects" / oid(victim)[:2] / oid(victim)[2:4] / oid(victim)).exists()
-    assert list((dest / ".git/datax/tmp").iterdir()) == []
+    assert leftovers((dest / ".git/datax/tmp")) == []
 
 
 def test_clone_downloads_through_the_filters_delay(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from gitdatax.remotes import RemoteError, open_remote
 from gitdatax.remotes.local import DirectoryRemote
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
-from helpers import datax, git, make_writable, object_path, oid_of, random_bytes, write
+from helpers import datax, git, leftovers, make_writable, object_path, oid_of, random_bytes, write
 from lfs_fault_server import FaultServer
 
 
@@ -59,7 +59,7 @@ def test_failures_are_reported_not_raised(tmp_path: Path) -> None:
     assert stubs[0].oid in got.failed[stubs[0].oid] and "corrupt" in got.failed[stubs[0].oid]
     assert got.failed[ghost.oid] == f"object {ghost.oid} is not on {remote.url}"
     assert not other.has(stubs[0].oid) and not other.has(ghost.oid)
-    assert os.listdir(other.tmp_dir) == []
+    assert leftovers(other.tmp_dir) == []
 
 
 class FlakyRemote(DirectoryRemote):

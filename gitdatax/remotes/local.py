@@ -81,8 +81,7 @@ class DirectoryRemote:
             self._remove_stale_tmp()
         progress = meter.current()
         try:
-            size = store.stored_bytes(stub.oid) if store.has(stub.oid) else None
-            progress.expect(size)
+            progress.expect(store.stored_bytes(stub.oid, stub.size))  # 0 (absent): counted as content
             store.copy_object_to(self.layout, stub, link=self.link, copied=progress.moved)
         except OSError as exc:
             raise RemoteError(f"remote {self.url}: cannot write object {stub.oid}: {exc.strerror}") from None

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Protocol
 
 from gitdatax.errors import CorruptObject, ObjectMissing
-from gitdatax.store.objectfile import CHUNK, CheckedReader, CorruptUpload, check_sha256, decompressed, read_small, read_small_file, rename_into_store, unlink_quietly
+from gitdatax.store.objectfile import CHUNK, CheckedReader, CorruptUpload, check_sha256, decompressed, object_file_bound, read_small, read_small_file, rename_into_store, unlink_quietly
 from gitdatax.store import manifest as manifests
 from gitdatax.store.chunked import CDC_MIN, ChunkSource
 from gitdatax.stub import Stub
@@ -54,6 +54,12 @@ class ExchangeMixin:
         came from), each checked as it arrives; the whole is re-hashed before the manifest is
         published, so the store never holds one with a missing or a wrong chunk.
         """
+        if stub.size <= SMALL_IMPORT:  # most objects: read, checked and written once, no re-read
+            data = _read_bounded(source, stub)
+            check_sha256(stub, [read_small(io.BytesIO(data), stub)])
+            if not self.has(stub.oid):
+                self.write_small_object(stub.oid, data)
+            return
         fd, tmp = self._new_tmp(".obj")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -231,6 +237,18 @@ class ExchangeMixin:
             raise CorruptObject(stub.oid, "downloaded bytes do not match the oid and size")
         if not self.has(stub.oid):
             self.write_small_object(stub.oid, self._compressor().compress(bytes(buffered)))
+
+
+def _read_bounded(source: BinaryIO, stub: Stub) -> bytes:
+    """All of `source` (a small object's file), up to object_file_bound(stub.size) plus one
+    byte: read_small refuses what is longer."""
+    limit = object_file_bound(stub.size) + 1
+    parts = []
+    got = 0
+    while got < limit and (block := source.read(min(CHUNK, limit - got))):
+        parts.append(block)
+        got += len(block)
+    return b"".join(parts)
 
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import zstandard
 
 from gitdatax.errors import CorruptObject, ObjectMissing
+from gitdatax.store.chunked import CHUNKED_ABOVE
 from gitdatax.store.packs import ENTRY
 from gitdatax.store.objectfile import ZSTD_HEADER_MAX, decompressed, rename_into_store
 from gitdatax.stub import is_valid_oid
@@ -78,11 +79,14 @@ class InventoryMixin:
         except (OSError, zstandard.ZstdError) as exc:
             raise CorruptObject(oid, f"cannot be read: {exc}") from None
 
-    def stored_bytes(self, oid: str) -> int:
+    def stored_bytes(self, oid: str, content_size: int | None = None) -> int:
         """Bytes object `oid` takes in this store (0 when absent): its file, and for a chunked
-        object the stored bytes of its chunks (shared chunks counted for each object)."""
+        object the stored bytes of its chunks (shared chunks counted for each object). Given
+        its content size (a stub's), an object too small to be chunked costs one stat."""
         try:
             size = os.stat(self._object_str(oid)).st_size
+            if content_size is not None and content_size <= CHUNKED_ABOVE:
+                return size
             manifest = self.read_manifest(oid)
         except (FileNotFoundError, ObjectMissing):
             return 0

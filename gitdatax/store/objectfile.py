@@ -200,6 +200,55 @@ class _Tee:
         return data
 
 
+class UnnamedRefused(Exception):
+    """This system makes no unnamed files (O_TMPFILE) or cannot link them (no /proc)."""
+
+
+def write_unnamed(final: str, data: bytes) -> bool:
+    """Write an object file as an unnamed file in its own folder (O_TMPFILE) and link it into
+    place once whole: one directory entry, and a crash leaves no name behind. True when `final`
+    holds the object (written now, or by another writer meanwhile: same name, same bytes);
+    UnnamedRefused where the file system or /proc does not allow it; FileNotFoundError when the
+    folder is gone."""
+    folder = os.path.dirname(final)
+    try:
+        fd = os.open(folder, os.O_WRONLY | os.O_TMPFILE, 0o444)
+    except FileNotFoundError:
+        raise
+    except OSError:  # EOPNOTSUPP, EISDIR (a kernel without O_TMPFILE), EINVAL
+        raise UnnamedRefused() from None
+    try:
+        write_all(fd, data)
+        try:
+            # linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd/N, as open(2) shows: Python calls
+            # linkat with that flag when given a src_dir_fd (ignored for an absolute path).
+            os.link(f"/proc/self/fd/{fd}", final, src_dir_fd=_root_fd(), follow_symlinks=True)
+        except FileExistsError:
+            pass
+        except OSError:
+            if not os.path.isdir(folder):
+                raise
+            raise UnnamedRefused() from None
+    finally:
+        os.close(fd)
+    return True
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+_ROOT_FD: list[int] = []
+
+
+def _root_fd() -> int:
+    if not _ROOT_FD:
+        _ROOT_FD.append(os.open("/", os.O_RDONLY | os.O_DIRECTORY))
+    return _ROOT_FD[0]
+
+
 def rename_into_store(tmp: str, final: str) -> None:
     """os.replace, and where tmp/ and the destination are on different file systems (a store
     whose objects/ is a link to another disk: EXDEV), a copy next to the destination, flushed to

@@ -23,7 +23,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 import zstandard
 
 from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
-from gitdatax.store.objectfile import CHUNK, COUNTER, ContentChanged, decompressed, read_small, rename_into_store, unlink_quietly
+from gitdatax.store.objectfile import CHUNK, COUNTER, ContentChanged, UnnamedRefused, decompressed, read_small, rename_into_store, unlink_quietly, write_all, write_unnamed
 from gitdatax.store import tmpfiles
 from gitdatax.store.packs import ChunkIndex
 from gitdatax.store.parallel_hash import ParallelSha256
@@ -61,6 +61,7 @@ class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryM
         self._tmp_str = str(self.tmp_dir)
         self._tmp_ready = False
         self._small_compressor: zstandard.ZstdCompressor | None = None
+        self._unnamed_files = hasattr(os, "O_TMPFILE")  # write_small_object's way, until refused
         # Objects this process re-hashed in full (downloads): a smudge right after need not
         # check them again.
         # oid -> (inode, size, mtime) of the object file when it was last checked in full
@@ -142,8 +143,16 @@ class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryM
         return f"{self._tmp_str}/{oid}.{os.getpid()}.{threading.get_ident()}.{next(COUNTER)}.obj"
 
     def write_small_object(self, oid: str, compressed: bytes) -> None:
-        """Publish an object whose compressed bytes are in memory: created read-only under a
-        name unique to this process and thread, then renamed into place. Thread-safe."""
+        """Publish an object whose compressed bytes are in memory. Thread-safe. Where the file
+        system offers it (Linux: ext4, XFS, btrfs, tmpfs), an unnamed file in the object's own
+        folder (O_TMPFILE), linked into place once written: one directory entry instead of a
+        file made in tmp/ and renamed across folders (2000 objects of 32 KiB on ext4 here:
+        0.16-0.6 s against 0.57-0.76 s), and a crash leaves no name behind. Elsewhere: created
+        read-only in tmp/ under a name unique to this process and thread, then renamed."""
+        final = self._object_str(oid)
+        self._make_parent(final)
+        if self._unnamed_files and self._write_unnamed(final, compressed):
+            return
         tmp = self._unique_tmp(oid)
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
@@ -153,17 +162,24 @@ class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryM
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
             try:
-                view = memoryview(compressed)
-                while view:
-                    view = view[os.write(fd, view):]
+                write_all(fd, compressed)
             finally:
                 os.close(fd)
-            final = self._object_str(oid)
-            self._make_parent(final)
             self._rename_into_place(tmp, final)
         except BaseException:
             unlink_quietly(tmp)
             raise
+
+    def _write_unnamed(self, final: str, compressed: bytes) -> bool:
+        try:
+            return write_unnamed(final, compressed)
+        except FileNotFoundError:  # the fan-out folder was removed since (see _rename_into_place)
+            self._made_dirs.discard(os.path.dirname(final))
+            self._make_parent(final)
+            return write_unnamed(final, compressed)
+        except UnnamedRefused:
+            self._unnamed_files = False
+            return False
 
     # -- writing -----------------------------------------------------------------------------
 

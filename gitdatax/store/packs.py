@@ -206,9 +206,12 @@ class ChunkIndex:
 
     def read_entry(self, loc: Location) -> bytes:
         """The stored entry (header and bytes) as it is in the pack: for copying to another store."""
-        fd = self._fd(loc.pack)
-        length = ENTRY.size + loc.stored
-        return os.pread(fd, length, loc.offset)
+        return self.read_span(loc.pack, loc.offset, loc.offset + ENTRY.size + loc.stored)
+
+    def read_span(self, pack: str, start: int, end: int) -> bytes:
+        """Bytes `start` to `end` of a pack as they are (entries for copying to another store,
+        each checked by decode_entry where it lands: a short read fails there)."""
+        return os.pread(self._fd(pack), end - start, start)
 
     def locate(self, cid: bytes) -> Location:
         """Where chunk `cid` is; CorruptObject when in no pack of the store."""
@@ -326,7 +329,7 @@ class PackWriter:
         self._offset += ENTRY.size + len(stored)
         self.bytes_written = self._offset
 
-    def add_entry(self, cid: bytes, loc: Location, entry: bytes) -> None:
+    def add_entry(self, cid: bytes, loc: Location, entry: bytes | memoryview) -> None:
         """Add a stored entry read from another pack, after checking it decodes to `cid`."""
         decode_entry(cid, loc, entry)
         self.add_stored(cid, loc.kind, loc.raw, memoryview(entry)[ENTRY.size:])
