@@ -230,3 +230,31 @@ def test_gc_dry_run_lists_the_chunk_packs_it_would_remove(repo: Path, tmp_path: 
     assert sorted((store_dir(repo) / "chunks").glob("*.pack")) == packs  # dry run: nothing gone
     proc = datax("gc", "--keep-days", "0", "--grace", "0")
     assert proc.returncode == 0 and not list((store_dir(repo) / "chunks").glob("*.pack")), proc.stdout
+
+
+def test_gc_keeps_chunk_packs_written_within_the_grace_period(repo: Path, tmp_path: Path) -> None:
+    """A push to a server's store sends an object's chunks before its manifest, from another
+    process: until the manifest lands, the pack looks like garbage. gc leaves it alone for its
+    grace period, as it does a new object, and removes it once that is over."""
+    import hashlib
+
+    from gitdatax.store.objectstore import ObjectStore
+
+    _track_with_origin(repo, tmp_path)
+    store = ObjectStore(store_dir(repo))
+    data = random_bytes(100_000, seed=5)
+    writer = store.new_pack()
+    writer.add(hashlib.sha256(data).digest(), data)
+    store.publish_pack(writer)  # and no manifest names it (yet)
+    packs = sorted((store_dir(repo) / "chunks").glob("*.pack"))
+    assert len(packs) == 1
+    for args in (["--dry-run"], []):
+        proc = datax("gc", "--keep-days", "0", *args)  # the default grace: one hour
+        assert proc.returncode == 0, proc.stderr
+        assert "chunk pack" not in proc.stdout, proc.stdout
+        assert sorted((store_dir(repo) / "chunks").glob("*.pack")) == packs
+    proc = datax("gc", "--keep-days", "0", "--grace", "0", "--dry-run")
+    assert "gc: would remove 1 chunk pack(s) and repack 0" in proc.stdout, proc.stdout
+    proc = datax("gc", "--keep-days", "0", "--grace", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert not list((store_dir(repo) / "chunks").glob("*.pack"))

@@ -44,6 +44,7 @@ class GcPlan(NamedTuple):
     remote_url: str | None
     paths: dict[str, str]  # oid -> a path that held it in history, for messages
     mtimes: dict[str, int] = {}  # oid -> st_mtime_ns of each unneeded object's file when planned
+    cutoff: float = 0.0  # what was written after this (time.time()) is in its grace period
 
 
 def _commits_by_reason(keep_days: float, now: float, cwd: str | os.PathLike[str] | None) -> dict[str, list[str]]:
@@ -108,7 +109,7 @@ def plan(store: ObjectStore, keep_days: float, open_remote: Callable[[], Remote]
                 mtimes[oid] = mtime
     candidates = [oid for oid in local if oid not in needed]
     if not candidates:
-        return GcPlan(local, needed, [], [], None, {}, {})
+        return GcPlan(local, needed, [], [], None, {}, {}, cutoff)
     # Remotes want the size with the oid (the LFS batch API does): the stubs in history have it.
     known = reachable.in_commits(["--all"], "history", cwd=cwd)
     paths = {oid: ref.path for oid, ref in known.items()}
@@ -123,7 +124,7 @@ def plan(store: ObjectStore, keep_days: float, open_remote: Callable[[], Remote]
     finally:
         remote.close()
     deletable = [s for s in unneeded if s.oid in on_remote]
-    return GcPlan(local, needed, unneeded, deletable, remote.url, paths, mtimes)
+    return GcPlan(local, needed, unneeded, deletable, remote.url, paths, mtimes, cutoff)
 
 
 def _mtime_if_older(store: ObjectStore, oid: str, cutoff: float) -> int | None:
@@ -142,12 +143,13 @@ def execute(store: ObjectStore, gc_plan: GcPlan) -> int:
     mostly unneeded is rewritten with what is); the compressed bytes freed. An object a `git
     add` found stored since the plan was made (and so did not write: it touched it) stays."""
     freed = sum(store.delete(stub.oid, planned_mtime=gc_plan.mtimes.get(stub.oid, -1)) for stub in gc_plan.deletable)
-    return freed + store.prune_chunks().bytes_freed
+    return freed + store.prune_chunks(written_before=gc_plan.cutoff).bytes_freed
 
 
 def chunks_to_prune(store: ObjectStore, gc_plan: GcPlan) -> PrunedChunks:
     """What execute would do to the chunk packs once the deletable objects are gone (dry run)."""
-    return store.prune_chunks(dry_run=True, ignoring={stub.oid for stub in gc_plan.deletable})
+    return store.prune_chunks(dry_run=True, ignoring={stub.oid for stub in gc_plan.deletable},
+                              written_before=gc_plan.cutoff)
 
 
 class Leftover(NamedTuple):

@@ -57,15 +57,23 @@ class ChunkMaintenanceMixin:
                 needed.update(manifest.ids())
         return needed
 
-    def prune_chunks(self, dry_run: bool = False, ignoring: Collection[str] = ()) -> PrunedChunks:
+    def prune_chunks(self, dry_run: bool = False, ignoring: Collection[str] = (),
+                     written_before: float | None = None) -> PrunedChunks:
         """Remove the packs no object needs, rewrite those mostly unneeded. Never a chunk a kept
         object needs: decided and done under the exclusive chunk lock. With `dry_run`, only say
-        what would go; `ignoring`: objects to count as deleted already (gc's dry run)."""
+        what would go; `ignoring`: objects to count as deleted already (gc's dry run).
+
+        `written_before` (a time.time()): packs written later are left alone. A push to a
+        server's store (ssh, serve) sends an object's chunks first and its manifest last, from
+        another process that holds no lock in between: until the manifest lands, its chunks
+        look like garbage. gc's grace period covers them as it covers new objects."""
         with self.chunk_lock(exclusive=True):
             self.chunk_index.refresh()
             needed = self.needed_chunks(ignoring)
             removed = rewritten = freed = 0
             for pack, entries in sorted(self.chunk_index.packs().items()):
+                if written_before is not None and self._pack_written_after(pack, written_before):
+                    continue
                 keep = [(cid, loc) for cid, loc in entries if cid in needed]
                 total = sum(loc.stored for _, loc in entries)
                 kept = sum(loc.stored for _, loc in keep)
@@ -135,6 +143,13 @@ class ChunkMaintenanceMixin:
             except FileNotFoundError:
                 pass
         self.chunk_index.forget(pack)
+
+    def _pack_written_after(self, pack: str, cutoff: float) -> bool:
+        try:
+            st = os.stat(self.chunks_dir / f"{pack}.pack")
+        except FileNotFoundError:
+            return False
+        return max(st.st_mtime, st.st_ctime) > cutoff  # ctime: a rename into place sets it
 
     def _pack_bytes(self, pack: str) -> int:
         """The bytes of a pack and its index on disk."""
