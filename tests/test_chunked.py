@@ -245,3 +245,26 @@ def test_cutting_a_block_at_a_time_gives_the_boundaries_of_a_stream_cut(tmp_path
     got = [bytes(view) for view in feed.chunks()]
     assert got == expected
     assert feed.size == len(data) and hasher.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("how", ["clean", "upload of raw bytes"])
+def test_a_manifest_whose_chunks_went_missing_is_made_whole_by_the_same_content_again(
+        tmp_path: Path, how: str) -> None:
+    """A store can hold a manifest whose pack is gone (lost, or dropped by fsck on a server).
+    The same content coming again, from a `git add` or from a git-lfs client uploading raw bytes
+    to serve (import_raw), must bring the chunks back, not be skipped because the oid is there."""
+    data = random.Random(9).randbytes(12 << 20)
+    store = ObjectStore(tmp_path / "store")
+    stub = put(store, data)
+    for pack in store.chunks_dir.iterdir():
+        make_writable(pack)
+        pack.unlink()
+    hurt = ObjectStore(store.root)
+    assert hurt.has(stub.oid) and not hurt.has_complete(stub.oid)
+    if how == "clean":
+        assert put(hurt, data) == stub
+    else:
+        hurt.import_raw(iter([data[i:i + (1 << 20)] for i in range(0, len(data), 1 << 20)]), stub)
+    again = ObjectStore(store.root)
+    assert again.has_complete(stub.oid)
+    assert read(again, stub) == data

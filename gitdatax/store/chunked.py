@@ -138,9 +138,11 @@ class ChunkedMixin:
                 stub = Stub(hasher.hexdigest(), feed.size)
                 if expect is not None and stub != expect:
                     raise ContentChanged(expect.oid)
-                if self.keep_present(stub.oid):
-                    writer.abort()
+                if self.keep_present(stub.oid) and (not len(writer) or self._stored_whole(stub)):
+                    writer.abort()  # stored already, every chunk of it (none was new)
                     return stub
+                # New, or a manifest whose chunks went missing (a pack lost, dropped by fsck):
+                # the chunks just packed make it whole again
                 self.publish_pack(writer)
                 self._publish_manifest(stub.oid, Manifest(stub.size, chunks))
                 return stub
@@ -149,6 +151,13 @@ class ChunkedMixin:
                 raise
             finally:
                 hasher.close()
+
+    def _stored_whole(self: ObjectStore, stub: Stub) -> bool:
+        """Whether the stored object is one zstd frame (from before chunking), whole by itself."""
+        try:
+            return self.read_manifest(stub.oid, stub.size) is None
+        except CorruptObject:
+            return False  # written again below
 
     def _cut_and_pack(self: ObjectStore, feed: _Feed, writer: PackWriter) -> list[tuple[bytes, int]]:
         """Cut here; hash each chunk and compress the new ones on two threads (hashlib and zstd

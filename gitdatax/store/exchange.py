@@ -218,7 +218,7 @@ class ExchangeMixin:
                     raw.write(chunk)
             if size != stub.size or hasher.hexdigest() != stub.oid:
                 raise CorruptObject(stub.oid, "downloaded bytes do not match the oid and size")
-            if not self.has(stub.oid):
+            if not self.has_complete(stub.oid):  # a chunked one lacking chunks is made whole
                 self._compress_file(raw_tmp, stub)
         finally:
             unlink_quietly(raw_tmp)
