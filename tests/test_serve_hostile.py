@@ -202,8 +202,11 @@ WATCH = {"open", "os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.listdir",
          "os.chmod", "os.link", "os.symlink", "os.truncate", "os.utime", "shutil.rmtree"}
 def hook(event, args):
     if event in WATCH and args and isinstance(args[0], (str, bytes, os.PathLike)):
-        paths = [a for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
-        os.write(log, ("%s\t%s\n" % (event, "\t".join(os.path.abspath(os.fsdecode(p)) for p in paths))).encode())
+        paths = [os.fsdecode(a) for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
+        # /proc/self/fd/N names one of this process's descriptors: what it is, read now
+        # (an unnamed object file linked into place), not what N is in the test's process
+        paths = [os.readlink(p) if p.startswith("/proc/self/fd/") else p for p in paths]
+        os.write(log, ("%s\t%s\n" % (event, "\t".join(os.path.abspath(p) for p in paths))).encode())
 sys.addaudithook(hook)
 from gitdatax.cli.main import main
 sys.exit(main(sys.argv[1:]))

@@ -221,8 +221,10 @@ def write_unnamed(final: str, data: bytes) -> bool:
         write_all(fd, data)
         try:
             # linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd/N, as open(2) shows: Python calls
-            # linkat with that flag when given a src_dir_fd (ignored for an absolute path).
-            os.link(f"/proc/self/fd/{fd}", final, src_dir_fd=_root_fd(), follow_symlinks=True)
+            # linkat with that flag only when given a src_dir_fd, which linkat ignores for an
+            # absolute path, so any open descriptor does (the file's own; opening "/" for it
+            # was a read outside the store that serve's audit test caught).
+            os.link(f"/proc/self/fd/{fd}", final, src_dir_fd=fd, follow_symlinks=True)
         except FileExistsError:
             pass
         except OSError:
@@ -238,15 +240,6 @@ def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
-
-
-_ROOT_FD: list[int] = []
-
-
-def _root_fd() -> int:
-    if not _ROOT_FD:
-        _ROOT_FD.append(os.open("/", os.O_RDONLY | os.O_DIRECTORY))
-    return _ROOT_FD[0]
 
 
 def rename_into_store(tmp: str, final: str) -> None:
