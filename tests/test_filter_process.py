@@ -122,16 +122,21 @@ def _wait_for(path: Path, timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
+def _limit_file_size(client: FilterClient) -> None:
+    """Writes over 16 KiB fail in the running filter (RLIMIT_FSIZE: EFBIG, root or not; Python
+    ignores SIGXFSZ), while the small files it keeps beside objects still get written."""
+    subprocess.run(["prlimit", "--pid", str(client.proc.pid), f"--fsize={16 << 10}"], check=True)
+
+
 def test_a_write_that_fails_after_the_answer_is_reported_and_fails_the_next_file(
     client: FilterClient, repo: Path
 ) -> None:
     # Small objects are written after git has its stub (background_writer.py). A write that
-    # fails then (here: the store's tmp/ is a file) is reported with the path, recorded in
-    # <store>/unstored, and the next clean fails, so that the `git add` fails.
+    # fails then (here: a file size limit below the object's size) is reported with the path,
+    # recorded in <store>/unstored, and the next clean fails, so that the `git add` fails.
     store = repo / ".git/datax"
-    store.mkdir(parents=True, exist_ok=True)
-    (store / "tmp").write_text("a file where a directory should be")
-    first = b"answered before its write failed"
+    first = random_bytes(64 << 10, seed=31)  # answered before its write failed
+    _limit_file_size(client)
     assert client.request("clean", "first.bin", first) == (["status=success"], stub_bytes(first))
     _wait_for(store / "unstored")
     assert (store / "unstored").read_text() == f"{oid_of(first)} first.bin\n"
@@ -139,7 +144,7 @@ def test_a_write_that_fails_after_the_answer_is_reported_and_fails_the_next_file
     rc, err = client.close()
     assert rc == 0
     assert not object_path(repo, oid_of(first)).exists()
-    assert err.startswith("git-datax: cannot store first.bin: [Errno 17] File exists: ")
+    assert err.startswith("git-datax: cannot store first.bin: [Errno 27] File too large")
     assert err.endswith(
         "; git was given its stub, so commit is refused until you fix this and run "
         "`git add --renormalize -- first.bin`\n"
@@ -148,13 +153,12 @@ def test_a_write_that_fails_after_the_answer_is_reported_and_fails_the_next_file
 
 
 def test_a_write_failing_on_the_last_file_is_reported_when_git_hangs_up(client: FilterClient, repo: Path) -> None:
-    (repo / ".git/datax").mkdir(parents=True, exist_ok=True)
-    (repo / ".git/datax/tmp").write_text("not a directory")
-    data = b"the last file git sends"
+    data = random_bytes(64 << 10, seed=32)  # the last file git sends
+    _limit_file_size(client)
     assert client.request("clean", "last.bin", data) == (["status=success"], stub_bytes(data))
     rc, err = client.close()
     assert rc == 0
-    assert err.startswith("git-datax: cannot store last.bin: [Errno 17] File exists: ")
+    assert err.startswith("git-datax: cannot store last.bin: [Errno 27] File too large")
     assert (repo / ".git/datax/unstored").read_text() == f"{oid_of(data)} last.bin\n"
 
 

@@ -3,6 +3,7 @@ and the commands it prints really fix the problem."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from helpers import datax, git, git_bytes, random_bytes, stub_bytes, write
@@ -131,22 +132,20 @@ def test_deleting_a_tracked_file_commits(data_repo: Path) -> None:
 
 def test_a_stub_whose_data_could_not_be_stored_is_not_committed(data_repo: Path) -> None:
     # The filter answers git before a small object is written (background_writer.py); when that
-    # write fails, the stub is staged but its data exists only in the work tree.
-    tmp = data_repo / ".git/datax/tmp"
-    if tmp.is_dir():
-        os.rmdir(tmp)
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text("a file where the store's tmp/ folder should be")
-    data = random_bytes(5000, seed=7)
+    # write fails, the stub is staged but its data exists only in the work tree. The write is
+    # made to fail with a file size limit (RLIMIT_FSIZE: EFBIG, as root too) of 16 KiB, below
+    # the object's 64 KiB and above anything else git and the filter write here.
+    data = random_bytes(64 << 10, seed=7)
     write(data_repo / "a.bin", data)
-    added = git("add", "a.bin")
-    assert "git-datax: cannot store a.bin: [Errno 17] File exists" in added.stderr
+    limited = ["prlimit", f"--fsize={16 << 10}", "git"]
+    added = subprocess.run([*limited, "add", "a.bin"], capture_output=True, text=True)
+    assert "git-datax: cannot store a.bin: [Errno 27] File too large" in added.stderr, added.stderr
     assert git_bytes("cat-file", "-p", ":a.bin") == stub_bytes(data)
-    proc = git("commit", "-qm", "unstored", check=False)
+    proc = subprocess.run([*limited, "commit", "-qm", "unstored"], capture_output=True, text=True)
     # When a.bin is racily clean (written in the index's second), git cleans it again on commit
     # and the write fails again: the filter says so again as git hangs up on it.
     lines = proc.stderr.splitlines(keepends=True)
-    again = [line for line in lines if line.startswith("git-datax: cannot store a.bin: [Errno 17] File exists")]
+    again = [line for line in lines if line.startswith("git-datax: cannot store a.bin: [Errno 27] File too large")]
     assert len(again) <= 1
     proc.stderr = "".join(line for line in lines if line not in again)
     refused(
@@ -155,8 +154,7 @@ def test_a_stub_whose_data_could_not_be_stored_is_not_committed(data_repo: Path)
         "`git add` said why): fix that and run `git add --renormalize -- a.bin`",
     )
     assert git("log", "--oneline").stdout.count("\n") == 1
-    tmp.unlink()
-    git("add", "--renormalize", "--", "a.bin")
+    git("add", "--renormalize", "--", "a.bin")  # no limit now
     git("commit", "-qm", "stored")
     assert git_bytes("cat-file", "-p", "HEAD:a.bin") == stub_bytes(data)
     (data_repo / "a.bin").unlink()
