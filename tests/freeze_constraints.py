@@ -15,7 +15,7 @@ from importlib import metadata
 from packaging.requirements import Requirement
 
 HEADER = """\
-# The versions the whole suite (python3 -m pytest -q tests) passed with; `./install.sh --dev`
+# The versions the whole suite (python3 -m pytest -q -n 2 tests) passed with; `./install.sh --dev`
 # installs within them (pip -c), so a fresh CI machine gets what was proven, not whatever
 # resolves that day (issue 11, item 12: botocore 1.44 broke S3 downloads until they were fixed).
 # Regenerate after a passing run with newer versions: python3 tests/freeze_constraints.py"""
