@@ -193,13 +193,7 @@ class Handler(BaseHTTPRequestHandler):
         if length is not None:
             if length > limit:
                 raise HttpError(413, f"request body of {length} bytes is over the limit of {limit} bytes", close=True)
-            left = length
-            while left:
-                chunk = self.rfile.read(min(left, CHUNK))
-                if not chunk:
-                    raise ClientGone()
-                left -= len(chunk)
-                yield chunk
+            yield from self._exactly(length)
             self._body_state = "done"
             return
         total = 0
@@ -219,13 +213,17 @@ class Handler(BaseHTTPRequestHandler):
             total += size
             if total > limit:
                 raise HttpError(413, f"request body is over the limit of {limit} bytes", close=True)
-            while size:
-                chunk = self.rfile.read(min(size, CHUNK))
-                if not chunk:
-                    raise ClientGone()
-                size -= len(chunk)
-                yield chunk
+            yield from self._exactly(size)
             self.rfile.readline(8)
+
+    def _exactly(self, length: int) -> Iterator[bytes]:
+        """The next `length` bytes of the body in pieces; ClientGone if the client stops first."""
+        while length:
+            chunk = self.rfile.read(min(length, CHUNK))
+            if not chunk:
+                raise ClientGone()
+            length -= len(chunk)
+            yield chunk
 
     def _json_body(self) -> Any:
         data = b"".join(self._body(min(JSON_LIMIT, self.server.max_body)))
