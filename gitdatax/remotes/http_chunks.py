@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -28,6 +26,7 @@ from gitdatax.store.objectfile import object_file_bound
 from gitdatax.store.chunked import CDC_MIN
 from gitdatax.store.manifest import MAGIC as MANIFEST_MAGIC, is_manifest, max_manifest_size
 from gitdatax.store.objectstore import CHUNK, ObjectStore
+from gitdatax.store.pack_exchange import send_in_packs
 from gitdatax.store.packs import ENTRY, Location, PackWriter
 from gitdatax.stub import Stub
 
@@ -122,19 +121,7 @@ class _Sink:
         return lacking
 
     def receive_chunks(self, entries: Iterable[tuple[bytes, Location, bytes]]) -> None:
-        tmp = self.store.tmp_dir
-        tmp.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=tmp, prefix=f"{os.getpid()}.send-"))
-        try:
-            writer = PackWriter(staging, staging, self.store.level)
-            for cid, loc, entry in entries:
-                writer.add_entry(cid, loc, entry)  # what leaves is checked as it leaves
-                if writer.bytes_written >= PACK_LIMIT:
-                    self._post(writer, staging)
-                    writer = PackWriter(staging, staging, self.store.level)
-            self._post(writer, staging)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        send_in_packs(entries, self.store.tmp_dir, self.store.level, PACK_LIMIT, self._post)
 
     def _post(self, writer: PackWriter, staging: Path) -> None:
         published = writer.finish()

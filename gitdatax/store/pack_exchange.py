@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import Iterable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 from gitdatax.errors import CorruptObject
 from gitdatax.files import write_atomically
@@ -25,6 +25,24 @@ from gitdatax.store.packs import ENTRY, Location, PackWriter, parse_index
 PACK_LIMIT = 64 << 20  # per uploaded pack: one PUT (multipart above) and the unit of resuming
 GAP = 256 << 10  # entries closer than this are read in one ranged request
 RANGE_LIMIT = 16 << 20
+
+
+def send_in_packs(entries: Iterable[tuple[bytes, Location, bytes]], tmp_dir: Path, level: int, limit: int,
+                  send: Callable[[PackWriter, Path], None]) -> None:
+    """Pack stored entries, each checked as it leaves, into packs of about `limit` bytes in a
+    staging folder under `tmp_dir`, and hand each finished writer to `send` (with the folder):
+    the unit of an upload and of resuming. The folder goes afterwards, whatever happens."""
+    staging = Path(tempfile.mkdtemp(dir=_made(tmp_dir), prefix=f"{os.getpid()}.send-"))
+    try:
+        writer = PackWriter(staging, staging, level)
+        for cid, loc, entry in entries:
+            writer.add_entry(cid, loc, entry)
+            if writer.bytes_written >= limit:
+                send(writer, staging)
+                writer = PackWriter(staging, staging, level)
+        send(writer, staging)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 class PackFiles(Protocol):
@@ -87,17 +105,7 @@ class RemotePacks:
         return [c for c in dict.fromkeys(cids) if c not in self._entries]
 
     def receive_chunks(self, entries: Iterable[tuple[bytes, Location, bytes]]) -> None:
-        staging = Path(tempfile.mkdtemp(dir=_made(self.tmp_dir), prefix=f"{os.getpid()}.send-"))
-        try:
-            writer = PackWriter(staging, staging, self.level)
-            for cid, loc, entry in entries:
-                writer.add_entry(cid, loc, entry)  # what leaves is checked as it leaves
-                if writer.bytes_written >= PACK_LIMIT:
-                    self._send(writer, staging)
-                    writer = PackWriter(staging, staging, self.level)
-            self._send(writer, staging)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        send_in_packs(entries, self.tmp_dir, self.level, PACK_LIMIT, self._send)
 
     def _send(self, writer: PackWriter, staging: Path) -> None:
         published = writer.finish()
