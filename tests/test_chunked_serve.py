@@ -236,8 +236,10 @@ def test_hostile_requests_to_the_chunk_endpoints(tmp_path: Path, serve) -> None:
     assert request(server, "POST", f"/objects/{oid}/missing-chunks", b"x" * 33, alice)[0] == 422
     assert request(server, "PUT", f"/objects/{oid}/stored?size=-1", b"x", alice)[0] == 422
     assert request(server, "PUT", f"/objects/{oid}/stored", b"x", alice)[0] == 422
-    status, _, answer = request(server, "POST", f"/objects/{oid}/missing-chunks", b"\0" * ((1 << 20) + 32), alice)
-    assert status == 413
+    # Announced, not sent: the server answers an oversized body before reading it and closes,
+    # so a client still sending it can get a broken pipe instead of the answer (it did, 1 run in 3)
+    status, answer = _raw_post(server, f"/objects/{oid}/missing-chunks", (1 << 20) + 32, alice)
+    assert status == 413 and b"over the limit" in answer
     status, answer = _raw_post(server, f"/objects/{oid}/chunks", 200 << 20, alice)
     assert status == 413 and b"over the limit" in answer
     # A pack body whose index claims a giant entry is refused before that entry is read.
