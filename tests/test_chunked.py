@@ -268,3 +268,75 @@ def test_a_manifest_whose_chunks_went_missing_is_made_whole_by_the_same_content_
     again = ObjectStore(store.root)
     assert again.has_complete(stub.oid)
     assert read(again, stub) == data
+
+
+def _flip_in_chunk(store: ObjectStore, cid: bytes) -> None:
+    """One bit of chunk `cid` flipped in its pack, as a failing disk would."""
+    loc = store.chunk_index.get(cid)
+    pack = store.chunks_dir / f"{loc.pack}.pack"
+    make_writable(pack)
+    with open(pack, "r+b") as f:
+        f.seek(loc.offset + ENTRY.size + loc.stored // 2)
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte[0] ^ 0x04]))
+
+
+@pytest.mark.parametrize("versions", [model_versions, csv_versions], ids=["raw-chunks", "zstd-chunks"])
+def test_a_damaged_local_chunk_never_reaches_a_directory_remote(tmp_path: Path, versions) -> None:  # type: ignore[no-untyped-def]
+    """Chunks go to a directory remote as stored, checked by the CRC-32 their index records (not
+    decompressed and re-hashed): a flipped bit still stops the object, naming it."""
+    from gitdatax.store.objectfile import CorruptUpload
+    from gitdatax.store.packs import ZSTD
+
+    data = versions(12 << 20)[0]
+    store = ObjectStore(tmp_path / "local")
+    stub = put(store, data)
+    manifest = store.read_manifest(stub.oid, stub.size)
+    cid = manifest.ids()[60]
+    assert (store.chunk_index.get(cid).kind == ZSTD) == (versions is csv_versions)
+    _flip_in_chunk(store, cid)
+    remote = DirectoryRemote(str(tmp_path / "nas"), {"create": True})
+    with pytest.raises(CorruptUpload, match=f"{stub.oid}.*chunk {cid.hex()[:16]}.*CRC-32.*git datax fsck"):
+        remote.upload(stub, ObjectStore(store.root))  # another process: nothing remembered
+    nas = ObjectStore(tmp_path / "nas")
+    assert not nas.has(stub.oid) and nas.missing_chunks([cid]) == [cid]
+    assert remote.has_many([stub]) == set()
+    # a read checks zstd chunks by their frame checksum and raw ones by SHA-256: both caught
+    with pytest.raises(CorruptObject, match=f"{stub.oid}.*chunk {cid.hex()[:16]}"):
+        read(ObjectStore(store.root), stub)
+
+
+def test_new_packs_record_each_entry_crc_and_packs_indexed_before_stay_readable(tmp_path: Path) -> None:
+    """GDXIDX02 records the CRC-32 of every entry as its pack holds it; a store whose packs were
+    indexed before (GDXIDX01, no CRC) still reads, sends (each entry then decoded and checked
+    as stored) and catches a damaged entry, and what it sends is indexed with CRCs."""
+    import zlib
+
+    from gitdatax.store.objectfile import CorruptUpload
+    from gitdatax.store.packs import IDX_MAGIC, IDX_MAGIC_V1, encode_index, read_index
+
+    data, other = csv_versions(12 << 20)[0], model_versions(12 << 20)[0]
+    store = ObjectStore(tmp_path / "local")
+    stubs = [put(store, data), put(store, other)]
+    for idx in store.chunks_dir.glob("*.idx"):
+        assert idx.read_bytes().startswith(IDX_MAGIC)
+        pack = (store.chunks_dir / idx.name.replace(".idx", ".pack")).read_bytes()
+        records = read_index(idx).records
+        assert records and all(
+            loc.crc == zlib.crc32(pack[loc.offset:loc.offset + ENTRY.size + loc.stored]) for _, loc in records)
+        make_writable(idx)  # as a version before the CRC wrote it
+        idx.write_bytes(encode_index([(cid, loc.offset, loc.stored, loc.raw, loc.kind) for cid, loc in records]))
+        assert idx.read_bytes().startswith(IDX_MAGIC_V1)
+    old = ObjectStore(store.root)
+    assert read(old, stubs[0]) == data and read(old, stubs[1]) == other
+    remote = DirectoryRemote(str(tmp_path / "nas"), {"create": True})
+    remote.upload(stubs[0], old)
+    nas = ObjectStore(tmp_path / "nas")
+    assert all(idx.read_bytes().startswith(IDX_MAGIC) for idx in nas.chunks_dir.glob("*.idx"))
+    assert read(nas, stubs[0]) == data
+    bad = old.read_manifest(stubs[1].oid, stubs[1].size).ids()[30]
+    _flip_in_chunk(old, bad)
+    with pytest.raises(CorruptUpload, match=f"{stubs[1].oid}.*chunk {bad.hex()[:16]}.*does not hash"):
+        remote.upload(stubs[1], ObjectStore(store.root))
+    assert not nas.has(stubs[1].oid)

@@ -15,6 +15,7 @@ from typing import Any, Collection, Iterator, NamedTuple
 
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store.objectfile import rename_into_store
+from gitdatax.store.packs import COPY
 
 # A pack whose needed chunks take less than this share of its bytes is rewritten with those
 # alone (git's gc repacks for the same reason); one needing none is removed.
@@ -127,7 +128,7 @@ class ChunkMaintenanceMixin:
         try:
             for cid, loc in sorted(keep, key=lambda item: item[1].offset):
                 try:
-                    writer.add_entry(cid, loc, self.chunk_index.read_entry(loc))
+                    writer.add_entry(cid, loc, self.chunk_index.read_entry(loc), COPY)
                 except CorruptObject:
                     continue  # not carried over: its objects fail fsck and come back whole
             self.publish_pack(writer)  # type: ignore[attr-defined]

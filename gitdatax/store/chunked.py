@@ -22,7 +22,7 @@ from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store import manifest as manifests
 from gitdatax.store.manifest import Manifest
 from gitdatax.store.objectfile import ContentChanged
-from gitdatax.store.packs import ENTRY, ChunkIndex, Location, PackWriter, pack_chunk
+from gitdatax.store.packs import COPY, ENTRY, ONCE, SHA256, STORED, ChunkIndex, Location, PackWriter, entry_crc, pack_chunk
 from gitdatax.stub import Stub
 
 if TYPE_CHECKING:  # typed by name only: objectstore imports this module
@@ -49,11 +49,13 @@ def chunker():  # type: ignore[no-untyped-def]
 
 
 def _hash_and_pack(index: ChunkIndex, level: int, data: memoryview) -> tuple[bytes, int, Any]:
-    """A chunk's id, length and, when the store lacks it, its packed form (kind, raw, stored)."""
+    """A chunk's id, length and, when the store lacks it, its packed form (kind, raw, stored,
+    the entry's CRC-32)."""
     cid = hashlib.sha256(data).digest()
     if index.has(cid):
         return cid, len(data), None
-    return cid, len(data), pack_chunk(data, level)
+    kind, raw, stored = pack_chunk(data, level)
+    return cid, len(data), (kind, raw, stored, entry_crc(cid, kind, stored))
 
 
 class ChunkSource(Protocol):
@@ -236,21 +238,22 @@ class ChunkedMixin:
             raise CorruptObject(oid, f"cannot be read ({exc.strerror})") from None
         return manifests.decode(data, oid, size)
 
-    def iter_chunks(self: ObjectStore, oid: str, manifest: Manifest, checked: bool = False,
+    def iter_chunks(self: ObjectStore, oid: str, manifest: Manifest, check: str = STORED,
                     views: bool = False) -> Iterator[bytes]:
-        """The content in pieces of about RUN_BYTES, each chunk checked against its id
-        (`checked`: already hashed by this process, so only lengths and zstd checksums). Chunks
+        """The content in pieces of about RUN_BYTES, each chunk checked as `check` says (packs.py:
+        STORED as any read of the store, as a whole-file object is checked; ONCE for a second
+        read of chunks this process checked a moment ago; SHA256 for fsck). Chunks
         that follow each other in a pack are read with one pread, and runs are read and checked
         ahead on two threads (pread, zstd and SHA-256 release the GIL) while the caller writes
         the last: per-chunk tasks cost more than hashing their 64 KiB. With `views`, each chunk
         as it was read (raw ones: memoryviews of the read), else bytes of a run joined."""
-        for pieces in self._read_runs(oid, manifest, checked, keep=True):
+        for pieces in self._read_runs(oid, manifest, check, keep=True):
             if views:
                 yield from pieces
             else:
                 yield b"".join(pieces)  # one copy, as a decompression makes: bytes for every caller
 
-    def _read_runs(self: ObjectStore, oid: str, manifest: Manifest, checked: bool, keep: bool) -> Iterator[list]:  # type: ignore[type-arg]
+    def _read_runs(self: ObjectStore, oid: str, manifest: Manifest, check: str, keep: bool) -> Iterator[list]:  # type: ignore[type-arg]
         """The raw chunks of `manifest`, a run at a time, in order, read ahead (see iter_chunks);
         without `keep`, each run is checked and dropped (empty lists)."""
         if not manifest.chunks:
@@ -261,7 +264,7 @@ class ChunkedMixin:
 
         def load(run: list[tuple[bytes, Location]]) -> list:  # type: ignore[type-arg]
             try:
-                return index.read_run(run, not checked, keep)
+                return index.read_run(run, check, keep)
             except CorruptObject as exc:
                 raise CorruptObject(oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
 
@@ -293,16 +296,16 @@ class ChunkedMixin:
         return compressor.stream_reader(content, size=stub.size, read_size=1 << 20)  # type: ignore[return-value]
 
     def check_chunks(self: ObjectStore, oid: str, manifest: Manifest) -> None:
-        """Read and check every chunk, keeping nothing: CorruptObject naming the object and the
-        chunk unless all are present and intact."""
-        for _ in self._read_runs(oid, manifest, checked=False, keep=False):
+        """Read and check every chunk (STORED), keeping nothing: CorruptObject naming the object
+        and the chunk unless all are present and intact."""
+        for _ in self._read_runs(oid, manifest, STORED, keep=False):
             pass
 
     def verify_chunked(self: ObjectStore, oid: str, manifest: Manifest) -> str | None:
-        """fsck's question: the chunks intact and the whole hashing to the oid?"""
+        """fsck's question: every chunk hashing to its id, and the whole to the oid?"""
         hasher = hashlib.sha256()
         try:
-            for data in self.iter_chunks(oid, manifest):
+            for data in self.iter_chunks(oid, manifest, SHA256):
                 hasher.update(data)
         except CorruptObject as exc:
             return exc.why
@@ -327,12 +330,13 @@ class ChunkedMixin:
         self.chunk_index.refresh()
         return self.chunk_index.missing(cids)
 
-    def receive_chunks(self: ObjectStore, entries: Iterable[tuple[bytes, Location, bytes]]) -> None:
-        """ChunkSink: entries checked against their ids, written into one new pack."""
+    def receive_chunks(self: ObjectStore, entries: Iterable[tuple[bytes, Location, bytes]], check: str = SHA256) -> None:
+        """ChunkSink: entries checked against their ids (COPY: from a store of this machine, by
+        their CRC-32), written into one new pack."""
         writer = self.new_pack()
         try:
             for cid, loc, entry in entries:
-                writer.add_entry(cid, loc, entry)
+                writer.add_entry(cid, loc, entry, check)
             self.publish_pack(writer)
         except BaseException:
             writer.abort()
@@ -354,14 +358,20 @@ class ChunkedMixin:
                 raise
             raise CorruptObject(oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
 
-    def send_chunks(self: ObjectStore, oid: str, sink: ChunkSink) -> Manifest | None:
-        """Give `sink` the chunks of object `oid` it lacks (None: a whole-file object)."""
+    def send_chunks(self: ObjectStore, oid: str, sink: ChunkSink, copy: bool = False) -> Manifest | None:
+        """Give `sink` the chunks of object `oid` it lacks (None: a whole-file object). With
+        `copy`, `sink` is a store of this machine (a directory remote): it takes the entries as
+        stored, checked by their CRC-32 (packs.COPY) instead of decompressed and hashed."""
         manifest = self.read_manifest(oid)
         if manifest is None:
             return None
         lacking = sink.missing_chunks(manifest.ids())
         for start in range(0, len(lacking), FETCH_BATCH):
-            sink.receive_chunks(self.fetch_chunks(lacking[start:start + FETCH_BATCH]))
+            entries = self.fetch_chunks(lacking[start:start + FETCH_BATCH])
+            if copy:
+                sink.receive_chunks(entries, COPY)  # type: ignore[call-arg]
+            else:
+                sink.receive_chunks(entries)
         return manifest
 
 

@@ -13,6 +13,7 @@ from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store.objectfile import CHUNK, CheckedReader, CorruptUpload, check_sha256, decompressed, object_file_bound, read_small, read_small_file, rename_into_store, unlink_quietly
 from gitdatax.store import manifest as manifests
 from gitdatax.store.chunked import CDC_MIN, ChunkSource
+from gitdatax.store.packs import ONCE
 from gitdatax.stub import Stub
 
 # Raw content up to this size is checked in memory (most objects a server receives).
@@ -28,9 +29,9 @@ class _StoreHost(Protocol):
     def import_object(self, source: BinaryIO, stub: Stub, chunks: Any = None) -> None: ...
     def read_manifest(self, oid: str, size: int | None = None) -> Any: ...
     def fill_chunks(self, oid: str, manifest: Any, source: Any) -> None: ...
-    def send_chunks(self, oid: str, sink: Any) -> Any: ...
+    def send_chunks(self, oid: str, sink: Any, copy: bool = False) -> Any: ...
     def chunk_lock(self, exclusive: bool = False) -> Any: ...
-    def iter_chunks(self, oid: str, manifest: Any, checked: bool = False) -> Any: ...
+    def iter_chunks(self, oid: str, manifest: Any, check: str = ...) -> Any: ...
     def _object_str(self, oid: str) -> str: ...
     def open_compressed(self, oid: str) -> BinaryIO: ...
     def _new_tmp(self, suffix: str) -> tuple[int, str]: ...
@@ -112,7 +113,7 @@ class ExchangeMixin:
                 with self.chunk_lock():  # gc keeps the chunks until the manifest is out
                     self.fill_chunks(stub.oid, manifest, chunks)
                     # each chunk was checked as it arrived (or when it was stored): the whole now
-                    check_sha256(stub, self.iter_chunks(stub.oid, manifest, checked=True))
+                    check_sha256(stub, self.iter_chunks(stub.oid, manifest, ONCE))
                     self._publish(tmp, stub.oid, mode)
                 self._remember_verified(stub.oid)
                 return
@@ -158,8 +159,14 @@ class ExchangeMixin:
                 copied(len(data))
             return
         other._make_parent(target)
-        if stub.size > SMALL_IMPORT and self.send_chunks(stub.oid, other) is not None:
-            link = False  # the manifest: copied after the chunks it names, never linked
+        if stub.size > SMALL_IMPORT:
+            try:
+                if self.send_chunks(stub.oid, other, copy=True) is not None:
+                    link = False  # the manifest: copied after the chunks it names, never linked
+            except CorruptObject as exc:
+                if exc.oid == stub.oid or isinstance(exc, CorruptUpload):
+                    raise
+                raise CorruptUpload(stub.oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
         with self.open_upload(stub) as source:
             if link:
                 source.check_all()

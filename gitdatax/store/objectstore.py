@@ -25,7 +25,7 @@ import zstandard
 from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
 from gitdatax.store.objectfile import CHUNK, COUNTER, ContentChanged, UnnamedRefused, decompressed, read_small, rename_into_store, unlink_quietly, write_all, write_unnamed
 from gitdatax.store import tmpfiles
-from gitdatax.store.packs import ChunkIndex
+from gitdatax.store.packs import ONCE, ChunkIndex
 from gitdatax.store.parallel_hash import ParallelSha256
 from gitdatax.store.chunk_maintenance import ChunkMaintenanceMixin
 from gitdatax.store.chunked import CHUNKED_ABOVE, ChunkedMixin
@@ -373,7 +373,7 @@ class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryM
             if not self.is_verified(stub.oid):
                 self.check_chunks(stub.oid, manifest)
                 self._remember_verified(stub.oid)
-            return self.iter_chunks(stub.oid, manifest, checked=True, views=views)
+            return self.iter_chunks(stub.oid, manifest, ONCE, views=views)
         if stub.size > SPOOL_IN_MEMORY:
             if not self.is_verified(stub.oid):
                 self.check_content(stub)

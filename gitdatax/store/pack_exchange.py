@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Iterator, Protocol
 
 from gitdatax.errors import CorruptObject
 from gitdatax.files import write_atomically
-from gitdatax.store.packs import ENTRY, Location, PackWriter, parse_index
+from gitdatax.store.packs import COPY, ENTRY, Location, PackWriter, parse_index
 
 PACK_LIMIT = 64 << 20  # per uploaded pack: one PUT (multipart above) and the unit of resuming
 GAP = 256 << 10  # entries closer than this are read in one ranged request
@@ -29,14 +29,15 @@ RANGE_LIMIT = 16 << 20
 
 def send_in_packs(entries: Iterable[tuple[bytes, Location, bytes]], tmp_dir: Path, level: int, limit: int,
                   send: Callable[[PackWriter, Path], None]) -> None:
-    """Pack stored entries, each checked as it leaves, into packs of about `limit` bytes in a
-    staging folder under `tmp_dir`, and hand each finished writer to `send` (with the folder):
+    """Pack stored entries of this store, each checked by its CRC-32 as it leaves, into packs of
+    about `limit` bytes in a staging folder under `tmp_dir`, and hand each finished writer to
+    `send` (with the folder):
     the unit of an upload and of resuming. The folder goes afterwards, whatever happens."""
     staging = Path(tempfile.mkdtemp(dir=_made(tmp_dir), prefix=f"{os.getpid()}.send-"))
     try:
         writer = PackWriter(staging, staging, level)
         for cid, loc, entry in entries:
-            writer.add_entry(cid, loc, entry)
+            writer.add_entry(cid, loc, entry, COPY)  # this store's own entries: their CRC-32
             if writer.bytes_written >= limit:
                 send(writer, staging)
                 writer = PackWriter(staging, staging, level)

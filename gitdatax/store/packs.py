@@ -2,14 +2,25 @@
 
     chunks/pack-<name>.pack   b"GDXPACK1", then entries: chunk id (32 bytes, SHA-256 of the raw
                               chunk), kind (0 raw, 1 zstd frame), stored length (u32), the bytes
-    chunks/pack-<name>.idx    b"GDXIDX01", count (u32), records sorted by id: id, offset of the
-                              entry, stored length, raw length, kind; then SHA-256 of all before
+    chunks/pack-<name>.idx    b"GDXIDX02", count (u32), records sorted by id: id, offset of the
+                              entry, stored length, raw length, kind, CRC-32 of the entry (header
+                              and bytes); then SHA-256 of all before. b"GDXIDX01" indexes (the
+                              same records without the CRC) are read too: written before the CRC,
+                              and on the wire (pack_stream.py), where a receiver trusts no CRC.
 
 A pack is written in tmp/ and published with its index last: a reader knows chunks only through
 an index, so a pack a crash left without one is garbage for gc, never a half-read chunk. Packs
 are immutable once published; gc repacks a mostly-unneeded pack into a new one and removes it.
 Each entry repeats its id, so a reader checks it got the entry the index promised, and an index
 can be rebuilt from its pack.
+
+How much of an entry is checked as it is read (decode_entry, PackWriter.add_entry): SHA256,
+hashed against its id (entries from another store, fsck); STORED, as a whole-file object is read
+back (zstd entries by their frame checksum, raw ones, which carry none, by SHA-256); ONCE, for a
+chunk this process hashed a moment ago (header, lengths and zstd checksum); COPY, an entry copied
+as stored between stores of this machine (a push to a directory remote, gc's repack, a pack sent
+to S3 or serve): by the CRC-32 its index records, never decompressed, as git copies pack data by
+the CRC-32 of its .idx v2. Whoever receives an entry from elsewhere still hashes it (SHA256).
 """
 from __future__ import annotations
 
@@ -18,6 +29,7 @@ import os
 import struct
 import threading
 import uuid
+import zlib
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
@@ -28,10 +40,13 @@ from gitdatax.store import tmpfiles
 from gitdatax.store.objectfile import rename_into_store
 
 PACK_MAGIC = b"GDXPACK1"
-IDX_MAGIC = b"GDXIDX01"
+IDX_MAGIC = b"GDXIDX02"
+IDX_MAGIC_V1 = b"GDXIDX01"
 ENTRY = struct.Struct(">32sBI")  # id, kind, stored length
-RECORD = struct.Struct(">32sQIIB")  # id, offset, stored length, raw length, kind
+RECORD = struct.Struct(">32sQIIBI")  # id, offset, stored length, raw length, kind, CRC-32 of the entry
+RECORD_V1 = struct.Struct(">32sQIIB")  # the same without the CRC
 RAW, ZSTD = 0, 1
+SHA256, STORED, ONCE, COPY = "sha256", "stored", "once", "copy"  # how an entry is checked (above)
 # A chunk is kept compressed only when that saves at least this fraction: decompressing costs
 # time on every read, and zstd on random bytes (weights, media) saves nothing.
 MIN_SAVING = 0.03
@@ -43,6 +58,7 @@ class Location(NamedTuple):
     stored: int
     raw: int
     kind: int
+    crc: int | None = None  # CRC-32 of the entry; None from an index without (GDXIDX01)
 
 
 class PackIndex(NamedTuple):
@@ -58,54 +74,81 @@ def read_index(path: Path) -> PackIndex:
 
 
 def parse_index(name: str, data: bytes) -> PackIndex:
-    if len(data) < len(IDX_MAGIC) + 4 + 32 or not data.startswith(IDX_MAGIC):
+    if len(data) < len(IDX_MAGIC) + 4 + 32 or not data.startswith((IDX_MAGIC, IDX_MAGIC_V1)):
         raise CorruptObject(name, "pack index has no valid header")
     body, trailer = data[:-32], data[-32:]
     if hashlib.sha256(body).digest() != trailer:
         raise CorruptObject(name, "pack index does not match its checksum")
+    record = RECORD if data.startswith(IDX_MAGIC) else RECORD_V1
     (count,) = struct.unpack_from(">I", data, len(IDX_MAGIC))
     start = len(IDX_MAGIC) + 4
-    if len(body) != start + count * RECORD.size:
+    if len(body) != start + count * record.size:
         raise CorruptObject(name, "pack index has the wrong length")
-    records = []
-    for cid, offset, stored, raw, kind in RECORD.iter_unpack(body[start:]):
-        records.append((cid, Location(name, offset, stored, raw, kind)))
+    records = [(fields[0], Location(name, *fields[1:])) for fields in record.iter_unpack(body[start:])]
     return PackIndex(name, records)
 
 
-def encode_index(records: Iterable[tuple[bytes, int, int, int, int]]) -> bytes:
-    """(id, offset, stored, raw, kind) -> index bytes, sorted by id, with its checksum."""
+def encode_index(records: Iterable[tuple]) -> bytes:  # type: ignore[type-arg]
+    """(id, offset, stored, raw, kind[, crc]) -> index bytes, sorted by id, with its checksum:
+    GDXIDX02 when every record has its CRC (a pack this store wrote), else GDXIDX01 (an index
+    for the wire, made from locations alone)."""
     ordered = sorted(records)
-    body = IDX_MAGIC + struct.pack(">I", len(ordered)) + b"".join(RECORD.pack(*r) for r in ordered)
+    with_crc = all(len(r) == 6 and r[5] is not None for r in ordered)
+    magic, record = (IDX_MAGIC, RECORD) if with_crc else (IDX_MAGIC_V1, RECORD_V1)
+    body = magic + struct.pack(">I", len(ordered)) + b"".join(record.pack(*(r if with_crc else r[:5])) for r in ordered)
     return body + hashlib.sha256(body).digest()
+
+
+def entry_crc(cid: bytes, kind: int, stored: bytes | memoryview) -> int:
+    """The CRC-32 of an entry as a pack holds it (header and bytes): what its index records."""
+    return zlib.crc32(stored, zlib.crc32(ENTRY.pack(cid, kind, len(stored))))
 
 
 def new_pack_name() -> str:
     return f"pack-{uuid.uuid4().hex}"
 
 
-def decode_entry(cid: bytes, loc: Location, entry: bytes | memoryview, check: bool = True) -> bytes | memoryview:
-    """The raw chunk from its stored entry (header included), checked against its id (without
-    `check`, only its header, length and zstd checksum: for a second read of a chunk this
-    process hashed a moment ago). A raw chunk comes back as a view of `entry`, not a copy."""
+def decode_entry(cid: bytes, loc: Location, entry: bytes | memoryview, check: str = SHA256) -> bytes | memoryview:
+    """The raw chunk from its stored entry (header included), checked as `check` says (SHA256,
+    STORED or ONCE: see the module's docstring). A raw chunk comes back as a view of `entry`,
+    not a copy."""
+    _check_header(cid, loc, entry)
+    data = memoryview(entry)[ENTRY.size:]
+    if loc.kind == ZSTD:
+        try:
+            raw = _dctx().decompress(data, max_output_size=loc.raw)
+        except zstandard.ZstdError as exc:
+            raise CorruptObject(cid.hex(), f"chunk in {loc.pack}: zstd: {exc}") from None
+    elif loc.kind == RAW:
+        raw = data
+    else:
+        raise CorruptObject(cid.hex(), f"chunk in {loc.pack} of unknown kind {loc.kind}")
+    hashed = check == SHA256 or (check == STORED and loc.kind == RAW)
+    if len(raw) != loc.raw or (hashed and hashlib.sha256(raw).digest() != cid):
+        raise CorruptObject(cid.hex(), f"chunk in {loc.pack} does not hash to its id")
+    return raw
+
+
+def check_copied_entry(cid: bytes, loc: Location, entry: bytes | memoryview) -> int | None:
+    """COPY's check of an entry about to be copied as stored: its header, and the CRC-32 its index
+    records (returned, for the copy's own index); an entry whose index records none is decoded
+    and checked as STORED instead (None)."""
+    if loc.crc is None:
+        decode_entry(cid, loc, entry, STORED)
+        return None
+    _check_header(cid, loc, entry)
+    if zlib.crc32(entry) != loc.crc:
+        raise CorruptObject(cid.hex(), f"chunk in {loc.pack} does not match its CRC-32")
+    return loc.crc
+
+
+def _check_header(cid: bytes, loc: Location, entry: bytes | memoryview) -> None:
+    """The entry is whole, and is the one its index promised (id, kind, stored length)."""
     if len(entry) != ENTRY.size + loc.stored:
         raise CorruptObject(cid.hex(), f"chunk cut short in {loc.pack}")
     got, kind, stored = ENTRY.unpack_from(entry)
     if got != cid or kind != loc.kind or stored != loc.stored:
         raise CorruptObject(cid.hex(), f"{loc.pack} holds another entry at offset {loc.offset}")
-    data = memoryview(entry)[ENTRY.size:]
-    if kind == ZSTD:
-        try:
-            raw = _dctx().decompress(data, max_output_size=loc.raw)
-        except zstandard.ZstdError as exc:
-            raise CorruptObject(cid.hex(), f"chunk in {loc.pack}: zstd: {exc}") from None
-    elif kind == RAW:
-        raw = data
-    else:
-        raise CorruptObject(cid.hex(), f"chunk in {loc.pack} of unknown kind {kind}")
-    if len(raw) != loc.raw or (check and hashlib.sha256(raw).digest() != cid):
-        raise CorruptObject(cid.hex(), f"chunk in {loc.pack} does not hash to its id")
-    return raw
 
 
 _local = threading.local()
@@ -223,8 +266,8 @@ class ChunkIndex:
             raise CorruptObject(cid.hex(), "chunk is not in any pack of the store")
         return loc
 
-    def read(self, cid: bytes, check: bool = True) -> bytes | memoryview:
-        """The raw chunk, verified against its id (see decode_entry for `check`)."""
+    def read(self, cid: bytes, check: str = SHA256) -> bytes | memoryview:
+        """The raw chunk, checked as decode_entry does."""
         loc = self.locate(cid)
         try:
             entry = self.read_entry(loc)
@@ -232,7 +275,7 @@ class ChunkIndex:
             raise CorruptObject(cid.hex(), f"pack {loc.pack} is gone") from None
         return decode_entry(cid, loc, entry, check)
 
-    def read_run(self, run: list[tuple[bytes, Location]], check: bool = True,
+    def read_run(self, run: list[tuple[bytes, Location]], check: str = SHA256,
                  keep: bool = True) -> list[bytes | memoryview]:
         """The raw chunks of `run`, entries that follow each other in one pack, read with one
         pread and each checked as decode_entry does (raw chunks: views of that one read).
@@ -290,7 +333,7 @@ class PackWriter:
         self.tmp_dir = tmp_dir
         self.level = level
         self.name = new_pack_name()
-        self._records: list[tuple[bytes, int, int, int, int]] = []
+        self._records: list[tuple[bytes, int, int, int, int, int]] = []
         self._ids: set[bytes] = set()
         self._file = None  # opened on the first chunk: a put that adds none writes nothing
         self._offset = 0
@@ -315,24 +358,34 @@ class PackWriter:
         """Add a raw chunk: compressed once, kept raw when compressing does not pay."""
         self.add_stored(cid, *pack_chunk(raw, self.level))
 
-    def add_stored(self, cid: bytes, kind: int, raw_len: int, stored: bytes | memoryview) -> None:
-        """Add a chunk as another store keeps it (no recompression on transfers)."""
+    def add_stored(self, cid: bytes, kind: int, raw_len: int, stored: bytes | memoryview, crc: int | None = None) -> None:
+        """Add a chunk as another store keeps it (no recompression on transfers); `crc`, its
+        entry's CRC-32 when the caller has it (computed here otherwise)."""
         if cid in self._ids:
             return
         if self._file is None:
             self._open()
         assert self._file is not None
-        self._file.write(ENTRY.pack(cid, kind, len(stored)))
+        header = ENTRY.pack(cid, kind, len(stored))
+        if crc is None:
+            crc = zlib.crc32(stored, zlib.crc32(header))
+        self._file.write(header)
         self._file.write(stored)
-        self._records.append((cid, self._offset, len(stored), raw_len, kind))
+        self._records.append((cid, self._offset, len(stored), raw_len, kind, crc))
         self._ids.add(cid)
         self._offset += ENTRY.size + len(stored)
         self.bytes_written = self._offset
 
-    def add_entry(self, cid: bytes, loc: Location, entry: bytes | memoryview) -> None:
-        """Add a stored entry read from another pack, after checking it decodes to `cid`."""
-        decode_entry(cid, loc, entry)
-        self.add_stored(cid, loc.kind, loc.raw, memoryview(entry)[ENTRY.size:])
+    def add_entry(self, cid: bytes, loc: Location, entry: bytes | memoryview, check: str = SHA256) -> None:
+        """Add a stored entry read from another pack, after checking it as `check` says: SHA256
+        (it decodes to `cid`) for what comes from elsewhere, COPY for an entry of a store of
+        this machine (its CRC-32)."""
+        if check == COPY:
+            crc = check_copied_entry(cid, loc, entry)
+        else:
+            decode_entry(cid, loc, entry, check)
+            crc = None
+        self.add_stored(cid, loc.kind, loc.raw, memoryview(entry)[ENTRY.size:], crc)
 
     def finish(self, sync: bool = False) -> tuple[str, list[tuple[bytes, Location]]] | None:
         """Publish the pack, then its index. None when no chunk was added."""
@@ -359,7 +412,7 @@ class PackWriter:
             self.abort()
             _unlink(idx_tmp)
             raise
-        return self.name, [(r[0], Location(self.name, r[1], r[2], r[3], r[4])) for r in self._records]
+        return self.name, [(r[0], Location(self.name, *r[1:])) for r in self._records]
 
     def abort(self) -> None:
         if self._file is not None:
