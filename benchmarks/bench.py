@@ -139,8 +139,12 @@ def run_tool(tool: str, data: Path, work: Path, env: dict[str, str], settled: bo
                                  capture_output=True, text=True).stdout
     if clone_dirty.strip():
         print(f"  warning: {tool} clone is not clean:\n{clone_dirty[:500]}", file=sys.stderr)
-    store = repo / ".git" / ("lfs" if tool == "lfs" else "datax")
-    return times, du(store / "objects")
+    if tool == "lfs":
+        return times, du(repo / ".git" / "lfs" / "objects")
+    # objects/ holds whole-file objects and the manifests of chunked ones, chunks/ their chunks:
+    # counting objects/ alone (as this did until 2026-12-02) left out every chunked file's bytes
+    store = repo / ".git" / "datax"
+    return times, du(store / "objects") + du(store / "chunks")
 
 
 def run_git_alone(data: Path, work: Path, env: dict[str, str], compress: bool = False) -> dict[str, float]:

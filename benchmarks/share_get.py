@@ -112,7 +112,8 @@ def run_clone(server: Path, dest: Path) -> tuple[float, int, int, int]:
     sh("git", "clone", "-q", str(server), str(dest))
     seconds = time.monotonic() - start
     objects = dest / ".git" / "objects"
-    return seconds, du(objects), du(dest / ".git" / "datax" / "objects"), du(dest)
+    store = dest / ".git" / "datax"  # whole-file objects and manifests, and the chunks
+    return seconds, du(objects), du(store / "objects") + du(store / "chunks"), du(dest)
 
 
 def mib(n: int) -> str:
