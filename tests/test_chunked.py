@@ -340,3 +340,32 @@ def test_new_packs_record_each_entry_crc_and_packs_indexed_before_stay_readable(
     with pytest.raises(CorruptUpload, match=f"{stubs[1].oid}.*chunk {bad.hex()[:16]}.*does not hash"):
         remote.upload(stubs[1], ObjectStore(store.root))
     assert not nas.has(stubs[1].oid)
+
+
+@pytest.mark.parametrize("fresh", [True, False], ids=["hashed-on-arrival", "hashed-after"])
+def test_a_manifest_that_lies_about_its_content_is_refused_on_download(tmp_path: Path, fresh: bool) -> None:
+    """A download hashes the whole before the manifest is published: on the way in when every
+    chunk arrives in order (a fresh clone), else by reading the chunks back. A remote manifest
+    naming good chunks of other content of the same size is refused either way."""
+    import shutil
+
+    from gitdatax.remotes.base import RemoteCorruptObject
+
+    data = random.Random(8).randbytes(12 << 20)
+    other = bytearray(data)
+    other[6 << 20] ^= 0xFF
+    nas = ObjectStore(tmp_path / "nas")
+    good, liar = put(nas, data), put(nas, bytes(other))
+    target = nas.object_path(good.oid)
+    make_writable(target)
+    shutil.copyfile(nas.object_path(liar.oid), target)  # good's oid, the other content's chunks
+    clone = ObjectStore(tmp_path / "clone")
+    if not fresh:
+        put(clone, data[:5 << 20])  # not one of good's chunks: the same content's first chunks
+        assert clone.missing_chunks(nas.read_manifest(good.oid).ids()) != nas.read_manifest(good.oid).ids()
+    remote = DirectoryRemote(str(tmp_path / "nas"))
+    with pytest.raises(RemoteCorruptObject, match=f"{good.oid}.*does not hash to its oid"):
+        remote.download(good, clone)
+    assert not clone.has(good.oid)
+    assert transfer.download_missing(remote, clone, [liar], quiet=True).ok
+    assert read(ObjectStore(clone.root), liar) == bytes(other)

@@ -330,33 +330,54 @@ class ChunkedMixin:
         self.chunk_index.refresh()
         return self.chunk_index.missing(cids)
 
-    def receive_chunks(self: ObjectStore, entries: Iterable[tuple[bytes, Location, bytes]], check: str = SHA256) -> None:
+    def receive_chunks(self: ObjectStore, entries: Iterable[tuple[bytes, Location, bytes]], check: str = SHA256,
+                       seen: Any = None) -> None:
         """ChunkSink: entries checked against their ids (COPY: from a store of this machine, by
-        their CRC-32), written into one new pack."""
+        their CRC-32), written into one new pack; `seen(id, raw chunk or None)` after each."""
         writer = self.new_pack()
         try:
             for cid, loc, entry in entries:
-                writer.add_entry(cid, loc, entry, check)
+                raw = writer.add_entry(cid, loc, entry, check)
+                if seen is not None:
+                    seen(cid, raw)
             self.publish_pack(writer)
         except BaseException:
             writer.abort()
             raise
 
-    def fill_chunks(self: ObjectStore, oid: str, manifest: Manifest, source: ChunkSource | None) -> None:
+    def fill_chunks(self: ObjectStore, oid: str, manifest: Manifest, source: ChunkSource | None,
+                    whole: Any = None) -> bool:
         """Bring the chunks of `manifest` this store lacks from `source`, in batches, each
-        checked before it is kept; ObjectMissing-like CorruptObject when no source has them."""
+        checked before it is kept; ObjectMissing-like CorruptObject when no source has them.
+
+        With `whole` (a hasher): when every chunk was missing, none twice, and they arrive in
+        the manifest's order (a fresh clone from a directory remote), the whole content is fed
+        to it as the chunks are checked, and True says so: the caller need not read them all
+        back to hash the whole (on a clone, a second decompression of every chunk)."""
         wanted = self.missing_chunks(manifest.ids())
         if not wanted:
-            return
+            return False
         if source is None:
             raise CorruptObject(oid, f"{len(wanted)} of its chunks are in no store at hand")
+        in_order = whole is not None and len(wanted) == len(manifest.chunks)
+        expected = iter(wanted)
+
+        def seen(cid: bytes, raw: Any) -> None:
+            nonlocal in_order
+            if in_order and raw is not None and next(expected, None) == cid:
+                whole.update(raw)
+            else:
+                in_order = False
+
         try:
             for start in range(0, len(wanted), FETCH_BATCH):
-                self.receive_chunks(source.fetch_chunks(wanted[start:start + FETCH_BATCH]))
+                self.receive_chunks(source.fetch_chunks(wanted[start:start + FETCH_BATCH]),
+                                    seen=seen if in_order else None)
         except CorruptObject as exc:
             if exc.oid == oid:
                 raise
             raise CorruptObject(oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
+        return in_order
 
     def send_chunks(self: ObjectStore, oid: str, sink: ChunkSink, copy: bool = False) -> Manifest | None:
         """Give `sink` the chunks of object `oid` it lacks (None: a whole-file object). With

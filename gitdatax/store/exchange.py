@@ -14,6 +14,7 @@ from gitdatax.store.objectfile import CHUNK, CheckedReader, CorruptUpload, check
 from gitdatax.store import manifest as manifests
 from gitdatax.store.chunked import CDC_MIN, ChunkSource
 from gitdatax.store.packs import ONCE
+from gitdatax.store.parallel_hash import ParallelSha256
 from gitdatax.stub import Stub
 
 # Raw content up to this size is checked in memory (most objects a server receives).
@@ -28,7 +29,7 @@ class _StoreHost(Protocol):
     def write_small_object(self, oid: str, compressed: bytes) -> None: ...
     def import_object(self, source: BinaryIO, stub: Stub, chunks: Any = None) -> None: ...
     def read_manifest(self, oid: str, size: int | None = None) -> Any: ...
-    def fill_chunks(self, oid: str, manifest: Any, source: Any) -> None: ...
+    def fill_chunks(self, oid: str, manifest: Any, source: Any, whole: Any = None) -> bool: ...
     def send_chunks(self, oid: str, sink: Any, copy: bool = False) -> Any: ...
     def chunk_lock(self, exclusive: bool = False) -> Any: ...
     def iter_chunks(self, oid: str, manifest: Any, check: str = ...) -> Any: ...
@@ -111,9 +112,17 @@ class ExchangeMixin:
                 f.seek(0)
                 manifest = manifests.decode(f.read(manifests.max_manifest_size(stub.size, CDC_MIN)), stub.oid, stub.size)
                 with self.chunk_lock():  # gc keeps the chunks until the manifest is out
-                    self.fill_chunks(stub.oid, manifest, chunks)
-                    # each chunk was checked as it arrived (or when it was stored): the whole now
-                    check_sha256(stub, self.iter_chunks(stub.oid, manifest, ONCE))
+                    whole = ParallelSha256()
+                    try:
+                        hashed = self.fill_chunks(stub.oid, manifest, chunks, whole)
+                        # each chunk was checked as it arrived (or when it was stored): the whole
+                        # now, unless it was hashed on the way in
+                        if not hashed:
+                            check_sha256(stub, self.iter_chunks(stub.oid, manifest, ONCE))
+                        elif whole.hexdigest() != stub.oid:
+                            raise CorruptObject(stub.oid, "content does not hash to its oid")
+                    finally:
+                        whole.close()
                     self._publish(tmp, stub.oid, mode)
                 self._remember_verified(stub.oid)
                 return

@@ -376,16 +376,19 @@ class PackWriter:
         self._offset += ENTRY.size + len(stored)
         self.bytes_written = self._offset
 
-    def add_entry(self, cid: bytes, loc: Location, entry: bytes | memoryview, check: str = SHA256) -> None:
+    def add_entry(self, cid: bytes, loc: Location, entry: bytes | memoryview,
+                  check: str = SHA256) -> bytes | memoryview | None:
         """Add a stored entry read from another pack, after checking it as `check` says: SHA256
         (it decodes to `cid`) for what comes from elsewhere, COPY for an entry of a store of
-        this machine (its CRC-32)."""
+        this machine (its CRC-32). The raw chunk comes back when it was decoded (not on COPY)."""
+        raw = None
         if check == COPY:
             crc = check_copied_entry(cid, loc, entry)
         else:
-            decode_entry(cid, loc, entry, check)
+            raw = decode_entry(cid, loc, entry, check)
             crc = None
         self.add_stored(cid, loc.kind, loc.raw, memoryview(entry)[ENTRY.size:], crc)
+        return raw
 
     def finish(self, sync: bool = False) -> tuple[str, list[tuple[bytes, Location]]] | None:
         """Publish the pack, then its index. None when no chunk was added."""
