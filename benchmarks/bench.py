@@ -121,7 +121,8 @@ def check_out_both_versions(repo: Path, env: dict[str, str], settled: bool = Fal
     return times
 
 
-def run_tool(tool: str, data: Path, work: Path, env: dict[str, str], settled: bool = False) -> tuple[dict[str, float], int]:
+def run_tool(tool: str, data: Path, work: Path, env: dict[str, str], settled: bool = False,
+             link: bool = False) -> tuple[dict[str, float], int]:
     work.mkdir(parents=True)
     sh("git init -q --bare -b main remote.git", work, env)
     repo = work / "repo"
@@ -131,6 +132,8 @@ def run_tool(tool: str, data: Path, work: Path, env: dict[str, str], settled: bo
     else:
         sh("git datax install --local && git datax track '*.bin' '*.csv' '*.wav'", repo, env)
     sh("git add .gitattributes && git commit -qm attrs && git remote add origin ../remote.git", repo, env)
+    if link and tool == "datax":  # the push hard-links, as Git LFS does to a local bare repository
+        sh(f"git datax remote add --local --create -o link=true origin {work / 'remote.git' / 'datax'} >/dev/null", repo, env)
     times = add_both_versions(repo, data, env)
     times.update(check_out_both_versions(repo, env, settled))
     times["push"] = sh("git push -q origin HEAD:refs/heads/main", repo, env)
@@ -201,6 +204,9 @@ def main() -> int:
                              "the git-alone floor always does; without it, the tools run peer_lfs.sh's steps "
                              "back to back, and a tool whose previous step ended within a second of writing "
                              "its files pays git's re-clean of them in the checkout")
+    parser.add_argument("--link", action="store_true",
+                        help="push to a gitdatax remote with -o link=true: hard links, as Git LFS makes into a "
+                             "local bare repository (gitdatax copies by default: a linked remote is no backup)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per tool, alternating tools; the median of each step is shown (default 3)")
     args = parser.parse_args()
@@ -235,7 +241,7 @@ def main() -> int:
                 sh("git datax install --global >/dev/null", home, env)
             else:
                 sh("git lfs install --skip-repo >/dev/null", home, env)
-            runs[tool].append(run_tool(tool, data, work / tool, env, args.settle))
+            runs[tool].append(run_tool(tool, data, work / tool, env, args.settle, args.link))
             print(f"  round {round_ + 1}/{args.repeat} {tool}: " + ", ".join(
                 f"{k} {v:.2f}" for k, v in runs[tool][-1][0].items()), file=sys.stderr)
     results = {tool: ({step: statistics.median(r[0][step] for r in rs) for step in rs[0][0]}, rs[-1][1])

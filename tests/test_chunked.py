@@ -369,3 +369,36 @@ def test_a_manifest_that_lies_about_its_content_is_refused_on_download(tmp_path:
     assert not clone.has(good.oid)
     assert transfer.download_missing(remote, clone, [liar], quiet=True).ok
     assert read(ObjectStore(clone.root), liar) == bytes(other)
+
+
+def test_a_linked_directory_remote_links_whole_packs_and_copies_the_rest(tmp_path: Path) -> None:
+    """`-o link=true` links a chunked object's packs as it links whole-file objects (checked
+    first), a pack the remote already holds chunks of is copied from, and a damaged entry stops
+    the link."""
+    from gitdatax.store.objectfile import CorruptUpload
+
+    v1, v2 = model_versions(12 << 20)
+    store = ObjectStore(tmp_path / "local")
+    first, second = put(store, v1), put(store, v2)  # two packs: v2's holds only its new chunks
+    remote = DirectoryRemote(str(tmp_path / "nas"), {"create": True, "link": "true"})
+    remote.upload(first, store)
+    nas = ObjectStore(tmp_path / "nas")
+    pack = store.chunk_index.get(store.read_manifest(first.oid).ids()[0]).pack
+    assert (nas.chunks_dir / f"{pack}.pack").stat().st_ino == (store.chunks_dir / f"{pack}.pack").stat().st_ino
+    assert (nas.chunks_dir / f"{pack}.idx").is_file()
+    assert read(ObjectStore(nas.root), first) == v1
+    # v2's own pack is damaged: nothing of it is linked, and the object is refused
+    new = [c for c in store.read_manifest(second.oid).ids() if store.chunk_index.get(c).pack != pack]
+    _flip_in_chunk(store, new[0])
+    with pytest.raises(CorruptUpload, match=f"{second.oid}.*CRC-32"):
+        remote.upload(second, ObjectStore(store.root))
+    bad_pack = store.chunk_index.get(new[0]).pack
+    assert not (nas.chunks_dir / f"{bad_pack}.pack").exists() and not nas.has(second.oid)
+    # a remote holding some chunks of a pack gets the others copied into a pack of its own
+    other = ObjectStore(tmp_path / "other")
+    third = put(other, v2)
+    target = ObjectStore(tmp_path / "nas2")
+    put(target, v1)
+    DirectoryRemote(str(target.root), {"link": "true"}).upload(third, other)
+    assert read(ObjectStore(target.root), third) == v2
+    assert not any(p.stat().st_nlink > 1 for p in target.chunks_dir.glob("*.pack"))

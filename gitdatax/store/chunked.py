@@ -22,7 +22,7 @@ from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store import manifest as manifests
 from gitdatax.store.manifest import Manifest
 from gitdatax.store.objectfile import ContentChanged
-from gitdatax.store.packs import COPY, ENTRY, ONCE, SHA256, STORED, ChunkIndex, Location, PackWriter, entry_crc, pack_chunk
+from gitdatax.store.packs import COPY, ENTRY, ONCE, SHA256, STORED, ChunkIndex, Location, PackWriter, check_copied_entry, entry_crc, pack_chunk
 from gitdatax.stub import Stub
 
 if TYPE_CHECKING:  # typed by name only: objectstore imports this module
@@ -378,6 +378,39 @@ class ChunkedMixin:
                 raise
             raise CorruptObject(oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
         return in_order
+
+    def link_packs_to(self: ObjectStore, other: ObjectStore, manifest: Manifest) -> int:
+        """For a directory remote with `link` (space over safety, as for whole-file objects):
+        hard-link into `other` each pack of this store holding chunks of `manifest` of which
+        `other` has no chunk at all, after checking its entries (CRC-32); the number linked. The
+        chunks still lacking afterwards (in packs `other` holds some of) are copied by
+        send_chunks, which also makes sure of the rest: a pack another uploader is linking at the
+        same moment costs at most a copy of its chunks, never a manifest with a hole."""
+        index = self.chunk_index
+        needed = {index.locate(cid).pack for cid in manifest.ids()}
+        packs = index.packs()
+        linked = 0
+        for pack in sorted(needed):
+            entries = packs.get(pack, [])
+            if not entries or len(other.missing_chunks([cid for cid, _ in entries])) != len(entries):
+                continue
+            for run in _runs(index, (cid for cid, _ in sorted(entries, key=lambda e: e[1].offset))):
+                first, last = run[0][1], run[-1][1]
+                view = memoryview(index.read_span(pack, first.offset, last.offset + ENTRY.size + last.stored))
+                for cid, loc in run:
+                    start = loc.offset - first.offset
+                    check_copied_entry(cid, loc, view[start:start + ENTRY.size + loc.stored])
+            other.chunks_dir.mkdir(parents=True, exist_ok=True)
+            try:  # the pack, then its index: as publish_pack, a reader knows chunks by an index
+                for suffix in (".pack", ".idx"):
+                    os.link(self.chunks_dir / f"{pack}{suffix}", other.chunks_dir / f"{pack}{suffix}")
+            except FileExistsError:
+                continue  # another uploader links it; send_chunks copies what is not there yet
+            except OSError:
+                return linked  # another file system, or no links allowed: copies, as without `link`
+            other.chunk_index.add_published(pack, entries)
+            linked += 1
+        return linked
 
     def send_chunks(self: ObjectStore, oid: str, sink: ChunkSink, copy: bool = False) -> Manifest | None:
         """Give `sink` the chunks of object `oid` it lacks (None: a whole-file object). With
