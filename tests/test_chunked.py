@@ -402,3 +402,26 @@ def test_a_linked_directory_remote_links_whole_packs_and_copies_the_rest(tmp_pat
     DirectoryRemote(str(target.root), {"link": "true"}).upload(third, other)
     assert read(ObjectStore(target.root), third) == v2
     assert not any(p.stat().st_nlink > 1 for p in target.chunks_dir.glob("*.pack"))
+
+
+def test_compressible_content_after_incompressible_chunks_is_still_compressed(tmp_path: Path) -> None:
+    """Clean stops trying zstd on every chunk of a run of incompressible ones, and probes now and
+    then: text that follows 8 MiB of random bytes is still stored compressed."""
+    from gitdatax.store.packs import RAW, ZSTD
+
+    rng = random.Random(21)
+    text = csv_versions(6 << 20)[0]
+    data = rng.randbytes(8 << 20) + text + rng.randbytes(2 << 20)
+    store = ObjectStore(tmp_path / "local")
+    stub = put(store, data)
+    kinds = [store.chunk_index.get(cid).kind for cid in store.read_manifest(stub.oid).ids()]
+    offsets, at = [], 0
+    for cid, length in store.read_manifest(stub.oid).chunks:
+        offsets.append(at)
+        at += length
+    in_text = [k for k, o in zip(kinds, offsets) if (8 << 20) + (1 << 20) <= o < (8 << 20) + (5 << 20)]
+    assert in_text and all(k == ZSTD for k in in_text)
+    assert kinds.count(RAW) > len([o for o in offsets if o < 8 << 20]) * 0.9
+    stored = sum(os.path.getsize(p) for p in store.chunks_dir.glob("*.pack"))
+    assert stored < len(data) - len(text) * 0.6  # the text compressed
+    assert read(ObjectStore(store.root), stub) == data

@@ -22,7 +22,7 @@ from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store import manifest as manifests
 from gitdatax.store.manifest import Manifest
 from gitdatax.store.objectfile import ContentChanged
-from gitdatax.store.packs import COPY, ENTRY, ONCE, SHA256, STORED, ChunkIndex, Location, PackWriter, check_copied_entry, entry_crc, pack_chunk
+from gitdatax.store.packs import COPY, ENTRY, ONCE, RAW, SHA256, STORED, ChunkIndex, Location, PackWriter, check_copied_entry, entry_crc, pack_chunk
 from gitdatax.stub import Stub
 
 if TYPE_CHECKING:  # typed by name only: objectstore imports this module
@@ -39,7 +39,9 @@ CUT_BLOCK = 4 << 20  # bytes read from git and cut at a time (a few blocks live 
 READ_AHEAD = 4  # runs (up to RUN_BYTES each) read and checked by two threads while git takes the last
 RUN_BYTES = 2 << 20  # stored bytes of adjacent chunks read with one pread (about 30 chunks)
 FETCH_BATCH = 4096  # chunk ids asked of another store at once
-PACK_AHEAD = 32  # chunks being compressed while the next are cut and hashed
+PACK_BATCH = 32  # chunks hashed and compressed by one task (about 2 MiB)
+PACK_AHEAD = 4  # batches being hashed and compressed while the next are cut
+TRY_RAW, PROBE_EVERY = 4, 8  # incompressible chunks in a row before zstd is tried only now and then
 
 
 def chunker():  # type: ignore[no-untyped-def]
@@ -48,14 +50,29 @@ def chunker():  # type: ignore[no-untyped-def]
     return FastCDC(CDC_AVG, min_size=CDC_MIN, max_size=CDC_MAX)
 
 
-def _hash_and_pack(index: ChunkIndex, level: int, data: memoryview) -> tuple[bytes, int, Any]:
-    """A chunk's id, length and, when the store lacks it, its packed form (kind, raw, stored,
-    the entry's CRC-32)."""
-    cid = hashlib.sha256(data).digest()
-    if index.has(cid):
-        return cid, len(data), None
-    kind, raw, stored = pack_chunk(data, level)
-    return cid, len(data), (kind, raw, stored, entry_crc(cid, kind, stored))
+def _hash_and_pack(index: ChunkIndex, level: int, batch: list[memoryview]) -> list[tuple[bytes, int, Any]]:
+    """Each chunk's id, length and, when the store lacks it, its packed form (kind, raw length,
+    stored bytes, the entry's CRC-32). One task per batch: a task per 64 KiB chunk cost the
+    cutting thread more in futures and locks than the hashing saved it.
+
+    After TRY_RAW chunks in a row that zstd could not shrink (weights, media), only every
+    PROBE_EVERY-th is tried until one shrinks again: trying each one of a random-bytes file cost
+    as much CPU as hashing it. Each batch starts by trying again, so a compressible part of a
+    file is missed for at most a batch."""
+    out: list[tuple[bytes, int, Any]] = []
+    raw_run = 0
+    for data in batch:
+        cid = hashlib.sha256(data).digest()
+        if index.has(cid):
+            out.append((cid, len(data), None))
+            continue
+        if raw_run >= TRY_RAW and raw_run % PROBE_EVERY:
+            kind, stored = RAW, data
+        else:
+            kind, _, stored = pack_chunk(data, level)
+        raw_run = raw_run + 1 if kind == RAW else 0
+        out.append((cid, len(data), (kind, len(data), stored, entry_crc(cid, kind, stored))))
+    return out
 
 
 class ChunkSource(Protocol):
@@ -174,15 +191,15 @@ class ChunkedMixin:
         chunks: list[tuple[bytes, int]] = []
         pending: deque = deque()  # futures of _hash_and_pack, in stream order
 
-        def take(result: tuple[bytes, int, Any]) -> None:
-            cid, length, packed = result
-            chunks.append((cid, length))
-            if packed is not None:
-                writer.add_stored(cid, *packed)  # a chunk twice in one file is written once
+        def take(results: list[tuple[bytes, int, Any]]) -> None:
+            for cid, length, packed in results:
+                chunks.append((cid, length))
+                if packed is not None:
+                    writer.add_stored(cid, *packed)  # a chunk twice in one file is written once
 
         with ThreadPoolExecutor(2, thread_name_prefix="datax-pack") as pool:
-            for data in feed.chunks():
-                pending.append(pool.submit(_hash_and_pack, index, self.level, data))
+            for batch in _batches(feed.chunks(), PACK_BATCH):
+                pending.append(pool.submit(_hash_and_pack, index, self.level, batch))
                 while pending and (len(pending) > PACK_AHEAD or pending[0].done()):
                     take(pending.popleft().result())
             while pending:
@@ -452,6 +469,17 @@ def _runs(index: ChunkIndex, cids: Iterable[bytes], oid: str | None = None) -> I
         end = loc.offset + ENTRY.size + loc.stored
     if run:
         yield run
+
+
+def _batches(items: Iterator[memoryview], size: int) -> Iterator[list[memoryview]]:
+    batch: list[memoryview] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class _IterReader:
