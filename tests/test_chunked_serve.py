@@ -1,7 +1,8 @@
 """Chunked objects between gitdatax ends over `git datax serve` (HTTP; the datax-chunks transfer of
 docs/http-chunks.md, issue 15 item 3): only the chunks the other side lacks travel, counted on the
-wire by a relay; git-lfs still gets whole files; a push killed half way leaves no manifest and a
-rerun completes; a corrupt chunk, hostile requests and a manifest with a chunk gone are refused."""
+wire by a relay; git-lfs still gets whole files, and so does a remote with `chunks = false`; a push
+killed half way leaves no manifest and a rerun completes; a corrupt chunk, hostile requests and a
+manifest with a chunk gone are refused."""
 from __future__ import annotations
 
 import hashlib
@@ -314,3 +315,54 @@ def test_a_manifest_whose_chunk_is_gone_counts_as_absent_and_the_push_repairs_it
     accepted = git("push", "origin", "main", check=False)  # pre-push sends the chunks again
     assert accepted.returncode == 0, accepted.stderr
     assert ObjectStore(server.store).verify(stub.oid) is None
+
+
+def test_with_chunks_off_a_chunked_object_goes_to_serve_and_back_by_basic_whole_and_bit_for_bit(
+        data_repo: Path, tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """`chunks = false` (a proxy that passes only the standard LFS paths): gitdatax offers only
+    basic, so even `serve` moves the file whole, raw, through /objects/<oid> both ways."""
+    server = serve()
+    proxy = CountingProxy(server.port)
+    try:
+        data = random_bytes(9 << 20, seed=35)  # over 4 MiB: chunked in both stores
+        bare = tmp_path / "origin.git"
+        git("init", "-q", "--bare", str(bare))
+        git("remote", "add", "origin", str(bare))
+        added = datax("remote", "add", "--local", "team", proxy.url + "/info/lfs", "--default", "-o", "chunks=false")
+        assert added.returncode == 0, added.stderr
+        assert git("config", "datax.remote.team.chunks").stdout == "false\n"
+        write(data_repo / "model.bin", data)
+        git("add", "-A")
+        git("commit", "-q", "--no-verify", "-m", "model")  # no pre-commit upload: the push does it
+        stub = stub_of(data_repo, "HEAD", "model.bin")
+        assert ObjectStore(data_repo / ".git" / "datax").read_manifest(stub.oid) is not None
+        push = git("push", "-q", "origin", "main", check=False)
+        assert push.returncode == 0, push.stderr
+        assert f'"PUT /info/lfs/objects/{stub.oid}" 200 ' in server.log  # basic: the whole file in one PUT
+        assert proxy.up > len(data)
+        assert ObjectStore(server.store).verify(stub.oid) is None
+        assert ObjectStore(server.store).read_manifest(stub.oid) is not None  # serve chunks it all the same
+
+        env = {**os.environ, **fresh_home(tmp_path, "teammate")}
+        clone = tmp_path / "clone"
+        config = [f"datax.remote.team.url={proxy.url}/info/lfs", "datax.remote.team.default=true",
+                  "datax.remote.team.chunks=false"]
+        cloned = git("clone", "-q", *[a for c in config for a in ("-c", c)], str(bare), str(clone), env=env,
+                     check=False)
+        assert cloned.returncode == 0, cloned.stderr
+        assert (clone / "model.bin").read_bytes() == data
+        assert f'"GET /info/lfs/objects/{stub.oid}" 200 {len(data)} ' in server.log  # basic, whole
+        assert proxy.down > len(data)
+        for path in ("/stored", "/chunks", "/missing-chunks", "/fetch-chunks"):
+            assert f'{path}"' not in server.log, server.log
+        assert git("status", "--porcelain", cwd=clone, env=env).stdout == ""
+
+        git("config", "datax.remote.team.chunks", "maybe")  # a value that is not a boolean: one line
+        write(data_repo / "other.bin", b"other")
+        git("add", "-A")
+        git("commit", "-q", "--no-verify", "-m", "other")
+        bad = datax("push")
+        assert bad.returncode == 1 and bad.stderr.count("\n") == 1, bad.stderr
+        assert "bad chunks 'maybe' (expected true or false)" in bad.stderr, bad.stderr
+    finally:
+        proxy.close()

@@ -96,7 +96,7 @@ def test_unknown_keys_in_the_team_file_are_refused_with_the_key_named(repo: Path
     assert proc.stderr.strip() == (
         "git-datax: error: .datax.toml: [remote.team] credential_helper may not be set in the team file "
         "(it may name a remote's url, default, endpoint_url, region, multipart_threshold, retries, backoff, "
-        "timeout and connections); set it in your own git config: "
+        "timeout, connections and chunks); set it in your own git config: "
         "`git datax remote add --local` or `git config datax.remote.team.credential-helper VALUE`")
     (repo / ".datax.toml").write_text('[core]\nmaxgitsize = "20MiB"\nhookspath = "/tmp"\n')
     proc = datax("remote", "list")
@@ -109,7 +109,7 @@ def test_inert_team_settings_still_work(repo: Path) -> None:
         '[core]\nmaxgitsize = "20MiB"\nconcurrency = 4\n\n[tool.other]\nkeep = 1\n\n'
         '[remote.team]\nurl = "s3://bucket/prefix"\ndefault = true\nendpoint_url = "http://127.0.0.1:9"\n'
         'region = "eu-west-3"\nmultipart_threshold = "8MiB"\nretries = 2\nbackoff = 0.1\ntimeout = 5\n'
-        'connections = 2\n\n[remote.lfs]\nurl = "https://user@lfs.example.invalid/info/lfs"\n')
+        'connections = 2\n\n[remote.lfs]\nurl = "https://user@lfs.example.invalid/info/lfs"\nchunks = false\n')
     proc = datax("remote", "list", "-v")
     assert proc.returncode == 0, proc.stderr
     assert "team  s3://bucket/prefix  (default)" in proc.stdout

@@ -160,6 +160,20 @@ def number_option(url: str, options: dict, key: str, default: float, *, whole: b
     return value
 
 
+def switch_option(url: str, options: dict, key: str, default: bool) -> bool:
+    """An on/off option of a remote (git config or .datax.toml), spelled as git reads a boolean;
+    a value that is neither is the user's to fix, with one line, never silently the default."""
+    raw = options.get(key, default)
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in ("true", "yes", "on", "1"):
+        return True
+    if word in ("false", "no", "off", "0"):
+        return False
+    raise RemoteError(f"remote {url}: bad {key} {str(raw)!r} (expected true or false)")
+
+
 class RemoteCorruptObject(RemoteError, CorruptObject):
     """A download whose bytes the store refused: the remote's copy is bad, not ours (also a
     CorruptObject, as the store raised it)."""

@@ -44,7 +44,7 @@ EXTRAS = {"gs": "gs", "gcs": "gs", "az": "azure", "abfs": "azure", "abfss": "azu
 # never creates one (gcsfs's makedirs would), as DVC does not.
 BUCKET_PROTOCOLS = {"gs", "gcs", "az", "abfs", "abfss", "adl", "s3", "s3a", "oss", "oci", "tos", "tosfs"}
 # Settings of gitdatax itself, not the file system's.
-OWN_OPTIONS = {"url", "default", "create", "retries", "backoff", "timeout", "connections", "profile",
+OWN_OPTIONS = {"url", "default", "create", "retries", "backoff", "timeout", "connections", "chunks", "profile",
                "region", "multipart_threshold", "sshcommand", "server_command", "exact_endpoint"}
 EXISTS_LIMIT = 256  # up to this many oids: ask for each (in parallel); more: list the prefixes
 _SECRET = re.compile(r"(?i)((?:sig|signature|token|key|password|secret|accountkey|sharedaccesssignature)=)[^&;\s'\"]+")

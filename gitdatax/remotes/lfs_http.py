@@ -13,6 +13,10 @@ RemoteError, and the whole object is tried again. A download that loses its conn
 with a Range request (or restarts and skips what it had when the server ignores Range), spending
 a try of the same budget.
 
+Transfers: `datax-chunks` (http_chunks.py) is offered before `basic`, unless the option `chunks`
+is false (`git config datax.remote.NAME.chunks false`): then only `basic` is offered, for a proxy
+that lets through nothing but the standard LFS requests (Git LFS's `lfs.basictransfersonly`).
+
 Credentials: none are sent until the server answers 401; then Git's credential helpers are asked
 (see credentials.py), approved on success and rejected on a second 401. Redirects are never
 followed automatically: the batch endpoint may redirect only within its own origin, and an action
@@ -29,7 +33,7 @@ from gitdatax.remotes import http_chunks
 from gitdatax.remotes.chunkreader import ChunkReader
 from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
 from gitdatax.remotes import credentials, meter
-from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, RetryPolicy
+from gitdatax.remotes.base import RemoteError, RemoteObjectMissing, RetryPolicy, switch_option
 from gitdatax.remotes.http_session import LFS_JSON, HttpSession
 from gitdatax.remotes.pack_stream import TRANSFER as CHUNKS
 from gitdatax.store.objectfile import CorruptUpload
@@ -95,6 +99,8 @@ class LfsHttpRemote:
             raise RemoteError(f"remote {self.url}: no host in the URL")
         self.endpoint = lfs_endpoint(self.url, exact=bool(options.get("exact_endpoint")))
         self.retry = RetryPolicy.from_options(self.url, options)
+        # The adapters offered, in order of preference; `chunks = false` leaves only basic.
+        self.transfers = [CHUNKS, "basic"] if switch_option(self.url, options, "chunks", True) else ["basic"]
         self.http = HttpSession(self.url, self.endpoint, credentials.userinfo(url), self.retry)
         self._lock = threading.Lock()
         self._actions: dict[str, tuple[str, dict, float]] = {}  # oid -> (transfer, answer, deadline)
@@ -103,12 +109,13 @@ class LfsHttpRemote:
     def _batch(self, operation: str, stubs: list[Stub], what: str | None = None) -> tuple[str, dict[str, dict]] | None:
         """The transfer adapter the server picked and its answer per oid; None when the server
         answers 404 to a download batch (giftless does that when it has none of the objects).
-        `datax-chunks` is offered first: only `git datax serve` knows it (http_chunks.py), and a
-        server picks one adapter of those listed, so any other gets basic as it always did."""
+        `datax-chunks` is offered first (unless `chunks` is off): only `git datax serve` knows it
+        (http_chunks.py), and a server picks one adapter of those listed, so any other gets basic
+        as it always did."""
         for stub in stubs:
             if not is_valid_oid(stub.oid):
                 raise InvalidOid(stub.oid)
-        request = {"operation": operation, "transfers": [CHUNKS, "basic"], "hash_algo": "sha256",
+        request = {"operation": operation, "transfers": self.transfers, "hash_algo": "sha256",
                    "objects": [{"oid": s.oid, "size": s.size} for s in stubs]}
         what = what or f"batch {operation}"
         response = self.http.send("POST", self.endpoint + "/objects/batch", api=True, json=request, what=what)
@@ -124,7 +131,7 @@ class LfsHttpRemote:
         if not isinstance(payload, dict) or not isinstance(payload.get("objects"), list):
             raise RemoteError(f"remote {self.url}: {what}: the answer has no object list")
         transfer = payload.get("transfer", "basic")
-        if transfer not in ("basic", CHUNKS):
+        if transfer not in self.transfers:
             raise RemoteError(f"remote {self.url}: {what}: unsupported transfer {payload.get('transfer')!r}")
         asked = {s.oid: s.size for s in stubs}
         answers: dict[str, dict] = {}

@@ -47,7 +47,7 @@ KNOWN_OPTIONS = ("url", "default", "endpoint_url", "region", "profile", "multipa
 # user's credentials (`profile`) comes only from the user's own git config, as Git never runs
 # configuration it cloned and Git LFS honours only a safe list of keys in .lfsconfig.
 TEAM_SAFE_OPTIONS = ("url", "default", "endpoint_url", "region", "multipart_threshold", "retries", "backoff",
-                     "timeout", "connections")
+                     "timeout", "connections", "chunks")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 

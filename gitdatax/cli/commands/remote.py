@@ -53,7 +53,8 @@ Examples:
                      "does not exist (else a warning; asked on a terminal)")
     add.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
                      help="any other backend option (repeatable); for a directory remote, link=true hard-links "
-                     "objects instead of copying them (one inode for both stores: no backup)")
+                     "objects instead of copying them (one inode for both stores: no backup); for an http(s) "
+                     "remote, chunks=false sends only Git LFS's basic transfers")
     _local_flag(add)
     lst = sub.add_parser("list", help="list remotes", description="List the remotes in effect, the default first.")
     lst.add_argument("-v", "--verbose", action="store_true", help="show each remote's options and where it is set")
