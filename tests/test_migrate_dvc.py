@@ -288,3 +288,58 @@ def test_a_password_in_a_url_goes_to_git_config_and_a_value_there_is_kept(tmp_pa
     assert git("config", "datax.remote.inline.url", cwd=repo).stdout.strip() == "webdavs://carl:url-secret-4@example.com/inline"
     listed = datax("remote", "list", cwd=repo)  # the team file passes its allowlist
     assert listed.returncode == 0 and "inline" in listed.stdout, listed.stderr
+
+
+def test_a_remote_only_in_config_local_goes_to_git_config_with_config_local_s_default(
+        tmp_path: Path, dvc_project: Path) -> None:
+    """DVC merges .dvc/config.local over .dvc/config: a remote defined only there, its default
+    and its own settings are this machine's, so they go to this repository's git config (which
+    overrides the team file as config.local overrides config); .datax.toml gets only .dvc/config.
+    The objects come from that remote too, when only it has them."""
+    repo = dvc_project
+    dvc("remote", "add", "shared", "s3://team-bucket/dvc", cwd=repo)
+    dvc("remote", "modify", "shared", "region", "eu-west-3", cwd=repo)
+    dvc("remote", "modify", "--local", "shared", "endpointurl", "http://minio.mine.invalid:9000", cwd=repo)
+    dvc("remote", "add", "--local", "mine", "../mine-remote", cwd=repo)  # DVC writes it relative to .dvc/
+    dvc("remote", "default", "--local", "mine", cwd=repo)
+    dvc("remote", "add", "--local", "scratch", "s3://my-own-bucket/dvc", cwd=repo)
+    dvc("remote", "modify", "--local", "scratch", "endpointurl", "http://127.0.0.1:9", cwd=repo)
+    dvc("remote", "modify", "--local", "scratch", "profile", "personal", cwd=repo)
+    dvc("push", "-q", "-r", "mine", cwd=repo)
+    git("commit", "-qam", "a shared remote", cwd=repo)
+    assert "mine" not in (repo / ".dvc" / "config").read_text()  # where DVC keeps them
+    assert "../../mine-remote" in (repo / ".dvc" / "config.local").read_text()
+    # Only the local-only remote has the objects now.
+    for gone in (repo / ".dvc" / "cache", tmp_path / "dvc-remote"):
+        for path in gone.rglob("*"):
+            make_writable(path)
+        shutil.rmtree(gone)
+
+    result = datax("migrate", "from-dvc", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert (repo / "models" / "asr.bin").read_bytes() == MODEL  # read from `mine`
+    mine = tmp_path / "mine-remote"
+    assert (f"migrate: remote mine -> {mine} (only in .dvc/config.local, this machine's: in this repository's "
+            "git config, not in .datax.toml)") in result.stderr, result.stderr
+    assert "migrate: remote scratch -> s3://my-own-bucket/dvc (only in .dvc/config.local" in result.stderr
+    assert "migrate: remote shared -> s3://team-bucket/dvc (in .datax.toml)" in result.stderr
+    team = (repo / ".datax.toml").read_text()
+    assert team == ('[remote.store]\nurl = "../dvc-remote"\ndefault = true\n\n'
+                    '[remote.shared]\nurl = "s3://team-bucket/dvc"\nregion = "eu-west-3"\n'), team
+    assert _local_config(repo) == {
+        "datax.remote.shared.endpoint-url": "http://minio.mine.invalid:9000",
+        "datax.remote.mine.url": str(mine),
+        "datax.remote.mine.default": "true",
+        "datax.remote.scratch.url": "s3://my-own-bucket/dvc",
+        "datax.remote.scratch.endpoint-url": "http://127.0.0.1:9",
+        "datax.remote.scratch.profile": "personal",
+    }
+    assert "personal" not in result.stderr
+    # As DVC would: config.local's default wins here, the team's everywhere else.
+    listed = datax("remote", "list", cwd=repo)
+    assert listed.returncode == 0, listed.stderr
+    assert f"mine     {mine}  (default)" in listed.stdout, listed.stdout
+    git("commit", "-qm", "from DVC", cwd=repo)
+    pushed = datax("push", cwd=repo)
+    assert pushed.returncode == 0, pushed.stderr
+    assert (mine / "objects").is_dir()

@@ -15,6 +15,11 @@
   ones a gitdatax backend takes go into this repository's git config (`datax.remote.NAME.*`,
   never committed), an ssh `keyfile` as `sshcommand = ssh -i KEYFILE`; the others are named in a
   warning. An existing git config value is never overwritten.
+- What `.dvc/config.local` says is this machine's, as DVC means it, so it goes to this
+  repository's git config, which overrides the team file key by key as config.local overrides
+  .dvc/config: a remote defined only there (all its settings, `default` when `core.remote` names
+  it), a `core.remote` of its own, an `endpointurl` or `region` of its own. Only `.dvc/config`
+  reaches `.datax.toml`.
 """
 from __future__ import annotations
 
@@ -55,6 +60,7 @@ class RemoteConversion(NamedTuple):
     converted: list[str]  # "NAME -> URL ..." lines, in .datax.toml
     local: list[str]  # the git config keys set in this repository (never their values)
     skipped: list[str]  # warnings: a remote not converted, or credentials not copied, and why
+    local_remotes: list[str]  # "NAME -> URL ..." lines of remotes only in .dvc/config.local, in git config
 
 
 def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str | None) -> RemoteConversion:
@@ -65,15 +71,16 @@ def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str |
 
     team = top / ".datax.toml"
     text = team.read_text(encoding="utf-8") if team.exists() else ""
-    private = _local_options(top)
-    result = RemoteConversion([], [], [])
+    private, local_default = _local_options(top)
+    result = RemoteConversion([], [], [], [])
     local_writes: list[tuple[str, str, str]] = []  # (DVC's name, git config key, value)
     for remote in remotes:
         url = "az://" + remote.url[len("azure://"):] if remote.url.startswith("azure://") else remote.url
         scheme = scheme_of(url)
         name = re.sub(r"[^A-Za-z0-9_-]", "-", remote.name).strip("-") or "dvc"
         shown = f"{remote.name} ({display_url(remote.url)})"
-        options = {**remote.options, **private.get(remote.name, {})}  # as DVC merges config.local
+        # As DVC merges config.local (a local-only remote has the options of both files already).
+        options = remote.options if remote.local_only else {**remote.options, **private.get(remote.name, {})}
         if scheme in ("http", "https"):
             result.skipped.append(_http_warning(name, url, shown, options))
             continue
@@ -93,12 +100,24 @@ def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str |
             dropped = [k for k in options if k in CREDENTIAL_OPTIONS and k not in taken]
             if "://" in url and urlsplit(url).password is not None:  # the team file would refuse it
                 team_url, local["url"] = _without_login(url), url
-        values: dict[str, object] = {"url": team_url}
-        if remote.name == default:
-            values["default"] = True
-        values.update({TEAM_OPTIONS[k]: v for k, v in options.items() if k in TEAM_OPTIONS})
-        text = add_table(text, ("remote", name), values)
-        result.converted.append(f"{name} -> {display_url(team_url)}{note}")
+        inert = {TEAM_OPTIONS[k]: v for k, v in remote.options.items() if k in TEAM_OPTIONS}
+        if remote.local_only:  # this machine's remote: all of it in git config, none in the team file
+            local = {"url": local.pop("url", team_url if scheme == "ssh" else url), **inert, **local}
+            if remote.name in (default, local_default):
+                local["default"] = "true"
+            shown_url = _without_login(local["url"]) if "://" in local["url"] else local["url"]  # no login shown
+            result.local_remotes.append(f"{name} -> {display_url(shown_url)}{note}")
+        else:
+            values: dict[str, object] = {"url": team_url}
+            if remote.name == default:
+                values["default"] = True
+            values.update(inert)
+            text = add_table(text, ("remote", name), values)
+            result.converted.append(f"{name} -> {display_url(team_url)}{note}")
+            local.update({TEAM_OPTIONS[k]: v for k, v in private.get(remote.name, {}).items()
+                          if k in TEAM_OPTIONS and remote.options.get(k) != v})
+            if remote.name == local_default != default:  # config.local's default: this user's
+                local["default"] = "true"
         local_writes += [(remote.name, f"datax.remote.{name}.{key.replace('_', '-')}", value)
                          for key, value in local.items()]
         if dropped and scheme == "ssh":
@@ -122,11 +141,13 @@ def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str |
     return result
 
 
-def _local_options(top: Path) -> dict[str, dict[str, str]]:
-    """The options `.dvc/config.local` (DVC's per-user file, never committed) adds to remotes."""
+def _local_options(top: Path) -> tuple[dict[str, dict[str, str]], str | None]:
+    """The options `.dvc/config.local` (DVC's per-user file, never committed) adds to remotes,
+    and the default remote it names, if any."""
     config = dvc_repo.read_config(top / ".dvc" / "config.local")
-    return {section[len('remote "'):-1]: values for section, values in config.items()
-            if section.startswith('remote "') and section.endswith('"')}
+    return ({section[len('remote "'):-1]: values for section, values in config.items()
+             if section.startswith('remote "') and section.endswith('"')},
+            config.get("core", {}).get("remote"))
 
 
 def _ssh(url: str, options: dict[str, str]) -> tuple[str, dict[str, str], list[str], str]:

@@ -49,6 +49,7 @@ class DvcRemote:
     name: str
     url: str
     options: dict[str, str]
+    local_only: bool = False  # its url only in .dvc/config.local: a remote of this machine's
 
 
 def yaml_load(data: bytes, filename: str) -> Any:
@@ -196,17 +197,27 @@ def read_config(path: Path) -> dict[str, dict[str, str]]:
 
 
 def remotes(top: Path) -> tuple[list[DvcRemote], str | None]:
-    """The remotes of `.dvc/config` (the committed one: config.local holds credentials) and the
-    default's name."""
+    """The remotes DVC sees and the default's name in `.dvc/config` (the committed one). DVC
+    merges `.dvc/config.local` (per machine, never committed) over it: a remote whose url is only
+    there is `local_only`, with its options of both files; a committed remote has only its
+    committed options here (dvc_remotes.py reads what config.local adds, to keep it out of the
+    team file)."""
     config = read_config(top / ".dvc" / "config")
+    local = read_config(top / ".dvc" / "config.local")
     found = []
-    for section, values in config.items():
-        if section.startswith('remote "') and section.endswith('"') and "url" in values:
-            name = section[len('remote "'):-1]
-            url = values["url"]
-            if _is_path(url) and not os.path.isabs(url):  # DVC reads it from .dvc/
-                url = str((top / ".dvc" / url).resolve())
-            found.append(DvcRemote(name, url, {k: v for k, v in values.items() if k != "url"}))
+    for section in [*config, *(s for s in local if s not in config)]:
+        if not (section.startswith('remote "') and section.endswith('"')):
+            continue
+        committed = config.get(section, {})
+        local_only = "url" not in committed
+        values = {**committed, **local.get(section, {})} if local_only else committed
+        if "url" not in values:
+            continue
+        url = values["url"]
+        if _is_path(url) and not os.path.isabs(url):  # DVC reads it from .dvc/, where both files are
+            url = str((top / ".dvc" / url).resolve())
+        found.append(DvcRemote(section[len('remote "'):-1], url, {k: v for k, v in values.items() if k != "url"},
+                               local_only))
     return found, config.get("core", {}).get("remote")
 
 

@@ -11,7 +11,8 @@ index (the conversion is staged, for one commit).
   keeps DVC's `dvc.lock` as DVC's (gitdatax's own lock is `datax.lock`);
 - the remotes of `.dvc/config` whose scheme gitdatax speaks (a path, s3://, the fsspec stores,
   ssh://) become remotes in `.datax.toml`, the default kept, their credentials in git config;
-  the others (http(s)://) are named, with what to do (dvc_remotes.py).
+  those defined only in `.dvc/config.local` (this machine's) go to git config whole; the others
+  (http(s)://) are named, with what to do (dvc_remotes.py).
 Nothing changes until every object is stored: a missing or corrupt object stops the migration
 with one line, and the repository is as it was.
 """
@@ -39,6 +40,7 @@ class DvcMigration:
     remotes: list[str] = field(default_factory=list)  # "NAME -> URL" lines
     local_settings: list[str] = field(default_factory=list)  # git config keys set (credentials)
     skipped_remotes: list[str] = field(default_factory=list)  # why each was not converted
+    local_remotes: list[str] = field(default_factory=list)  # "NAME -> URL" of .dvc/config.local's own, in git config
 
 
 def dvc_files(top: Path) -> list[str]:
@@ -74,7 +76,8 @@ def migrate(top: Path) -> DvcMigration:
     result.outs = sorted({o.path for o in outs})
     _track(top, outs)
     touched = _unignore(top, outs)
-    result.remotes, result.local_settings, result.skipped_remotes = convert_remotes(top, remotes, default)
+    (result.remotes, result.local_settings, result.skipped_remotes,
+     result.local_remotes) = convert_remotes(top, remotes, default)
     result.imports = _convert_imports(top, result.dvc_files)
     for rel in result.dvc_files:
         (top / rel).unlink()

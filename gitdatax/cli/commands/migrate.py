@@ -76,7 +76,8 @@ lines DVC wrote for those outputs go; .gitattributes gets a line per output; rem
 .dvc/config that gitdatax speaks (a path, s3://, gs://, azure:// as az://, webdav(s)://,
 hdfs://, ssh://, which then needs git-datax on the host) become remotes in .datax.toml, the
 default kept, their credentials (also from .dvc/config.local) in this repository's git config,
-never in .datax.toml; an http(s):// remote (a plain file tree, not a Git LFS server) is named
+never in .datax.toml; a remote or setting that only .dvc/config.local has (this machine's)
+goes to git config too; an http(s):// remote (a plain file tree, not a Git LFS server) is named
 with what to run instead. dvc.yaml stays as it is (the pipeline runner reads it) and so does dvc.lock (DVC's md5
 record; gitdatax's lock is datax.lock). Nothing changes when an object is missing or corrupt:
 run `dvc pull` first. Review with `git status` and commit; .dvc/ may go afterwards.
@@ -115,8 +116,8 @@ def _from_dvc_history(args: argparse.Namespace) -> int:
     output.info(f"migrate: {files} distinct DVC file version(s) ({output.human_size(nbytes)}) now stored by gitdatax")
     _report_updates(updates)
     remotes, default = dvc_repo.remotes(top)
-    converted, local, skipped = convert_remotes(top, remotes, default)
-    _report_remotes(converted, local, skipped, "in .datax.toml, staged: commit it")
+    converted, local, skipped, local_remotes = convert_remotes(top, remotes, default)
+    _report_remotes(converted, local, skipped, local_remotes, "in .datax.toml, staged: commit it")
     if converted:
         git.run(["add", "--", ".datax.toml"], cwd=top)
     return 0
@@ -137,17 +138,22 @@ def _from_dvc(args: argparse.Namespace) -> int:
     if result.imports:
         output.info(f"migrate: {', '.join(result.imports)} came from `dvc import`: origin kept in .datax-imports.toml "
                     "(`git datax update` follows it)")
-    _report_remotes(result.remotes, result.local_settings, result.skipped_remotes, "in .datax.toml")
+    _report_remotes(result.remotes, result.local_settings, result.skipped_remotes, result.local_remotes,
+                    "in .datax.toml")
     output.info("migrate: staged: review with `git status` and commit; dvc.yaml runs as it is with "
                 "`git datax repro`")
     return 0
 
 
-def _report_remotes(converted: list[str], local: list[str], skipped: list[str], where: str) -> None:
+def _report_remotes(converted: list[str], local: list[str], skipped: list[str], local_remotes: list[str],
+                    where: str) -> None:
     from gitdatax import output
 
     for line in converted:
         output.info(f"migrate: remote {line} ({where})")
+    for line in local_remotes:
+        output.info(f"migrate: remote {line} (only in .dvc/config.local, this machine's: in this repository's "
+                    "git config, not in .datax.toml)")
     for key in local:
         output.info(f"migrate: {key} set in this repository's git config (yours, never committed)")
     for line in skipped:
