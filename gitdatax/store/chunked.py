@@ -22,7 +22,7 @@ from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store import manifest as manifests
 from gitdatax.store.manifest import Manifest
 from gitdatax.store.objectfile import ContentChanged
-from gitdatax.store.packs import COPY, ENTRY, ONCE, RAW, SHA256, STORED, ChunkIndex, Location, PackWriter, check_copied_entry, entry_crc, pack_chunk
+from gitdatax.store.packs import ENTRY, RAW, SHA256, STORED, ChunkIndex, Location, PackWriter, entry_crc, pack_chunk
 from gitdatax.stub import Stub
 
 if TYPE_CHECKING:  # typed by name only: objectstore imports this module
@@ -39,9 +39,9 @@ CUT_BLOCK = 4 << 20  # bytes read from git and cut at a time (a few blocks live 
 READ_AHEAD = 4  # runs (up to RUN_BYTES each) read and checked by two threads while git takes the last
 RUN_BYTES = 2 << 20  # stored bytes of adjacent chunks read with one pread (about 30 chunks)
 FETCH_BATCH = 4096  # chunk ids asked of another store at once
-PACK_BATCH = 32  # chunks hashed and compressed by one task (about 2 MiB)
-PACK_AHEAD = 4  # batches being hashed and compressed while the next are cut
-TRY_RAW, PROBE_EVERY = 4, 8  # incompressible chunks in a row before zstd is tried only now and then
+PACK_BATCH = 8  # chunks hashed and compressed by one task (about 512 KiB)
+PACK_AHEAD = 16  # batches being hashed and compressed while the next are cut (8 MiB)
+TRY_RAW, PROBE_EVERY = 2, 8  # incompressible chunks in a row before zstd is tried only now and then
 
 
 def chunker():  # type: ignore[no-untyped-def]
@@ -122,7 +122,8 @@ class _Feed:
         self.size += len(fresh)
         return block, eof
 
-    def chunks(self) -> Iterator[memoryview]:
+    def blocks(self) -> Iterator[list[memoryview]]:
+        """The chunks of each block read, a list per block (the last may be empty)."""
         cdc = chunker()
         carry: memoryview | bytes = b""
         while True:
@@ -132,10 +133,13 @@ class _Feed:
             if not eof and pieces:
                 last = pieces.pop()  # the block's end may have cut it short: cut again with what follows
                 carry = view[last.offset:]
-            for piece in pieces:
-                yield view[piece.offset:piece.offset + piece.length]
+            yield [view[piece.offset:piece.offset + piece.length] for piece in pieces]
             if eof:
                 return
+
+    def chunks(self) -> Iterator[memoryview]:
+        for chunks in self.blocks():
+            yield from chunks
 
 
 class ChunkedMixin:
@@ -180,30 +184,54 @@ class ChunkedMixin:
 
     def _cut_and_pack(self: ObjectStore, feed: _Feed, writer: PackWriter) -> list[tuple[bytes, int]]:
         """Cut here; hash each chunk and compress the new ones on two threads (hashlib and zstd
-        release the GIL), and write them in stream order. This thread only reads, cuts and
-        writes: with the chunk hashes and a copy of each chunk on it too, a 128 MiB add took
-        0.52 s against 0.17 s for a whole-file object. A bounded window keeps memory at a few
-        blocks."""
-        from concurrent.futures import ThreadPoolExecutor
+        release the GIL), a batch per task, and write them in stream order as soon as they are
+        done, whoever finishes them (a callback): not only when this thread next looks, which
+        may be after git sends the next block. This thread only reads and cuts: with the chunk
+        hashes and a copy of each chunk on it too, a 128 MiB add took 0.52 s against 0.17 s for
+        a whole-file object. A bounded window keeps memory at a few blocks."""
+        import threading
+        from concurrent.futures import Future, ThreadPoolExecutor
 
         index = self.chunk_index
         index.has(b"")  # loads the index here, before the threads ask
         chunks: list[tuple[bytes, int]] = []
-        pending: deque = deque()  # futures of _hash_and_pack, in stream order
+        pending: deque[Future] = deque()  # futures of _hash_and_pack, in stream order
+        lock = threading.Lock()  # over `pending`, `chunks` and the writer
+        failed: list[BaseException] = []  # a write that failed in a callback, for this thread
 
-        def take(results: list[tuple[bytes, int, Any]]) -> None:
-            for cid, length, packed in results:
-                chunks.append((cid, length))
-                if packed is not None:
-                    writer.add_stored(cid, *packed)  # a chunk twice in one file is written once
+        def drain(_: object = None) -> None:
+            with lock:
+                while not failed and pending and pending[0].done():
+                    if pending[0].exception() is not None:
+                        return  # raised by this thread, from result()
+                    try:
+                        for cid, length, packed in pending.popleft().result():
+                            chunks.append((cid, length))
+                            if packed is not None:
+                                writer.add_stored(cid, *packed)  # a chunk twice in a file: once
+                    except BaseException as exc:  # a callback's exception would be lost
+                        failed.append(exc)
+
+        def wait_while_more_than(n: int) -> None:
+            while True:
+                with lock:
+                    oldest = pending[0] if len(pending) > n else None
+                if oldest is None or failed:
+                    break
+                oldest.result()  # raises what the task raised
+                drain()
+            if failed:
+                raise failed[0]
 
         with ThreadPoolExecutor(2, thread_name_prefix="datax-pack") as pool:
-            for batch in _batches(feed.chunks(), PACK_BATCH):
-                pending.append(pool.submit(_hash_and_pack, index, self.level, batch))
-                while pending and (len(pending) > PACK_AHEAD or pending[0].done()):
-                    take(pending.popleft().result())
-            while pending:
-                take(pending.popleft().result())
+            for block in feed.blocks():
+                for start in range(0, len(block), PACK_BATCH):
+                    future = pool.submit(_hash_and_pack, index, self.level, block[start:start + PACK_BATCH])
+                    with lock:
+                        pending.append(future)
+                    future.add_done_callback(drain)
+                    wait_while_more_than(PACK_AHEAD)
+            wait_while_more_than(0)
         return chunks
 
     def new_pack(self: ObjectStore) -> PackWriter:
@@ -285,7 +313,7 @@ class ChunkedMixin:
             except CorruptObject as exc:
                 raise CorruptObject(oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
 
-        runs = _runs(index, (cid for cid, _ in manifest.chunks), oid)
+        runs = chunk_runs(index, (cid for cid, _ in manifest.chunks), oid)
         with ThreadPoolExecutor(2, thread_name_prefix="datax-read") as pool:
             window = deque(pool.submit(load, run) for run in itertools.islice(runs, READ_AHEAD))
             try:
@@ -330,123 +358,8 @@ class ChunkedMixin:
             return "content does not hash to its oid"
         return None
 
-    # -- exchange with another store of our own ---------------------------------------------
 
-    def fetch_chunks(self: ObjectStore, cids: list[bytes]) -> Iterator[tuple[bytes, Location, bytes]]:
-        """ChunkSource for a store on this machine (a directory remote): the stored entries,
-        adjacent ones read with one pread (each entry a view of it)."""
-        index = self.chunk_index
-        for run in _runs(index, cids):
-            first, last = run[0][1], run[-1][1]
-            view = memoryview(index.read_span(first.pack, first.offset, last.offset + ENTRY.size + last.stored))
-            for cid, loc in run:
-                start = loc.offset - first.offset
-                yield cid, loc, view[start:start + ENTRY.size + loc.stored]  # type: ignore[misc]
-
-    def missing_chunks(self: ObjectStore, cids: list[bytes]) -> list[bytes]:
-        self.chunk_index.refresh()
-        return self.chunk_index.missing(cids)
-
-    def receive_chunks(self: ObjectStore, entries: Iterable[tuple[bytes, Location, bytes]], check: str = SHA256,
-                       seen: Any = None) -> None:
-        """ChunkSink: entries checked against their ids (COPY: from a store of this machine, by
-        their CRC-32), written into one new pack; `seen(id, raw chunk or None)` after each."""
-        writer = self.new_pack()
-        try:
-            for cid, loc, entry in entries:
-                raw = writer.add_entry(cid, loc, entry, check)
-                if seen is not None:
-                    seen(cid, raw)
-            self.publish_pack(writer)
-        except BaseException:
-            writer.abort()
-            raise
-
-    def fill_chunks(self: ObjectStore, oid: str, manifest: Manifest, source: ChunkSource | None,
-                    whole: Any = None) -> bool:
-        """Bring the chunks of `manifest` this store lacks from `source`, in batches, each
-        checked before it is kept; ObjectMissing-like CorruptObject when no source has them.
-
-        With `whole` (a hasher): when every chunk was missing, none twice, and they arrive in
-        the manifest's order (a fresh clone from a directory remote), the whole content is fed
-        to it as the chunks are checked, and True says so: the caller need not read them all
-        back to hash the whole (on a clone, a second decompression of every chunk)."""
-        wanted = self.missing_chunks(manifest.ids())
-        if not wanted:
-            return False
-        if source is None:
-            raise CorruptObject(oid, f"{len(wanted)} of its chunks are in no store at hand")
-        in_order = whole is not None and len(wanted) == len(manifest.chunks)
-        expected = iter(wanted)
-
-        def seen(cid: bytes, raw: Any) -> None:
-            nonlocal in_order
-            if in_order and raw is not None and next(expected, None) == cid:
-                whole.update(raw)
-            else:
-                in_order = False
-
-        try:
-            for start in range(0, len(wanted), FETCH_BATCH):
-                self.receive_chunks(source.fetch_chunks(wanted[start:start + FETCH_BATCH]),
-                                    seen=seen if in_order else None)
-        except CorruptObject as exc:
-            if exc.oid == oid:
-                raise
-            raise CorruptObject(oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
-        return in_order
-
-    def link_packs_to(self: ObjectStore, other: ObjectStore, manifest: Manifest) -> int:
-        """For a directory remote with `link` (space over safety, as for whole-file objects):
-        hard-link into `other` each pack of this store holding chunks of `manifest` of which
-        `other` has no chunk at all, after checking its entries (CRC-32); the number linked. The
-        chunks still lacking afterwards (in packs `other` holds some of) are copied by
-        send_chunks, which also makes sure of the rest: a pack another uploader is linking at the
-        same moment costs at most a copy of its chunks, never a manifest with a hole."""
-        index = self.chunk_index
-        needed = {index.locate(cid).pack for cid in manifest.ids()}
-        packs = index.packs()
-        linked = 0
-        for pack in sorted(needed):
-            entries = packs.get(pack, [])
-            if not entries or len(other.missing_chunks([cid for cid, _ in entries])) != len(entries):
-                continue
-            for run in _runs(index, (cid for cid, _ in sorted(entries, key=lambda e: e[1].offset))):
-                first, last = run[0][1], run[-1][1]
-                view = memoryview(index.read_span(pack, first.offset, last.offset + ENTRY.size + last.stored))
-                for cid, loc in run:
-                    start = loc.offset - first.offset
-                    check_copied_entry(cid, loc, view[start:start + ENTRY.size + loc.stored])
-            other.chunks_dir.mkdir(parents=True, exist_ok=True)
-            try:  # the pack, then its index: as publish_pack, a reader knows chunks by an index
-                for suffix in (".pack", ".idx"):
-                    os.link(self.chunks_dir / f"{pack}{suffix}", other.chunks_dir / f"{pack}{suffix}")
-            except FileExistsError:
-                continue  # another uploader links it; send_chunks copies what is not there yet
-            except OSError:
-                return linked  # another file system, or no links allowed: copies, as without `link`
-            other.chunk_index.add_published(pack, entries)
-            linked += 1
-        return linked
-
-    def send_chunks(self: ObjectStore, oid: str, sink: ChunkSink, copy: bool = False) -> Manifest | None:
-        """Give `sink` the chunks of object `oid` it lacks (None: a whole-file object). With
-        `copy`, `sink` is a store of this machine (a directory remote): it takes the entries as
-        stored, checked by their CRC-32 (packs.COPY) instead of decompressed and hashed."""
-        manifest = self.read_manifest(oid)
-        if manifest is None:
-            return None
-        lacking = sink.missing_chunks(manifest.ids())
-        for start in range(0, len(lacking), FETCH_BATCH):
-            entries = self.fetch_chunks(lacking[start:start + FETCH_BATCH])
-            if copy:
-                sink.receive_chunks(entries, COPY)  # type: ignore[call-arg]
-            else:
-                sink.receive_chunks(entries)
-        return manifest
-
-
-def _runs(index: ChunkIndex, cids: Iterable[bytes], oid: str | None = None) -> Iterator[list[tuple[bytes, Location]]]:
+def chunk_runs(index: ChunkIndex, cids: Iterable[bytes], oid: str | None = None) -> Iterator[list[tuple[bytes, Location]]]:
     """Chunks `cids` with their locations, in order, cut into runs of entries that follow each
     other in one pack, up to RUN_BYTES each (a chunk shared with another version may be in
     another pack: a run of its own). CorruptObject (naming `oid`, when given) for a chunk that is
@@ -469,17 +382,6 @@ def _runs(index: ChunkIndex, cids: Iterable[bytes], oid: str | None = None) -> I
         end = loc.offset + ENTRY.size + loc.stored
     if run:
         yield run
-
-
-def _batches(items: Iterator[memoryview], size: int) -> Iterator[list[memoryview]]:
-    batch: list[memoryview] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 class _IterReader:

@@ -29,6 +29,7 @@ from gitdatax.store.packs import ONCE, ChunkIndex
 from gitdatax.store.parallel_hash import ParallelSha256
 from gitdatax.store.chunk_maintenance import ChunkMaintenanceMixin
 from gitdatax.store.chunked import CHUNKED_ABOVE, ChunkedMixin
+from gitdatax.store.chunk_exchange import ChunkExchangeMixin
 from gitdatax.store.exchange import ExchangeMixin
 from gitdatax.store.inventory import InventoryMixin
 from gitdatax.stub import Stub, is_valid_oid
@@ -45,7 +46,7 @@ IN_MEMORY_LIMIT = 4 << 20
 SPOOL_IN_MEMORY = 16 << 20
 
 
-class ObjectStore(ChunkedMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryMixin):
+class ObjectStore(ChunkedMixin, ChunkExchangeMixin, ChunkMaintenanceMixin, ExchangeMixin, InventoryMixin):
     def __init__(self, root: str | os.PathLike[str], level: int = DEFAULT_LEVEL) -> None:
         self.root = Path(root)
         self.objects_dir = self.root / "objects"
