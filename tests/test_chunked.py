@@ -110,6 +110,18 @@ def test_s3_gets_only_the_missing_chunks_in_packs(s3: S3Server, tmp_path: Path) 
         remote.close()
 
 
+def _flip_in_chunk(store: ObjectStore, cid: bytes) -> None:
+    """One bit of chunk `cid` flipped in its pack, as a failing disk would."""
+    loc = store.chunk_index.get(cid)
+    pack = store.chunks_dir / f"{loc.pack}.pack"
+    make_writable(pack)
+    with open(pack, "r+b") as f:
+        f.seek(loc.offset + ENTRY.size + loc.stored // 2)
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte[0] ^ 0x04]))
+
+
 def test_a_corrupt_chunk_is_caught_on_read_and_by_fsck_then_refetched(tmp_path: Path) -> None:
     data = random.Random(3).randbytes(12 << 20)
     store = ObjectStore(tmp_path / "local")
@@ -117,14 +129,7 @@ def test_a_corrupt_chunk_is_caught_on_read_and_by_fsck_then_refetched(tmp_path: 
     remote = DirectoryRemote(str(tmp_path / "nas"), {"create": True})
     remote.upload(stub, store)
     manifest = store.read_manifest(stub.oid, stub.size)
-    loc = store.chunk_index.get(manifest.ids()[40])
-    pack = store.chunks_dir / f"{loc.pack}.pack"
-    make_writable(pack)
-    with open(pack, "r+b") as f:
-        f.seek(loc.offset + ENTRY.size + loc.stored // 2)
-        byte = f.read(1)
-        f.seek(-1, os.SEEK_CUR)
-        f.write(bytes([byte[0] ^ 0x20]))
+    _flip_in_chunk(store, manifest.ids()[40])
     fresh = ObjectStore(store.root)  # another process: nothing remembered as verified
     with pytest.raises(CorruptObject, match=f"{stub.oid}.*chunk"):
         fresh.read_verified(stub)
@@ -269,17 +274,6 @@ def test_a_manifest_whose_chunks_went_missing_is_made_whole_by_the_same_content_
     assert again.has_complete(stub.oid)
     assert read(again, stub) == data
 
-
-def _flip_in_chunk(store: ObjectStore, cid: bytes) -> None:
-    """One bit of chunk `cid` flipped in its pack, as a failing disk would."""
-    loc = store.chunk_index.get(cid)
-    pack = store.chunks_dir / f"{loc.pack}.pack"
-    make_writable(pack)
-    with open(pack, "r+b") as f:
-        f.seek(loc.offset + ENTRY.size + loc.stored // 2)
-        byte = f.read(1)
-        f.seek(-1, os.SEEK_CUR)
-        f.write(bytes([byte[0] ^ 0x04]))
 
 
 @pytest.mark.parametrize("versions", [model_versions, csv_versions], ids=["raw-chunks", "zstd-chunks"])
