@@ -86,3 +86,36 @@ def test_largest_packet_is_accepted_and_one_more_byte_refused() -> None:
 def test_broken_framing_is_a_protocol_error(raw: bytes, message: str) -> None:
     with pytest.raises(ProtocolError, match=message):
         pktline.read_packet(io.BytesIO(raw))
+
+
+def test_content_read_into_a_buffer_across_packets_then_iterated() -> None:
+    """The chunked store reads git's packets straight into its blocks (readinto), which may
+    stop inside a packet; iterating afterwards gives the rest of that packet first, and the
+    stream is left just after the content's flush."""
+    data = bytes(range(256)) * 1000  # 256,000 bytes: 4 packets, the last one short
+    framed = io.BytesIO()
+    pktline.write_content(framed, iter([data]))
+    pktline.write_text_list(framed, ["status=next"])
+    framed.seek(0)
+    content = pktline.iter_content(framed)
+    first = bytearray(100_000)  # ends inside the second packet
+    assert content.readinto(first) == 100_000
+    rest = b"".join(content)
+    assert bytes(first) + rest == data
+    assert content.readinto(bytearray(10)) == 0  # ended: nothing more, the flush is not read twice
+    assert pktline.read_text_list(framed) == ["status=next"]
+
+
+@pytest.mark.parametrize("cut", [2, 7, 70_000])  # inside a header, inside the first payload, inside the second
+def test_content_cut_short_is_truncated_when_read_into_a_buffer(cut: int) -> None:
+    framed = io.BytesIO()
+    pktline.write_content(framed, iter([b"x" * 100_000]))
+    content = pktline.iter_content(io.BytesIO(framed.getvalue()[:cut]))
+    with pytest.raises(pktline.Truncated):
+        content.readinto(bytearray(200_000))
+
+
+def test_bad_header_inside_content_read_into_a_buffer_is_a_protocol_error() -> None:
+    content = pktline.iter_content(io.BytesIO(b"0008abcdzz!!"))
+    with pytest.raises(ProtocolError, match="bad pkt-line header"):
+        content.readinto(bytearray(100))

@@ -7,7 +7,6 @@ those files finds their objects stored and their stubs journalled already.
 """
 from __future__ import annotations
 
-import itertools
 import os
 from pathlib import Path
 from typing import Iterator
@@ -16,6 +15,7 @@ from gitdatax import git, stub as stubs
 from gitdatax.filter.background_writer import BackgroundWriter, Failure
 from gitdatax.scan.stub_journal import JournalWriter
 from gitdatax.store.objectstore import ObjectStore
+from gitdatax.store.readable import Joined
 
 _CONVERTED_START = stubs.VERSION_LINE[:-1] + b"\r\n"
 
@@ -76,9 +76,9 @@ class Cleaner:
             background = (lambda oid, data: self.writer.submit(oid, data, pathname)) if pathname else None
             return [self.store.put_bytes(head, background).encode()]
         if not pathname:
-            return [self.store.put(itertools.chain([head], rest)).encode()]
+            return [self.store.put(Joined([head], rest)).encode()]
         stub = self.store.put(
-            itertools.chain([head], rest),
+            Joined([head], rest),
             likely_present=lambda head: self._probably_unchanged(pathname, head),
             reopen=lambda: open((self._top or Path(".")) / pathname, "rb"),
             background=lambda oid, data: self.writer.submit(oid, data, pathname),
@@ -140,7 +140,7 @@ def peek(content: Iterator[bytes], limit: int) -> tuple[bytes, Iterator[bytes], 
         second = next(content, None)
         if second is None:
             return first, iter(()), True
-        return first, itertools.chain([second], content), False
+        return first, Joined([second], content), False
     head = bytearray(first)
     for chunk in content:
         head += chunk

@@ -18,6 +18,17 @@ def read_packet(stream: BinaryIO) -> bytes | None:
     header = stream.read(4)
     if not header:
         raise EOFError
+    length = _payload_length(header)
+    if length is None:
+        return None
+    payload = stream.read(length)
+    if len(payload) != length:
+        raise Truncated("truncated pkt-line payload")
+    return payload
+
+
+def _payload_length(header: bytes) -> int | None:
+    """The payload length a packet's header gives; None for a flush packet."""
     if len(header) != 4:
         raise Truncated("truncated pkt-line header")
     try:
@@ -28,10 +39,7 @@ def read_packet(stream: BinaryIO) -> bytes | None:
         return None
     if length < 4 or length > MAX_DATA + 4:
         raise ProtocolError(f"bad pkt-line length {length}")
-    payload = stream.read(length - 4)
-    if len(payload) != length - 4:
-        raise Truncated("truncated pkt-line payload")
-    return payload
+    return length - 4
 
 
 def read_text_list(stream: BinaryIO) -> list[str]:
@@ -53,10 +61,64 @@ def read_key_values(stream: BinaryIO) -> dict[str, str]:
     return out
 
 
-def iter_content(stream: BinaryIO) -> Iterator[bytes]:
+def iter_content(stream: BinaryIO) -> "Content":
     """Binary packets up to the next flush."""
-    while (packet := read_packet(stream)) is not None:
-        yield packet
+    return Content(stream)
+
+
+class Content:
+    """The binary packets of one file, up to the next flush: an iterator of payloads, which can
+    also read them straight into a caller's buffer (`readinto`). The chunked store cuts 4 MiB
+    blocks: reading packets into them spares a copy of every byte (bytes per packet, then joined),
+    which cost a 128 MiB add about a fifth of its CPU."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._left = 0  # bytes of the current packet not read yet (readinto stopped inside it)
+        self._ended = False
+
+    def __iter__(self) -> "Content":
+        return self
+
+    def __next__(self) -> bytes:
+        if self._left:
+            payload = self._stream.read(self._left)
+            if len(payload) != self._left:
+                raise Truncated("truncated pkt-line payload")
+            self._left = 0
+            return payload
+        if self._ended:
+            raise StopIteration
+        packet = read_packet(self._stream)
+        if packet is None:
+            self._ended = True
+            raise StopIteration
+        return packet
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:
+        """Fill `buffer` with the content's next bytes; how many (fewer only at its end)."""
+        view = memoryview(buffer)
+        filled = 0
+        while filled < len(view) and not self._ended:
+            if not self._left:
+                length = _payload_length(self._stream.read(4))
+                if length is None:
+                    self._ended = True
+                    break
+                self._left = length
+            n = min(self._left, len(view) - filled)
+            _read_exactly(self._stream, view[filled:filled + n])
+            filled += n
+            self._left -= n
+        return filled
+
+
+def _read_exactly(stream: BinaryIO, view: memoryview) -> None:
+    while len(view):
+        n = stream.readinto(view)  # type: ignore[attr-defined]
+        if not n:
+            raise Truncated("truncated pkt-line payload")
+        view = view[n:]
 
 
 def write_packet(stream: BinaryIO, payload: bytes | memoryview) -> None:

@@ -22,6 +22,8 @@ from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.store import manifest as manifests
 from gitdatax.store.manifest import Manifest
 from gitdatax.store.objectfile import ContentChanged
+from gitdatax.store.block_pool import Block, BlockPool
+from gitdatax.store.readable import Joined
 from gitdatax.store.packs import ENTRY, RAW, SHA256, STORED, ChunkIndex, Location, PackWriter, entry_crc, pack_chunk
 from gitdatax.stub import Stub
 
@@ -39,6 +41,9 @@ CUT_BLOCK = 4 << 20  # bytes read from git and cut at a time (a few blocks live 
 READ_AHEAD = 4  # runs (up to RUN_BYTES each) read and checked by two threads while git takes the last
 RUN_BYTES = 2 << 20  # stored bytes of adjacent chunks read with one pread (about 30 chunks)
 FETCH_BATCH = 4096  # chunk ids asked of another store at once
+# Blocks kept for the next file: about as many as are in flight (the batches of PACK_AHEAD, the
+# hasher's queue) when the whole-file hash keeps up; 27 MiB held between files.
+KEEP_BLOCKS = 6
 PACK_BATCH = 8  # chunks hashed and compressed by one task (about 512 KiB)
 PACK_AHEAD = 16  # batches being hashed and compressed while the next are cut (8 MiB)
 TRY_RAW, PROBE_EVERY = 2, 8  # incompressible chunks in a row before zstd is tried only now and then
@@ -92,53 +97,50 @@ class ChunkSink(Protocol):
 class _Feed:
     """The stream git sends, cut into chunks a block at a time, hashing every byte for the oid.
 
-    Each chunk is a view into a block that is never written again, so that no chunk is copied:
-    copying each one out of pyfastcdc's `cut_stream`, whose buffer is reused, cost more than the
-    cutting itself. FastCDC decides a boundary from the bytes after the chunk's start alone, so
+    Each chunk is a view into a block, so that no chunk is copied (copying each one out of
+    pyfastcdc's `cut_stream`, whose buffer is reused, cost more than the cutting itself); a
+    block goes back to the pool (block_pool.py) only once the whole-file hash and every batch
+    of its chunks are done with it. FastCDC decides a boundary from the bytes after the chunk's start alone, so
     cutting a block and carrying its last, perhaps cut-short chunk into the next block gives the
     boundaries `cut_stream` gives (tests/test_chunked.py compares them)."""
 
-    def __init__(self, head: bytes, rest: Iterator[bytes], hasher) -> None:  # type: ignore[no-untyped-def]
-        self._head = head
-        self._rest = rest
+    def __init__(self, head: bytes, rest: Iterator[bytes], hasher, pool: BlockPool) -> None:  # type: ignore[no-untyped-def]
+        self._source = Joined([head], rest)  # git's packets are read straight into the blocks
         self._hasher = hasher
+        self._pool = pool
         self.size = 0
 
-    def _fill(self, carry: memoryview | bytes) -> tuple[bytearray, bool]:
-        block = bytearray(carry)
-        fresh_from = len(block)
-        if self._head:
-            block += self._head
-            self._head = b""
-        eof = False
-        while len(block) < CUT_BLOCK:
-            piece = next(self._rest, None)
-            if piece is None:
-                eof = True
-                break
-            block += piece
-        fresh = memoryview(block)[fresh_from:]
-        self._hasher.update(fresh)  # read later, on the hasher's thread: the block stays as it is
-        self.size += len(fresh)
-        return block, eof
-
-    def blocks(self) -> Iterator[list[memoryview]]:
-        """The chunks of each block read, a list per block (the last may be empty)."""
+    def blocks(self) -> Iterator[tuple[Block, list[memoryview]]]:
+        """Each block read (held by this generator until the next is read) and its chunks (the
+        last list may be empty). A caller that keeps reading a block's chunks holds it."""
         cdc = chunker()
-        carry: memoryview | bytes = b""
+        pool = self._pool
+        carry = memoryview(b"")
+        last_block: Block | None = None
         while True:
-            block, eof = self._fill(carry)
-            view = memoryview(block)
+            block = pool.take()
+            view = memoryview(block.buffer)
+            view[:len(carry)] = carry
+            if last_block is not None:
+                pool.release(last_block)  # its carry is copied
+            n = self._source.readinto(view[len(carry):len(carry) + CUT_BLOCK])
+            eof = n < CUT_BLOCK
+            pool.hold(block)
+            self._hasher.update(view[len(carry):len(carry) + n], lambda block=block: pool.release(block))
+            self.size += n
+            view = view[:len(carry) + n]
             pieces = list(cdc.cut_buf(view))
             if not eof and pieces:
                 last = pieces.pop()  # the block's end may have cut it short: cut again with what follows
                 carry = view[last.offset:]
-            yield [view[piece.offset:piece.offset + piece.length] for piece in pieces]
+            yield block, [view[piece.offset:piece.offset + piece.length] for piece in pieces]
+            last_block = block
             if eof:
+                pool.release(block)
                 return
 
     def chunks(self) -> Iterator[memoryview]:
-        for chunks in self.blocks():
+        for _, chunks in self.blocks():
             yield from chunks
 
 
@@ -155,7 +157,7 @@ class ChunkedMixin:
         # Shared: gc may not remove a chunk this put finds stored until the manifest is out.
         with self.chunk_lock():
             try:
-                feed = _Feed(head, rest, hasher)
+                feed = _Feed(head, rest, hasher, self.block_pool())
                 del head
                 chunks = self._cut_and_pack(feed, writer)
                 stub = Stub(hasher.hexdigest(), feed.size)
@@ -195,27 +197,33 @@ class ChunkedMixin:
         index = self.chunk_index
         index.has(b"")  # loads the index here, before the threads ask
         chunks: list[tuple[bytes, int]] = []
-        pending: deque[Future] = deque()  # futures of _hash_and_pack, in stream order
+        pool = self.block_pool()
+        # futures of _hash_and_pack in stream order, each with the block its chunks are views of
+        pending: deque[tuple[Future, Block]] = deque()
         lock = threading.Lock()  # over `pending`, `chunks` and the writer
         failed: list[BaseException] = []  # a write that failed in a callback, for this thread
 
         def drain(_: object = None) -> None:
             with lock:
-                while not failed and pending and pending[0].done():
-                    if pending[0].exception() is not None:
+                while not failed and pending and pending[0][0].done():
+                    if pending[0][0].exception() is not None:
                         return  # raised by this thread, from result()
+                    future, block = pending.popleft()
                     try:
-                        for cid, length, packed in pending.popleft().result():
+                        for cid, length, packed in future.result():
                             chunks.append((cid, length))
                             if packed is not None:
                                 writer.add_stored(cid, *packed)  # a chunk twice in a file: once
                     except BaseException as exc:  # a callback's exception would be lost
                         failed.append(exc)
+                        return
+                    del future
+                    pool.release(block)  # its chunks are written: the buffer may be read into again
 
         def wait_while_more_than(n: int) -> None:
             while True:
                 with lock:
-                    oldest = pending[0] if len(pending) > n else None
+                    oldest = pending[0][0] if len(pending) > n else None
                 if oldest is None or failed:
                     break
                 oldest.result()  # raises what the task raised
@@ -223,16 +231,24 @@ class ChunkedMixin:
             if failed:
                 raise failed[0]
 
-        with ThreadPoolExecutor(2, thread_name_prefix="datax-pack") as pool:
-            for block in feed.blocks():
-                for start in range(0, len(block), PACK_BATCH):
-                    future = pool.submit(_hash_and_pack, index, self.level, block[start:start + PACK_BATCH])
+        with ThreadPoolExecutor(2, thread_name_prefix="datax-pack") as workers:
+            for block, block_chunks in feed.blocks():
+                for start in range(0, len(block_chunks), PACK_BATCH):
+                    pool.hold(block)
+                    future = workers.submit(_hash_and_pack, index, self.level, block_chunks[start:start + PACK_BATCH])
                     with lock:
-                        pending.append(future)
+                        pending.append((future, block))
                     future.add_done_callback(drain)
                     wait_while_more_than(PACK_AHEAD)
             wait_while_more_than(0)
         return chunks
+
+    def block_pool(self: ObjectStore) -> BlockPool:
+        """The buffers clean reads content into, kept for the next large file of this process."""
+        pool = self.__dict__.get("_block_pool")
+        if pool is None:
+            pool = self._block_pool = BlockPool(CUT_BLOCK + CDC_MAX, KEEP_BLOCKS)
+        return pool
 
     def new_pack(self: ObjectStore) -> PackWriter:
         return PackWriter(self.chunks_dir, self.tmp_dir, self.level)

@@ -29,7 +29,6 @@ import os
 import struct
 import threading
 import uuid
-import zlib
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
@@ -38,6 +37,13 @@ import zstandard
 from gitdatax.errors import CorruptObject
 from gitdatax.store import tmpfiles
 from gitdatax.store.objectfile import rename_into_store
+
+try:
+    # zlib-ng's CRC-32 (the same polynomial, the same values) uses the CPU's carry-less multiply:
+    # 6 times zlib's speed here (8 ms against 49 for 128 MiB), and every chunk is CRC'd on clean.
+    from zlib_ng.zlib_ng import crc32
+except ImportError:  # a platform without its wheel: the same figures, slower
+    from zlib import crc32
 
 PACK_MAGIC = b"GDXPACK1"
 IDX_MAGIC = b"GDXIDX02"
@@ -101,7 +107,7 @@ def encode_index(records: Iterable[tuple]) -> bytes:  # type: ignore[type-arg]
 
 def entry_crc(cid: bytes, kind: int, stored: bytes | memoryview) -> int:
     """The CRC-32 of an entry as a pack holds it (header and bytes): what its index records."""
-    return zlib.crc32(stored, zlib.crc32(ENTRY.pack(cid, kind, len(stored))))
+    return crc32(stored, crc32(ENTRY.pack(cid, kind, len(stored))))
 
 
 def new_pack_name() -> str:
@@ -137,7 +143,7 @@ def check_copied_entry(cid: bytes, loc: Location, entry: bytes | memoryview) -> 
         decode_entry(cid, loc, entry, STORED)
         return None
     _check_header(cid, loc, entry)
-    if zlib.crc32(entry) != loc.crc:
+    if crc32(entry) != loc.crc:
         raise CorruptObject(cid.hex(), f"chunk in {loc.pack} does not match its CRC-32")
     return loc.crc
 
@@ -368,7 +374,7 @@ class PackWriter:
         assert self._file is not None
         header = ENTRY.pack(cid, kind, len(stored))
         if crc is None:
-            crc = zlib.crc32(stored, zlib.crc32(header))
+            crc = crc32(stored, crc32(header))
         self._file.write(header)
         self._file.write(stored)
         self._records.append((cid, self._offset, len(stored), raw_len, kind, crc))

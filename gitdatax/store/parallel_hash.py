@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
+from typing import Callable
 
 MAX_QUEUED = 8  # blocks waiting to be hashed: memory stays bounded when hashing is the slower
 
@@ -21,16 +22,17 @@ MAX_QUEUED = 8  # blocks waiting to be hashed: memory stays bounded when hashing
 class ParallelSha256:
     def __init__(self, head: bytes = b"") -> None:
         self._hasher = hashlib.sha256(head)
-        self._blocks: queue.Queue[bytes | None] = queue.Queue(MAX_QUEUED)
+        self._blocks: queue.Queue[tuple[bytes | memoryview, Callable[[], None] | None] | None] = queue.Queue(MAX_QUEUED)
         self._done = threading.Event()
         self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="datax-sha256", daemon=True)
         self._thread.start()
         self._digest: str | None = None
 
-    def update(self, block: bytes) -> None:
-        """Hash `block` (immutable: it is read later, on the other thread)."""
-        self._blocks.put(block)
+    def update(self, block: bytes | memoryview, done: Callable[[], None] | None = None) -> None:
+        """Hash `block`, which must not change until it is hashed: it is read later, on the
+        other thread, which then calls `done` (never, if the hash is abandoned)."""
+        self._blocks.put((block, done))
 
     def hexdigest(self) -> str:
         if self._digest is None:
@@ -51,7 +53,11 @@ class ParallelSha256:
 
     def _run(self) -> None:
         try:
-            while (block := self._blocks.get()) is not None and not self._abandoned:
+            while (item := self._blocks.get()) is not None and not self._abandoned:
+                block, done = item
                 self._hasher.update(block)
+                del block, item  # a view of a pooled buffer: no longer ours once `done`
+                if done is not None:
+                    done()
         finally:
             self._done.set()
