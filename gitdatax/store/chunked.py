@@ -39,7 +39,7 @@ CHUNKED_ABOVE = 4 << 20
 CDC_AVG, CDC_MIN, CDC_MAX = 48 << 10, 16 << 10, 256 << 10
 CUT_BLOCK = 4 << 20  # bytes read from git and cut at a time (a few blocks live at once)
 READ_AHEAD = 4  # runs (up to RUN_BYTES each) read and checked by two threads while git takes the last
-RUN_BYTES = 2 << 20  # stored bytes of adjacent chunks read with one pread (about 30 chunks)
+RUN_BYTES = 2 << 20  # bytes of adjacent chunks read with one pread (about 30 chunks; see chunk_runs)
 FETCH_BATCH = 4096  # chunk ids asked of another store at once
 # Blocks kept for the next file: about as many as are in flight (the batches of PACK_AHEAD, the
 # hasher's queue) when the whole-file hash keeps up; 27 MiB held between files.
@@ -250,6 +250,13 @@ class ChunkedMixin:
             pool = self._block_pool = BlockPool(CUT_BLOCK + CDC_MAX, KEEP_BLOCKS)
         return pool
 
+    def read_pool(self: ObjectStore) -> BlockPool:
+        """The buffers runs of chunks are read into (a run's stored bytes and entry headers)."""
+        pool = self.__dict__.get("_read_pool")
+        if pool is None:
+            pool = self._read_pool = BlockPool(RUN_BYTES + (RUN_BYTES // CDC_MIN + 1) * ENTRY.size, READ_AHEAD + 2)
+        return pool
+
     def new_pack(self: ObjectStore) -> PackWriter:
         return PackWriter(self.chunks_dir, self.tmp_dir, self.level)
 
@@ -300,45 +307,60 @@ class ChunkedMixin:
         return manifests.decode(data, oid, size)
 
     def iter_chunks(self: ObjectStore, oid: str, manifest: Manifest, check: str = STORED,
-                    views: bool = False) -> Iterator[bytes]:
+                    views: bool = False, streamed: bool = False) -> Iterator[bytes]:
         """The content in pieces of about RUN_BYTES, each chunk checked as `check` says (packs.py:
         STORED as any read of the store, as a whole-file object is checked; ONCE for a second
         read of chunks this process checked a moment ago; SHA256 for fsck). Chunks
         that follow each other in a pack are read with one pread, and runs are read and checked
         ahead on two threads (pread, zstd and SHA-256 release the GIL) while the caller writes
         the last: per-chunk tasks cost more than hashing their 64 KiB. With `views`, each chunk
-        as it was read (raw ones: memoryviews of the read), else bytes of a run joined."""
-        for pieces in self._read_runs(oid, manifest, check, keep=True):
+        as it was read (raw ones: memoryviews of the read), else bytes of a run joined. With
+        `streamed` too, the caller is done with a run's views when it asks for the next
+        piece after them (it writes them out): their buffer is read into again."""
+        for pieces in self._read_runs(oid, manifest, check, keep=True, reuse=streamed or not views):
             if views:
                 yield from pieces
             else:
                 yield b"".join(pieces)  # one copy, as a decompression makes: bytes for every caller
 
-    def _read_runs(self: ObjectStore, oid: str, manifest: Manifest, check: str, keep: bool) -> Iterator[list]:  # type: ignore[type-arg]
+    def _read_runs(self: ObjectStore, oid: str, manifest: Manifest, check: str, keep: bool,
+                   reuse: bool = False) -> Iterator[list]:  # type: ignore[type-arg]
         """The raw chunks of `manifest`, a run at a time, in order, read ahead (see iter_chunks);
-        without `keep`, each run is checked and dropped (empty lists)."""
+        without `keep`, each run is checked and dropped (empty lists). Runs are read into
+        buffers of a pool (a fresh read per run cost a page fault per 4 KiB on every checkout);
+        with `reuse`, a kept run's buffer goes back to it when the caller asks for the next run,
+        else the run's views keep their buffer to themselves."""
         if not manifest.chunks:
             return
         from concurrent.futures import ThreadPoolExecutor
 
         index = self.chunk_index
+        pool = self.read_pool() if reuse or not keep else None
 
-        def load(run: list[tuple[bytes, Location]]) -> list:  # type: ignore[type-arg]
+        def load(run: list[tuple[bytes, Location]]) -> tuple[Block | None, list]:  # type: ignore[type-arg]
+            block = pool.take() if pool is not None else None
             try:
-                return index.read_run(run, check, keep)
+                pieces = index.read_run(run, check, keep, into=block.buffer if block is not None else None)
             except CorruptObject as exc:
                 raise CorruptObject(oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
+            if block is not None and not keep:
+                pool.release(block)  # type: ignore[union-attr]  # checked, nothing kept
+                block = None
+            return block, pieces
 
         runs = chunk_runs(index, (cid for cid, _ in manifest.chunks), oid)
-        with ThreadPoolExecutor(2, thread_name_prefix="datax-read") as pool:
-            window = deque(pool.submit(load, run) for run in itertools.islice(runs, READ_AHEAD))
+        with ThreadPoolExecutor(2, thread_name_prefix="datax-read") as workers:
+            window = deque(workers.submit(load, run) for run in itertools.islice(runs, READ_AHEAD))
             try:
                 while window:
-                    pieces = window.popleft().result()
+                    block, pieces = window.popleft().result()
                     nxt = next(runs, None)
                     if nxt is not None:
-                        window.append(pool.submit(load, nxt))
+                        window.append(workers.submit(load, nxt))
                     yield pieces
+                    del pieces
+                    if block is not None:
+                        pool.release(block)  # type: ignore[union-attr]
             finally:
                 for future in window:
                     future.cancel()
@@ -377,9 +399,10 @@ class ChunkedMixin:
 
 def chunk_runs(index: ChunkIndex, cids: Iterable[bytes], oid: str | None = None) -> Iterator[list[tuple[bytes, Location]]]:
     """Chunks `cids` with their locations, in order, cut into runs of entries that follow each
-    other in one pack, up to RUN_BYTES each (a chunk shared with another version may be in
-    another pack: a run of its own). CorruptObject (naming `oid`, when given) for a chunk that is
-    in no pack."""
+    other in one pack, up to RUN_BYTES each, counted as the larger of stored and raw (what a
+    reader holds once it is decompressed: 2 MiB stored of CSV were 5 MiB read ahead), a chunk
+    shared with another version may be in another pack: a run of its own. CorruptObject (naming
+    `oid`, when given) for a chunk that is in no pack."""
     run: list[tuple[bytes, Location]] = []
     size = 0
     end = None
@@ -390,11 +413,12 @@ def chunk_runs(index: ChunkIndex, cids: Iterable[bytes], oid: str | None = None)
             if oid is None:
                 raise
             raise CorruptObject(oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
-        if run and (loc.pack != run[-1][1].pack or loc.offset != end or size + loc.stored > RUN_BYTES):
+        weight = max(loc.stored, loc.raw)
+        if run and (loc.pack != run[-1][1].pack or loc.offset != end or size + weight > RUN_BYTES):
             yield run
             run, size = [], 0
         run.append((cid, loc))
-        size += loc.stored
+        size += weight
         end = loc.offset + ENTRY.size + loc.stored
     if run:
         yield run

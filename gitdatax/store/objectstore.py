@@ -366,7 +366,8 @@ class ObjectStore(ChunkedMixin, ChunkExchangeMixin, ChunkMaintenanceMixin, Excha
         spool file, and memory stays bounded. A chunked object is checked chunk by chunk the same
         way (read ahead on two threads), kept in memory up to SPOOL_IN_MEMORY. With `views`, the
         pieces of a chunked object may be memoryviews of what was read (no copy): for a caller
-        that only writes them out (the smudge filter)."""
+        that writes each one out before it asks for the next (the smudge filter), since over
+        SPOOL_IN_MEMORY their buffers are read into again."""
         manifest = self.read_manifest(stub.oid, stub.size) if stub.size > CHUNKED_ABOVE else None
         if manifest is not None:
             if stub.size <= SPOOL_IN_MEMORY:
@@ -374,7 +375,7 @@ class ObjectStore(ChunkedMixin, ChunkExchangeMixin, ChunkMaintenanceMixin, Excha
             if not self.is_verified(stub.oid):
                 self.check_chunks(stub.oid, manifest)
                 self._remember_verified(stub.oid)
-            return self.iter_chunks(stub.oid, manifest, ONCE, views=views)
+            return self.iter_chunks(stub.oid, manifest, ONCE, views=views, streamed=True)
         if stub.size > SPOOL_IN_MEMORY:
             if not self.is_verified(stub.oid):
                 self.check_content(stub)

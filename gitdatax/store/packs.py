@@ -282,22 +282,20 @@ class ChunkIndex:
         return decode_entry(cid, loc, entry, check)
 
     def read_run(self, run: list[tuple[bytes, Location]], check: str = SHA256,
-                 keep: bool = True) -> list[bytes | memoryview]:
+                 keep: bool = True, into: bytearray | None = None) -> list[bytes | memoryview]:
         """The raw chunks of `run`, entries that follow each other in one pack, read with one
-        pread and each checked as decode_entry does (raw chunks: views of that one read).
-        Without `keep`, only checked: nothing comes back, and the read reuses one buffer."""
+        pread and each checked as decode_entry does (raw chunks: views of that one read, which
+        is into `into` when it is given and large enough: the caller's to keep unchanged while
+        it uses them). Without `keep`, only checked: nothing comes back."""
         first, last = run[0][1], run[-1][1]
         length = last.offset + ENTRY.size + last.stored - first.offset
         try:
             fd = self._fd(first.pack)
-            if keep:
-                view = memoryview(os.pread(fd, length, first.offset))
-            else:  # into this thread's buffer, used again for the next run: no fresh pages
-                scratch = getattr(_local, "scratch", None)
-                if scratch is None or len(scratch) < length:
-                    scratch = _local.scratch = bytearray(max(length, 4 << 20))
-                view = memoryview(scratch)[:length]
+            if into is not None and len(into) >= length:
+                view = memoryview(into)[:length]
                 view = view[:os.preadv(fd, [view], first.offset)]
+            else:
+                view = memoryview(os.pread(fd, length, first.offset))
         except FileNotFoundError:
             raise CorruptObject(run[0][0].hex(), f"pack {first.pack} is gone") from None
         out = []
