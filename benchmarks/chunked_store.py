@@ -1,7 +1,7 @@
 """What a second version of a large file costs, chunked (today) against whole-file objects (the
 store before issue 15, GIT_DATAX_CHUNKING=0), in one run on this machine.
 
-    python3 benchmarks/chunked_store.py [--work DIR] [--scale 1.0]
+    python3 benchmarks/chunked_store.py [--work DIR] [--scale 1.0] [--repeat 3]
 
 Two files, two versions each (issue 15's benchmark):
   model.bin  1 GiB of random bytes; v2 changes 1% of it in 16 places and inserts 100 bytes near
@@ -10,14 +10,20 @@ Two files, two versions each (issue 15's benchmark):
 For each store kind, in a fresh HOME with gitdatax installed and a bare origin whose
 `<bare>/datax` is the remote: add+commit, push and clone of v1, then of v2, checkout of v1 and of
 v2 again; bytes the local store and the remote store grew by for v2 (on a directory remote,
-exactly what the push sent); the peak RSS of every git-datax process. Prints a table and the
-chunked/whole ratios. `--scale 0.25` runs the same at a quarter of the sizes.
+exactly what the push sent); the peak RSS of every git-datax process. Each timed step also
+gives its CPU seconds (user + system of every process it ran): on this project's VMs the system
+time of writing fresh pages moves by seconds between runs of one command, and CPU figures are
+the steadier. `--repeat N` runs whole and chunked N times each, alternating, and shows medians.
+Prints a table and the chunked/whole ratios. `--scale 0.25` runs the same at a quarter of the
+sizes.
 """
 from __future__ import annotations
 
 import argparse
 import random
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,7 +70,16 @@ def write_csv(path: Path, size: int, version: int) -> None:
                 break
 
 
+def timed(result: dict[str, float], step: str, cmd: str, cwd: Path, env: dict[str, str]) -> None:
+    """`cmd`'s seconds as `step s`, and its processes' CPU seconds as `step cpu s`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result[f"{step} s"] = sh(cmd, cwd, env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result[f"{step} cpu s"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
 def run_kind(kind: str, data: Path, work: Path, name: str, pattern: str) -> dict[str, float]:
+    shutil.rmtree(work, ignore_errors=True)
     home = work / "home"
     home.mkdir(parents=True)
     rss_log = work / "rss.log"
@@ -82,17 +97,18 @@ def run_kind(kind: str, data: Path, work: Path, name: str, pattern: str) -> dict
     for version in (1, 2):
         shutil.copyfile(data / f"v{version}" / name, repo / name)
         local0, remote0 = du(store), du(remote_store)
-        result[f"add+commit v{version} s"] = sh(f"git add -A && git commit -qm v{version}", repo, env)
-        result[f"push v{version} s"] = sh("git push -q origin HEAD:refs/heads/main", repo, env)
+        timed(result, f"add+commit v{version}", f"git add -A && git commit -qm v{version}", repo, env)
+        timed(result, f"push v{version}", "git push -q origin HEAD:refs/heads/main", repo, env)
         result[f"local store +v{version} MiB"] = (du(store) - local0) / 2**20
         result[f"remote store +v{version} MiB"] = (du(remote_store) - remote0) / 2**20
         clone = work / f"clone{version}"
-        result[f"clone v{version} s"] = sh(f"git clone -q remote.git {clone.name}", work, env)
+        timed(result, f"clone v{version}", f"git clone -q remote.git {clone.name}", work, env)
         shutil.rmtree(clone)
-    result["checkout v1 s"] = sh("git checkout -q HEAD~1", repo, env)
-    result["checkout v2 s"] = sh("git checkout -q -", repo, env)
+    timed(result, "checkout v1", "git checkout -q HEAD~1", repo, env)
+    timed(result, "checkout v2", "git checkout -q -", repo, env)
     rss = [int(line.split()[0]) for line in rss_log.read_text().splitlines() if line.split() and line.split()[0].isdigit()]
     result["peak RSS MiB"] = max(rss) / 1024 if rss else 0.0
+    shutil.rmtree(work)  # a run holds several GiB: on tmpfs, the next one needs the memory
     return result
 
 
@@ -100,6 +116,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, help="where to run (default: a temporary folder, removed)")
     parser.add_argument("--scale", type=float, default=1.0, help="sizes times this (default 1: 1 GiB and 512 MiB)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each kind, alternating; medians shown (default 1)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="datax-chunked-"))
     model_size, csv_size = int((1 << 30) * args.scale), int((512 << 20) * args.scale)
@@ -116,9 +133,16 @@ def main() -> int:
             for version in (1, 2):
                 (sub / f"v{version}").mkdir(parents=True, exist_ok=True)
                 shutil.move(str(data / f"v{version}" / name), sub / f"v{version}" / name)
-            results = {kind: run_kind(kind, sub, work / f"{name}-{kind}", name, pattern) for kind in ("whole", "chunked")}
+            runs: dict[str, list[dict[str, float]]] = {"whole": [], "chunked": []}
+            for round_ in range(args.repeat):
+                for kind in runs:
+                    runs[kind].append(run_kind(kind, sub, work / f"{name}-{kind}", name, pattern))
+                    print(f"  {name} round {round_ + 1}/{args.repeat} {kind}: " + ", ".join(
+                        f"{k} {v:.2f}" for k, v in runs[kind][-1].items() if k.endswith(" s")), file=sys.stderr)
+            results = {kind: {key: statistics.median(r[key] for r in rs) for key in rs[0]} for kind, rs in runs.items()}
             rows.append((name, sizes[name], results))
-        print(f"scale {args.scale}: model.bin {sizes['model.bin'] / 2**20:.0f} MiB, train.csv {sizes['train.csv'] / 2**20:.0f} MiB")
+        print(f"scale {args.scale}: model.bin {sizes['model.bin'] / 2**20:.0f} MiB, train.csv "
+              f"{sizes['train.csv'] / 2**20:.0f} MiB; median of {args.repeat} alternating runs of each kind")
         for name, size, results in rows:
             print(f"\n{name} ({size / 2**20:.0f} MiB)")
             print(f"{'':28} {'whole':>10} {'chunked':>10} {'ratio':>7}")
