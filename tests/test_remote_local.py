@@ -93,3 +93,12 @@ def test_a_store_on_this_file_system_caps_the_transfer_threads(tmp_path: Path, m
     other = DirectoryRemote("/dev/shm" if os.stat("/dev/shm").st_dev != os.stat(tmp_path).st_dev else str(tmp_path))
     if os.stat("/dev/shm").st_dev != os.stat(tmp_path).st_dev:
         assert other.max_parallel is None and jobs_for(other, 8) == 8
+
+
+@pytest.mark.parametrize("value", ["ture", "2", "linked"])
+def test_a_link_option_that_is_not_a_boolean_is_refused_in_one_line(tmp_path: Path, value: str) -> None:
+    """`link` decides whether a push copies or links: a typo must not quietly mean copies."""
+    from gitdatax.remotes.base import RemoteError
+
+    with pytest.raises(RemoteError, match=f"bad link '{value}' \\(expected true or false\\)"):
+        DirectoryRemote(str(tmp_path / "nas"), {"create": True, "link": value})

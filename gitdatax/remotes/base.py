@@ -169,7 +169,7 @@ def switch_option(url: str, options: dict, key: str, default: bool) -> bool:
     word = str(raw).strip().lower()
     if word in ("true", "yes", "on", "1"):
         return True
-    if word in ("false", "no", "off", "0"):
+    if word in ("false", "no", "off", "0", ""):  # `key =`, empty: false to git too
         return False
     raise RemoteError(f"remote {url}: bad {key} {str(raw)!r} (expected true or false)")
 

@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlparse
 from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.remotes import meter
 from gitdatax.remotes.base import (RemoteCorruptObject, RemoteError, RemoteObjectMissing, RetryPolicy,
-                                  local_store_failure)
+                                  local_store_failure, switch_option)
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
@@ -37,7 +37,7 @@ class DirectoryRemote:
         self.layout = ObjectStore(self.root)  # same layout: reuse its path rules (oid checks)
         # Copies by default: a hard link makes one inode serve this store and the remote, so one
         # damaged block damages both (and every clone that linked it). Only when asked (`link`).
-        self.link = str((options or {}).get("link", "")).strip().lower() in ("1", "true", "yes", "on")
+        self.link = switch_option(url, options or {}, "link", False)
         self.retry = RetryPolicy.from_options(url, options or {})
         # With `create` (a store that goes with a Git repository), the directory is made by the
         # first upload; a download or a look-up never creates it.
