@@ -10,6 +10,7 @@ import http.client
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from datax_serve import CountingProxy, DataxServe, serve, wait_for  # noqa: F401 - the fixture
@@ -125,6 +126,9 @@ def test_a_push_killed_half_way_leaves_no_manifest_and_a_rerun_sends_only_the_re
         assert wait_for(lambda: len(list(chunks.glob("*.idx"))) >= 1, 60)
         push.send_signal(signal.SIGKILL)
         push.wait(10)
+        # What the killed push had sent into the relay's socket is still being relayed (at its
+        # rate: several MiB of loopback buffers); count the rerun only from when that is done.
+        assert wait_for(_unchanged_for(lambda: proxy.up, 0.5), 30)
         served = ObjectStore(server.store)
         assert not served.has(stub.oid), "a manifest was published before all its chunks"
         ids = ObjectStore(data_repo / ".git" / "datax").read_manifest(stub.oid).ids()
@@ -139,6 +143,20 @@ def test_a_push_killed_half_way_leaves_no_manifest_and_a_rerun_sends_only_the_re
         assert ObjectStore(server.store).verify(stub.oid) is None
     finally:
         proxy.close()
+
+
+def _unchanged_for(read, seconds: float):  # type: ignore[no-untyped-def]
+    """A condition for wait_for: true once `read()` has kept one value for `seconds`."""
+    seen = {"value": read(), "since": time.monotonic()}
+
+    def check() -> bool:
+        value = read()
+        if value != seen["value"]:
+            seen.update(value=value, since=time.monotonic())
+            return False
+        return time.monotonic() - seen["since"] >= seconds
+
+    return check
 
 
 def _pack_body(chunks: list[bytes], tmp: Path, corrupt: bool = False) -> bytes:
