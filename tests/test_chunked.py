@@ -477,3 +477,21 @@ def test_pieces_read_as_views_stay_right_while_their_buffers_are_read_into_again
         assert streamed.hexdigest() == stubs[0].oid
         kept = list(store.read_verified(stubs[1], views=True))
         assert b"".join(kept) == small
+
+
+def test_joined_content_reads_into_buffers_and_iterates_without_copying_whole_pieces() -> None:
+    """store/readable.Joined: what clean read first, then the rest. Read into buffers of any
+    size, then iterated, it gives every byte once, in order; a piece handed on whole by
+    iteration is the very object given (files up to 4 MiB are buffered by iterating)."""
+    from gitdatax.store.readable import Joined
+
+    first, second = b"a" * 1000, b"b" * 3000
+    rest = iter([b"c" * 70_000, b"", b"d" * 5])
+    joined = Joined([first, b"", second], rest)
+    assert next(joined) is first
+    buffer = bytearray(1500)
+    assert joined.readinto(buffer) == 1500 and bytes(buffer) == b"b" * 1500
+    assert joined.readinto(buffer) == 1500 and bytes(buffer) == b"b" * 1500
+    assert joined.readinto(memoryview(buffer)[:10]) == 10 and bytes(buffer[:10]) == b"c" * 10
+    assert b"".join(joined) == b"c" * 69_990 + b"d" * 5
+    assert joined.readinto(buffer) == 0

@@ -15,7 +15,9 @@ class Joined:
     """`pieces`, then `rest`: an iterator of bytes with `readinto`."""
 
     def __init__(self, pieces: list[bytes], rest: Iterator[bytes]) -> None:
-        self._pending: deque[memoryview] = deque(memoryview(p) for p in pieces if len(p))
+        # As given: iterating hands them on without a copy (the store buffers files up to
+        # 4 MiB by iterating); only one read in part becomes a view of its rest.
+        self._pending: deque[bytes | memoryview] = deque(p for p in pieces if len(p))
         self._rest = rest
         self._rest_readinto = getattr(rest, "readinto", None)
 
@@ -24,7 +26,8 @@ class Joined:
 
     def __next__(self) -> bytes:
         if self._pending:
-            return bytes(self._pending.popleft())
+            piece = self._pending.popleft()
+            return piece if isinstance(piece, bytes) else bytes(piece)
         return next(self._rest)
 
     def readinto(self, buffer: memoryview | bytearray) -> int:
@@ -33,7 +36,7 @@ class Joined:
         filled = 0
         while filled < len(view):
             if self._pending:
-                piece = self._pending[0]
+                piece = memoryview(self._pending[0])
                 n = min(len(piece), len(view) - filled)
                 view[filled:filled + n] = piece[:n]
                 filled += n
@@ -47,5 +50,5 @@ class Joined:
                 piece = next(self._rest, None)
                 if piece is None:
                     break
-                self._pending.append(memoryview(piece))
+                self._pending.append(piece)
         return filled
