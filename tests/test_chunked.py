@@ -14,7 +14,7 @@ from gitdatax.remotes import open_remote
 from gitdatax.remotes.local import DirectoryRemote
 from gitdatax.store.block_pool import BlockPool
 from gitdatax.store.objectstore import ObjectStore
-from gitdatax.store.packs import ENTRY
+from gitdatax.store.packs import ENTRY, SHA256
 from gitdatax.stub import Stub
 from gitdatax.sync import transfer
 from helpers import leftovers, make_writable, oid_of
@@ -193,7 +193,7 @@ def test_an_upload_cut_half_way_leaves_no_manifest_and_completes_when_run_again(
     with pytest.raises(KeyboardInterrupt):
         store.send_chunks(stub.oid, _CutAfter(target, 50))
     assert not target.has(stub.oid) and not list(target.chunks_dir.glob("*.idx"))
-    remote = DirectoryRemote(str(tmp_path / "nas"))
+    remote = DirectoryRemote(str(tmp_path / "nas"), {"create": True})  # the cut may have written nothing
     assert transfer.upload_missing(remote, store, [stub], quiet=True).ok
     clone = ObjectStore(tmp_path / "clone")
     assert transfer.download_missing(remote, clone, [stub], quiet=True).ok
@@ -495,3 +495,38 @@ def test_joined_content_reads_into_buffers_and_iterates_without_copying_whole_pi
     assert joined.readinto(memoryview(buffer)[:10]) == 10 and bytes(buffer[:10]) == b"c" * 10
     assert b"".join(joined) == b"c" * 69_990 + b"d" * 5
     assert joined.readinto(buffer) == 0
+
+
+def test_received_entries_are_checked_ahead_in_order_and_a_bad_one_stops_them(tmp_path: Path) -> None:
+    """receive_chunks checks entries on two threads a few batches ahead (decoded_ahead): they
+    come out in the order given, each with its raw chunk, and a damaged one deep in the stream
+    raises, naming it, with nothing of the pack published."""
+    import hashlib
+
+    from gitdatax.store import chunk_exchange
+    from gitdatax.store.packs import PackWriter
+
+    rng = random.Random(33)
+    raws = [rng.randbytes(64 << 10) if i % 3 else b"row,%d\n" % i * 9000 for i in range(200)]  # 12 MiB raw
+    writer = PackWriter(tmp_path / "src", tmp_path / "src")
+    for raw in raws:
+        writer.add(hashlib.sha256(raw).digest(), raw)
+    name, records = writer.finish()  # type: ignore[misc]
+    pack = bytearray((tmp_path / "src" / f"{name}.pack").read_bytes())
+    ordered = sorted(records, key=lambda r: r[1].offset)
+
+    def entries(damage: int | None = None):  # type: ignore[no-untyped-def]
+        for i, (cid, loc) in enumerate(ordered):
+            entry = bytes(pack[loc.offset:loc.offset + ENTRY.size + loc.stored])
+            if i == damage:
+                entry = entry[:-10] + bytes(10)
+            yield cid, loc, entry
+
+    out = list(chunk_exchange.decoded_ahead(entries(), SHA256))
+    assert [bytes(raw) for _, _, _, raw in out] == raws
+    target = ObjectStore(tmp_path / "target")
+    bad = ordered[150][0]
+    with pytest.raises(CorruptObject) as caught:
+        target.receive_chunks(entries(damage=150))
+    assert caught.value.oid == bad.hex()
+    assert not list(target.chunks_dir.glob("*.idx")) and target.missing_chunks([bad]) == [bad]

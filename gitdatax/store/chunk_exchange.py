@@ -4,16 +4,21 @@ directory remote with `link`. Mixed into ObjectStore.
 """
 from __future__ import annotations
 
+import itertools
 import os
+from collections import deque
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from gitdatax.errors import CorruptObject
 from gitdatax.store.chunked import FETCH_BATCH, ChunkSink, ChunkSource, chunk_runs
 from gitdatax.store.manifest import Manifest
-from gitdatax.store.packs import COPY, ENTRY, SHA256, Location, check_copied_entry
+from gitdatax.store.packs import COPY, ENTRY, SHA256, Location, check_copied_entry, decode_entry
 
 if TYPE_CHECKING:  # typed by name only: objectstore imports this module
     ObjectStore = Any
+
+DECODE_BATCH = 2 << 20  # stored bytes of received entries checked by one task
+DECODE_AHEAD = 4  # batches being checked on two threads while this one writes the last
 
 
 class ChunkExchangeMixin:
@@ -38,10 +43,16 @@ class ChunkExchangeMixin:
         their CRC-32), written into one new pack; `seen(id, raw chunk or None)` after each."""
         writer = self.new_pack()
         try:
-            for cid, loc, entry in entries:
-                raw = writer.add_entry(cid, loc, entry, check)
-                if seen is not None:
-                    seen(cid, raw)
+            if check == COPY:  # a CRC-32: cheaper than handing the entries to other threads
+                for cid, loc, entry in entries:
+                    writer.add_entry(cid, loc, entry, check)
+                    if seen is not None:
+                        seen(cid, None)
+            else:
+                for cid, loc, entry, raw in decoded_ahead(entries, check):
+                    writer.add_decoded(cid, loc, entry)
+                    if seen is not None:
+                        seen(cid, raw)
             self.publish_pack(writer)
         except BaseException:
             writer.abort()
@@ -129,3 +140,44 @@ class ChunkExchangeMixin:
             else:
                 sink.receive_chunks(entries)
         return manifest
+
+
+def decoded_ahead(entries: Iterable[tuple[bytes, Location, bytes]],
+                  check: str) -> Iterator[tuple[bytes, Location, bytes, Any]]:
+    """(id, location, entry, raw chunk) of `entries`, in order, each decoded and checked as
+    `check` says (decode_entry) on two threads, a few batches ahead, while the caller writes:
+    zstd and SHA-256 release the GIL. Done in turn on one thread, checking and writing the
+    chunks of a 128 MiB clone from a directory remote took 0.3 s against 0.2 s for a whole-file
+    object. Entries must not change once given (bytes, or views of bytes): they are held a
+    moment."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def decode(batch: list[tuple[bytes, Location, bytes]]) -> list[tuple[bytes, Location, bytes, Any]]:
+        return [(cid, loc, entry, decode_entry(cid, loc, entry, check)) for cid, loc, entry in batch]
+
+    batches = _batches(iter(entries))
+    with ThreadPoolExecutor(2, thread_name_prefix="datax-check") as workers:
+        window = deque(workers.submit(decode, batch) for batch in itertools.islice(batches, DECODE_AHEAD))
+        try:
+            while window:
+                done = window.popleft().result()
+                nxt = next(batches, None)
+                if nxt is not None:
+                    window.append(workers.submit(decode, nxt))
+                yield from done
+        finally:
+            for future in window:
+                future.cancel()
+
+
+def _batches(entries: Iterator[tuple[bytes, Location, bytes]]) -> Iterator[list[tuple[bytes, Location, bytes]]]:
+    batch: list[tuple[bytes, Location, bytes]] = []
+    size = 0
+    for item in entries:
+        batch.append(item)
+        size += len(item[2])
+        if size >= DECODE_BATCH:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch

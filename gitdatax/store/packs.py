@@ -385,14 +385,17 @@ class PackWriter:
         """Add a stored entry read from another pack, after checking it as `check` says: SHA256
         (it decodes to `cid`) for what comes from elsewhere, COPY for an entry of a store of
         this machine (its CRC-32). The raw chunk comes back when it was decoded (not on COPY)."""
-        raw = None
         if check == COPY:
             crc = check_copied_entry(cid, loc, entry)
-        else:
-            raw = decode_entry(cid, loc, entry, check)
-            crc = None
-        self.add_stored(cid, loc.kind, loc.raw, memoryview(entry)[ENTRY.size:], crc)
+            self.add_stored(cid, loc.kind, loc.raw, memoryview(entry)[ENTRY.size:], crc)
+            return None
+        raw = decode_entry(cid, loc, entry, check)
+        self.add_decoded(cid, loc, entry)
         return raw
+
+    def add_decoded(self, cid: bytes, loc: Location, entry: bytes | memoryview) -> None:
+        """Add a stored entry read from another pack that decode_entry has checked already."""
+        self.add_stored(cid, loc.kind, loc.raw, memoryview(entry)[ENTRY.size:])
 
     def finish(self, sync: bool = False) -> tuple[str, list[tuple[bytes, Location]]] | None:
         """Publish the pack, then its index. None when no chunk was added."""
