@@ -4,14 +4,13 @@ directory remote with `link`. Mixed into ObjectStore.
 """
 from __future__ import annotations
 
-import itertools
 import os
-from collections import deque
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from gitdatax.errors import CorruptObject
 from gitdatax.store.chunked import FETCH_BATCH, ChunkSink, ChunkSource, chunk_runs
 from gitdatax.store.manifest import Manifest
+from gitdatax.store.read_ahead import in_order
 from gitdatax.store.packs import COPY, ENTRY, SHA256, Location, check_copied_entry, decode_entry
 
 if TYPE_CHECKING:  # typed by name only: objectstore imports this module
@@ -150,24 +149,12 @@ def decoded_ahead(entries: Iterable[tuple[bytes, Location, bytes]],
     chunks of a 128 MiB clone from a directory remote took 0.3 s against 0.2 s for a whole-file
     object. Entries must not change once given (bytes, or views of bytes): they are held a
     moment."""
-    from concurrent.futures import ThreadPoolExecutor
 
     def decode(batch: list[tuple[bytes, Location, bytes]]) -> list[tuple[bytes, Location, bytes, Any]]:
         return [(cid, loc, entry, decode_entry(cid, loc, entry, check)) for cid, loc, entry in batch]
 
-    batches = _batches(iter(entries))
-    with ThreadPoolExecutor(2, thread_name_prefix="datax-check") as workers:
-        window = deque(workers.submit(decode, batch) for batch in itertools.islice(batches, DECODE_AHEAD))
-        try:
-            while window:
-                done = window.popleft().result()
-                nxt = next(batches, None)
-                if nxt is not None:
-                    window.append(workers.submit(decode, nxt))
-                yield from done
-        finally:
-            for future in window:
-                future.cancel()
+    for done in in_order(decode, _batches(iter(entries)), DECODE_AHEAD, "datax-check"):
+        yield from done
 
 
 def _batches(entries: Iterator[tuple[bytes, Location, bytes]]) -> Iterator[list[tuple[bytes, Location, bytes]]]:

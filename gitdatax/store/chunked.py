@@ -13,7 +13,6 @@ Mixed into ObjectStore.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 from collections import deque
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Iterator, Protocol
@@ -23,6 +22,7 @@ from gitdatax.store import manifest as manifests
 from gitdatax.store.manifest import Manifest
 from gitdatax.store.objectfile import ContentChanged
 from gitdatax.store.block_pool import Block, BlockPool
+from gitdatax.store.read_ahead import in_order
 from gitdatax.store.readable import Joined
 from gitdatax.store.packs import ENTRY, RAW, SHA256, STORED, ChunkIndex, Location, PackWriter, entry_crc, pack_chunk
 from gitdatax.stub import Stub
@@ -332,8 +332,6 @@ class ChunkedMixin:
         else the run's views keep their buffer to themselves."""
         if not manifest.chunks:
             return
-        from concurrent.futures import ThreadPoolExecutor
-
         index = self.chunk_index
         pool = self.read_pool() if reuse or not keep else None
 
@@ -349,21 +347,11 @@ class ChunkedMixin:
             return block, pieces
 
         runs = chunk_runs(index, (cid for cid, _ in manifest.chunks), oid)
-        with ThreadPoolExecutor(2, thread_name_prefix="datax-read") as workers:
-            window = deque(workers.submit(load, run) for run in itertools.islice(runs, READ_AHEAD))
-            try:
-                while window:
-                    block, pieces = window.popleft().result()
-                    nxt = next(runs, None)
-                    if nxt is not None:
-                        window.append(workers.submit(load, nxt))
-                    yield pieces
-                    del pieces
-                    if block is not None:
-                        pool.release(block)  # type: ignore[union-attr]
-            finally:
-                for future in window:
-                    future.cancel()
+        for block, pieces in in_order(load, runs, READ_AHEAD, "datax-read"):
+            yield pieces
+            del pieces
+            if block is not None:
+                pool.release(block)  # type: ignore[union-attr]
 
     def open_as_frame(self: ObjectStore, stub: Stub) -> BinaryIO:
         """The object as one zstd frame, whatever its form here: for a peer that reads only
