@@ -317,7 +317,7 @@ def test_a_damaged_local_chunk_never_reaches_a_directory_remote(tmp_path: Path, 
     nas = ObjectStore(tmp_path / "nas")
     assert not nas.has(stub.oid) and nas.missing_chunks([cid]) == [cid]
     assert remote.has_many([stub]) == set()
-    # a read checks zstd chunks by their frame checksum and raw ones by SHA-256: both caught
+    # a read checks zstd chunks by their frame checksum and raw ones by their CRC-32: both caught
     with pytest.raises(CorruptObject, match=f"{stub.oid}.*chunk {cid.hex()[:16]}"):
         read(ObjectStore(store.root), stub)
 
@@ -355,6 +355,59 @@ def test_new_packs_record_each_entry_crc_and_packs_indexed_before_stay_readable(
     with pytest.raises(CorruptUpload, match=f"{stubs[1].oid}.*chunk {bad.hex()[:16]}.*does not hash"):
         remote.upload(stubs[1], ObjectStore(store.root))
     assert not nas.has(stubs[1].oid)
+
+
+def test_a_read_checks_raw_chunks_by_their_crc_and_fsck_still_hashes_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raw chunks (incompressible weights) carry no checksum of their own: a read checks each by
+    the CRC-32 its index records, or by SHA-256 under an index from before the CRC. fsck hashes
+    every chunk against its id, so even an entry rewritten with a CRC to match is caught there."""
+    import hashlib
+    import zlib
+
+    from gitdatax.maintenance.fsck import verify_store
+    from gitdatax.store import packs
+    from gitdatax.store.packs import RAW, encode_index, read_index
+
+    data = model_versions(12 << 20)[0]
+    store = ObjectStore(tmp_path / "local")
+    stub = put(store, data)
+    cid = store.read_manifest(stub.oid, stub.size).ids()[50]
+    assert store.chunk_index.get(cid).kind == RAW
+    _flip_in_chunk(store, cid)
+    with pytest.raises(CorruptObject, match=f"{stub.oid}.*chunk {cid.hex()[:16]}.*does not match its CRC-32"):
+        read(ObjectStore(store.root), stub)
+
+    loc = store.chunk_index.get(cid)
+    idx = store.chunks_dir / f"{loc.pack}.idx"
+    records = read_index(idx).records
+    make_writable(idx)
+    idx.write_bytes(encode_index([(c, l.offset, l.stored, l.raw, l.kind) for c, l in records]))  # no CRCs
+    with pytest.raises(CorruptObject, match=f"{stub.oid}.*chunk {cid.hex()[:16]}.*does not hash to its id"):
+        read(ObjectStore(store.root), stub)
+
+    # the damaged entry's CRC recomputed into the index: a read's check passes, fsck's does not
+    pack = (store.chunks_dir / f"{loc.pack}.pack").read_bytes()
+    recrc = [(c, l.offset, l.stored, l.raw, l.kind, zlib.crc32(pack[l.offset:l.offset + ENTRY.size + l.stored]))
+             for c, l in records]
+    idx.write_bytes(encode_index(recrc))
+    assert read(ObjectStore(store.root), stub) != data
+    count, _, corrupt = verify_store(ObjectStore(store.root))
+    assert count == 1 and [c.oid for c in corrupt] == [stub.oid]
+    # and a read of intact raw chunks hashes none of them
+    clean = ObjectStore(tmp_path / "clean")
+    v2 = model_versions(12 << 20)[1]
+    other = put(clean, v2)
+    ids = set(clean.read_manifest(other.oid, other.size).ids())
+    digests: list[bytes] = []
+    real = hashlib.sha256
+
+    def counting(data: bytes = b"") -> object:
+        digests.append(real(data).digest())
+        return real(data)
+
+    monkeypatch.setattr(packs.hashlib, "sha256", counting)
+    assert read(ObjectStore(clean.root), other) == v2
+    assert not ids & set(digests)
 
 
 @pytest.mark.parametrize("fresh", [True, False], ids=["hashed-on-arrival", "hashed-after"])

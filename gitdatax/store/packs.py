@@ -16,7 +16,8 @@ can be rebuilt from its pack.
 
 How much of an entry is checked as it is read (decode_entry, PackWriter.add_entry): SHA256,
 hashed against its id (entries from another store, fsck); STORED, as a whole-file object is read
-back (zstd entries by their frame checksum, raw ones, which carry none, by SHA-256); ONCE, for a
+back (zstd entries by their frame checksum, the low 32 bits of XXH64; raw ones, which carry none,
+by the CRC-32 their index records, or by SHA-256 under an index without CRCs); ONCE, for a
 chunk this process hashed a moment ago (header, lengths and zstd checksum); COPY, an entry copied
 as stored between stores of this machine (a push to a directory remote, gc's repack, a pack sent
 to S3 or serve): by the CRC-32 its index records, never decompressed, as git copies pack data by
@@ -129,9 +130,17 @@ def decode_entry(cid: bytes, loc: Location, entry: bytes | memoryview, check: st
         raw = data
     else:
         raise CorruptObject(cid.hex(), f"chunk in {loc.pack} of unknown kind {loc.kind}")
-    hashed = check == SHA256 or (check == STORED and loc.kind == RAW)
-    if len(raw) != loc.raw or (hashed and hashlib.sha256(raw).digest() != cid):
+    if len(raw) != loc.raw:
         raise CorruptObject(cid.hex(), f"chunk in {loc.pack} does not hash to its id")
+    if check == STORED and loc.kind == RAW and loc.crc is not None:
+        # A raw chunk carries no checksum of its own; its index's CRC-32 of the entry is as
+        # strong as the 32-bit frame checksum a zstd entry (or a whole-file object) is read by,
+        # at a fortieth of SHA-256's cost.
+        if crc32(entry) != loc.crc:
+            raise CorruptObject(cid.hex(), f"chunk in {loc.pack} does not match its CRC-32")
+    elif check == SHA256 or (check == STORED and loc.kind == RAW):
+        if hashlib.sha256(raw).digest() != cid:
+            raise CorruptObject(cid.hex(), f"chunk in {loc.pack} does not hash to its id")
     return raw
 
 
