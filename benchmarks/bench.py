@@ -12,7 +12,9 @@ one 2 GiB stream and reports its peak RSS.
 "git alone" runs the add, checkout and status steps with benchmarks/null_filter.py, a filter that hashes
 and stores nothing: git's own share of each step, below which no filter-based tool can go.
 "+zstd" runs the add steps with the same filter also compressing as gitdatax does (level 1, two
-threads, output discarded): the floor of any tool whose store is compressed.
+threads, output discarded): the floor of any tool whose store is compressed. "+cdc" also cuts
+files over 4 MiB with FastCDC and hashes every chunk with SHA-256 (two threads), as chunked
+objects need: the floor of a store of content-defined chunks.
 """
 from __future__ import annotations
 
@@ -132,10 +134,12 @@ def run_tool(tool: str, data: Path, work: Path, env: dict[str, str], settled: bo
     else:
         sh("git datax install --local && git datax track '*.bin' '*.csv' '*.wav'", repo, env)
     sh("git add .gitattributes && git commit -qm attrs && git remote add origin ../remote.git", repo, env)
-    if link and tool == "datax":  # the push hard-links, as Git LFS does to a local bare repository
-        sh(f"git datax remote add --local --create -o link=true origin {work / 'remote.git' / 'datax'} >/dev/null", repo, env)
     times = add_both_versions(repo, data, env)
     times.update(check_out_both_versions(repo, env, settled))
+    if link and tool == "datax":  # the push hard-links, as Git LFS does to a local bare repository
+        # configured only now: pre-commit uploads to a configured remote, which would move the
+        # push's work into the add+commit steps (0.4-0.5 s of each on this workload)
+        sh(f"git datax remote add --local --create -o link=true origin {work / 'remote.git' / 'datax'} >/dev/null", repo, env)
     times["push"] = sh("git push -q origin HEAD:refs/heads/main", repo, env)
     times["clone with data"] = sh("git clone -q remote.git clone", work, env)
     clone_dirty = subprocess.run("git status --porcelain", shell=True, cwd=work / "clone", env=env,
@@ -150,16 +154,18 @@ def run_tool(tool: str, data: Path, work: Path, env: dict[str, str], settled: bo
     return times, du(store / "objects") + du(store / "chunks")
 
 
-def run_git_alone(data: Path, work: Path, env: dict[str, str], compress: bool = False) -> dict[str, float]:
+def run_git_alone(data: Path, work: Path, env: dict[str, str], compress: bool = False,
+                  chunk: bool = False) -> dict[str, float]:
     """The add, checkout and status steps with benchmarks/null_filter.py, which stores nothing: what git
     itself spends on them, the floor of any filter-based tool (no hooks, no store). With
     `compress`, the add steps only, the filter also compressing as gitdatax does: the floor of a
-    tool whose store is compressed."""
+    tool whose store is compressed; with `chunk` as well, also cutting large files and hashing
+    each chunk: the floor of a store of content-defined chunks."""
     work.mkdir(parents=True)
     repo = work / "repo"
     sh("git init -q -b main repo", work, env)
     (repo / ".gitattributes").write_text("".join(f"*.{ext} filter=datax -text\n" for ext in ("bin", "csv", "wav")))
-    flag = " --compress" if compress else ""
+    flag = (" --compress" if compress else "") + (" --chunk" if chunk else "")
     sh(f"git config filter.datax.process '{sys.executable} {HERE / 'null_filter.py'}{flag}' && "
        "git config filter.datax.required true && git add .gitattributes && git commit -qm attrs", repo, env)
     times = add_both_versions(repo, data, env)
@@ -198,7 +204,8 @@ def main() -> int:
     parser.add_argument("--big-mib", type=int, default=128)
     parser.add_argument("--n-small", type=int, default=2000)
     parser.add_argument("--skip-2gib", action="store_true")
-    parser.add_argument("--only", choices=["datax", "lfs", "alone", "alone+zstd"], help="run one tool only")
+    parser.add_argument("--only", choices=["datax", "lfs", "alone", "alone+zstd", "alone+zstd+cdc"],
+                        help="run one tool only")
     parser.add_argument("--settle", action="store_true",
                         help="start every tool's checkouts from a settled index (pause, untimed refresh), as "
                              "the git-alone floor always does; without it, the tools run peer_lfs.sh's steps "
@@ -219,7 +226,7 @@ def main() -> int:
             subprocess.run([sys.executable, str(HERE / "gen_data.py"), str(data / f"v{v}"), str(v)], env=env, check=True)
     rss_log = work / "rss.log"
     rss_log.write_text("")
-    tools = [t for t in ("datax", "lfs", "alone", "alone+zstd") if args.only in (None, t)]
+    tools = [t for t in ("datax", "lfs", "alone", "alone+zstd", "alone+zstd+cdc") if args.only in (None, t)]
     if "lfs" in tools and shutil.which("git-lfs") is None:
         print("git-lfs is not installed: gitdatax only", file=sys.stderr)
         tools.remove("lfs")
@@ -232,7 +239,8 @@ def main() -> int:
             env = make_env(home, work / "shim" if tool == "datax" else None)
             shutil.rmtree(work / tool, ignore_errors=True)
             if tool.startswith("alone"):
-                runs[tool].append((run_git_alone(data, work / tool, env, compress=tool == "alone+zstd"), 0))
+                runs[tool].append((run_git_alone(data, work / tool, env, compress=tool != "alone",
+                                                         chunk=tool == "alone+zstd+cdc"), 0))
                 print(f"  round {round_ + 1}/{args.repeat} git {tool}: " + ", ".join(
                     f"{k} {v:.2f}" for k, v in runs[tool][-1][0].items()), file=sys.stderr)
                 continue
@@ -250,13 +258,14 @@ def main() -> int:
           f"two versions; median of {args.repeat} alternating runs per tool"
           + ("; checkouts from a settled index" if args.settle else ""))
     header = (f"{'step':<24}{'gitdatax s':>12}{'Git LFS s':>12}{'ratio':>8}{'target':>8}{'':6}"
-              f"{'git alone s':>12}{'its ratio':>10}{'+zstd s':>9}{'its ratio':>10}")
+              f"{'git alone s':>12}{'its ratio':>10}{'+zstd s':>9}{'its ratio':>10}{'+cdc s':>9}{'its ratio':>10}")
     print(header)
     print("-" * len(header))
     datax = results.get("datax", ({}, 0))
     lfs = results.get("lfs", ({}, 0))
     alone = results.get("alone", ({}, 0))[0]
     alone_zstd = results.get("alone+zstd", ({}, 0))[0]
+    alone_cdc = results.get("alone+zstd+cdc", ({}, 0))[0]
     for step, target in TARGETS.items():
         d = datax[0].get(step)
         l = lfs[0].get(step)
@@ -265,13 +274,16 @@ def main() -> int:
         a = alone.get(step)
         floor = f"{a:>12.2f}{(f'{a / l:.2f}' if l else '-'):>10}" if a is not None else " " * 22
         z = alone_zstd.get(step)
-        floor += f"{z:>9.2f}{(f'{z / l:.2f}' if l else '-'):>10}" if z is not None else ""
+        floor += f"{z:>9.2f}{(f'{z / l:.2f}' if l else '-'):>10}" if z is not None else " " * 19
+        c = alone_cdc.get(step)
+        floor += f"{c:>9.2f}{(f'{c / l:.2f}' if l else '-'):>10}" if c is not None else ""
         print(f"{step:<24}{d if d is not None else float('nan'):>12.2f}{l if l is not None else float('nan'):>12.2f}"
               f"{ratio:>8}{'<=' + str(target):>8}{ok:<6}{floor}")
-    if alone or alone_zstd:
+    if alone or alone_zstd or alone_cdc:
         print("git alone: the same step with a filter that only hashes and stores nothing "
               "(benchmarks/null_filter.py), the floor of any filter-based tool; +zstd: that filter also "
-              "compresses as gitdatax does, the floor of a compressed store; ratios are to Git LFS")
+              "compresses as gitdatax does, the floor of a compressed store; +cdc: it also cuts files over "
+              "4 MiB and hashes each chunk, the floor of a store of chunks named by SHA-256; ratios are to Git LFS")
     if datax[1] and lfs[1]:
         r = datax[1] / lfs[1]
         print(f"{'local store bytes':<24}{datax[1] / 2**20:>10.1f}Mi{lfs[1] / 2**20:>10.1f}Mi{r:>8.2f}{'<=0.75':>8}{' ok' if r <= 0.75 else ' MISS'}")

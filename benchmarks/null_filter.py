@@ -11,7 +11,10 @@ as the "git alone" column, which says how much of each step a filter can still w
     filter.datax.process = python3 benchmarks/null_filter.py [--compress]
 
 With --compress, clean also compresses the content as gitdatax does (zstd level 1, two threads)
-and throws the result away: the floor of a tool whose store is compressed.
+and throws the result away: the floor of a tool whose store is compressed. With --chunk as well,
+content over gitdatax's threshold (4 MiB) is also cut by FastCDC with gitdatax's parameters and
+every chunk hashed with SHA-256 for its id, on two threads: the floor of a store that keeps
+content-defined chunks named by SHA-256 (design-proposals 24).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # gitdatax.pktline, without installing
 
 from gitdatax.filter import pktline  # noqa: E402
+from gitdatax.store.chunked import CDC_AVG, CDC_MAX, CDC_MIN, CHUNKED_ABOVE, CUT_BLOCK  # noqa: E402
 
 ZEROS = bytes(1 << 20)
 STUB_START = b"version gitdatax/1\n"
@@ -41,6 +45,45 @@ def padded(stub: bytes, size: int):  # type: ignore[no-untyped-def]
         size -= len(ZEROS)
 
 
+class ChunkHasher:
+    """Cuts a stream as gitdatax does and hashes each chunk, keeping only the ids' count: blocks of
+    CUT_BLOCK are cut, every chunk but the last hashed on a pool of two threads (hashlib lets go
+    of the GIL), the last carried into the next block, since it may not end there."""
+
+    def __init__(self, pool) -> None:  # type: ignore[no-untyped-def]
+        from pyfastcdc import FastCDC
+
+        self.cdc = FastCDC(CDC_AVG, min_size=CDC_MIN, max_size=CDC_MAX)
+        self.pool = pool
+        self.pending = bytearray()
+        self.size = 0
+        self.futures: list = []  # type: ignore[type-arg]
+        self.chunks = 0
+
+    def write(self, packet: bytes) -> None:
+        self.pending += packet
+        self.size += len(packet)
+        if len(self.pending) >= CUT_BLOCK and self.size > CHUNKED_ABOVE:
+            self._cut(final=False)
+
+    def _cut(self, final: bool) -> None:
+        block = self.pending  # never written again: the next bytes go into a new one
+        view = memoryview(block)
+        cuts = [(c.offset, c.length) for c in self.cdc.cut_buf(view)]
+        keep = cuts if final else cuts[:-1]
+        self.futures.append(self.pool.submit(lambda: [hashlib.sha256(view[o:o + n]).digest() for o, n in keep]))
+        self.chunks += len(keep)
+        self.pending = bytearray() if final or not cuts else bytearray(view[cuts[-1][0]:])
+        if len(self.futures) > 8:
+            self.futures.pop(0).result()
+
+    def finish(self) -> None:
+        if self.size > CHUNKED_ABOVE:
+            self._cut(final=True)
+        for future in self.futures:
+            future.result()
+
+
 class Discard:
     def write(self, data: bytes) -> int:
         return len(data)
@@ -53,6 +96,11 @@ def main() -> int:
         import zstandard
 
         compressor = zstandard.ZstdCompressor(level=1, write_checksum=True, threads=2)
+    pool = None
+    if "--chunk" in sys.argv:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(2)
     stdin = open(0, "rb", buffering=1 << 20, closefd=False)
     out = open(1, "wb", buffering=1 << 20, closefd=False)
     pktline.read_text_list(stdin)
@@ -69,16 +117,22 @@ def main() -> int:
         hasher = hashlib.sha256()
         size = 0
         head = b""
-        sink = compressor.stream_writer(Discard(), closefd=False) if compressor else None
+        cleaning = request.get("command") == "clean"
+        sink = compressor.stream_writer(Discard(), closefd=False) if compressor and cleaning else None
+        cutter = ChunkHasher(pool) if pool is not None and cleaning else None
         for packet in pktline.iter_content(stdin):
             hasher.update(packet)
             size += len(packet)
             if len(head) < 1024:
                 head += packet[:1024]
-            if sink is not None and request.get("command") == "clean":
+            if sink is not None:
                 sink.write(packet)
+            if cutter is not None:
+                cutter.write(packet)
         if sink is not None:
             sink.flush(zstandard.FLUSH_FRAME)
+        if cutter is not None:
+            cutter.finish()
         stub = head[: head.index(b"\0")] if head.startswith(STUB_START) and b"\0" in head else head
         if request.get("command") == "clean":
             if stub.startswith(STUB_START) and len(stub) < 1024:  # what smudge wrote: its stub again
