@@ -46,7 +46,7 @@ def padded(stub: bytes, size: int):  # type: ignore[no-untyped-def]
 
 
 class ChunkHasher:
-    """Cuts a stream as gitdatax does and hashes each chunk, keeping only the ids' count: blocks of
+    """Cuts a stream as gitdatax does and hashes each chunk, keeping only the ids: blocks of
     CUT_BLOCK are cut, every chunk but the last hashed on a pool of two threads (hashlib lets go
     of the GIL), the last carried into the next block, since it may not end there."""
 
@@ -58,7 +58,7 @@ class ChunkHasher:
         self.pending = bytearray()
         self.size = 0
         self.futures: list = []  # type: ignore[type-arg]
-        self.chunks = 0
+        self.ids: list[bytes] = []
 
     def write(self, packet: bytes) -> None:
         self.pending += packet
@@ -72,16 +72,16 @@ class ChunkHasher:
         cuts = [(c.offset, c.length) for c in self.cdc.cut_buf(view)]
         keep = cuts if final else cuts[:-1]
         self.futures.append(self.pool.submit(lambda: [hashlib.sha256(view[o:o + n]).digest() for o, n in keep]))
-        self.chunks += len(keep)
         self.pending = bytearray() if final or not cuts else bytearray(view[cuts[-1][0]:])
         if len(self.futures) > 8:
-            self.futures.pop(0).result()
+            self.ids += self.futures.pop(0).result()
 
     def finish(self) -> None:
         if self.size > CHUNKED_ABOVE:
             self._cut(final=True)
         for future in self.futures:
-            future.result()
+            self.ids += future.result()
+        self.futures = []
 
 
 class Discard:
