@@ -158,13 +158,15 @@ class ExchangeMixin:
         target = other._object_str(stub.oid)
         if os.path.isfile(target):
             return  # already there (another uploader): same name, same bytes
-        if not link and stub.size <= SMALL_IMPORT:  # most objects: read, checked and written once
-            data = read_small_file(self._object_str(stub.oid), stub)
+        if stub.size <= SMALL_IMPORT:  # most objects: read and checked in memory, then written or linked
+            source_path = self._object_str(stub.oid)
+            data = read_small_file(source_path, stub)
             try:
                 read_small(io.BytesIO(data), stub)
             except CorruptObject as exc:
                 raise CorruptUpload(stub.oid, exc.why) from None
-            other.write_small_object(stub.oid, data)
+            if not (link and _link_into(other, source_path, target)):
+                other.write_small_object(stub.oid, data)
             if copied is not None:  # a progress bar
                 copied(len(data))
             return
@@ -271,6 +273,19 @@ def _read_bounded(source: BinaryIO, stub: Stub) -> bytes:
 
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+
+
+def _link_into(other: Any, source: str, target: str) -> bool:
+    """Hard-link a checked object file into `other` at `target`; False where links are not
+    possible (another file system, or not allowed), for the caller to copy instead."""
+    other._make_parent(target)
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        pass  # another uploader put it there: same name, same bytes
+    except OSError:
+        return False
+    return True
 
 
 def _reflink(src_fd: int, dst_fd: int) -> bool:
