@@ -88,24 +88,19 @@ def verify_by_download(repos: list[Path], env: dict[str, str]) -> set[str]:
     return intact
 
 
-def s3_objects(endpoint: str, bucket: str, prefix: str) -> set[str]:
-    """Read every object in the bucket and re-hash its content here (not through gitdatax)."""
+def s3_objects(endpoint: str, bucket: str, prefix: str, mirror: Path) -> set[str]:
+    """Every key under the prefix read from the bucket with boto3 into `mirror` (S3 keeps the
+    directory store's layout: objects/, and chunks/ with the packs of chunked objects), then each
+    object re-hashed here, whole-file ones from their zstd frame, chunked ones from their chunks."""
     import boto3
-    import zstandard
 
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    intact = set()
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/objects/"):
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/"):
         for item in page.get("Contents", ()):
-            oid = item["Key"].rsplit("/", 1)[-1]
-            body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-            try:
-                content = zstandard.ZstdDecompressor().decompressobj().decompress(body)
-            except zstandard.ZstdError:
-                continue
-            if hashlib.sha256(content).hexdigest() == oid:
-                intact.add(oid)
-    return intact
+            target = mirror / item["Key"][len(prefix) + 1:]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            client.download_file(bucket, item["Key"], str(target))
+    return check_store(mirror).intact
 
 
 def run_kind(kind: str, root: Path, env: dict[str, str], pushers: int, toml: str,
@@ -158,7 +153,7 @@ def main() -> int:
         results.append(run_kind("S3 (moto)", work, s3_env, args.pushers,
                                 f'[remote.team]\nurl = "s3://pushers/team"\nendpoint_url = "{endpoint}"\n'
                                 f'default = true\nmultipart_threshold = "5MiB"\n',
-                                lambda: s3_objects(endpoint, "pushers", "team")))
+                                lambda: s3_objects(endpoint, "pushers", "team", work / "s3-mirror")))
 
         served = work / "served-store"
         (served / "objects").mkdir(parents=True)

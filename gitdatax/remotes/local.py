@@ -9,6 +9,7 @@ from typing import Iterable
 from urllib.parse import unquote, urlparse
 
 from gitdatax.errors import CorruptObject, ObjectMissing
+from gitdatax.store.exchange import SMALL_IMPORT
 from gitdatax.remotes import meter
 from gitdatax.remotes.base import (RemoteCorruptObject, RemoteError, RemoteObjectMissing, RetryPolicy,
                                   local_store_failure, switch_option)
@@ -81,7 +82,9 @@ class DirectoryRemote:
             self._remove_stale_tmp()
         progress = meter.current()
         try:
-            progress.expect(store.stored_bytes(stub.oid, stub.size))  # 0 (absent): counted as content
+            # a large object's bar is scaled from its stored bytes onto its content; a small one
+            # moves in one go (and the stat would cost a tenth of a linked push of 2000 clips)
+            progress.expect(store.stored_bytes(stub.oid, stub.size) if stub.size > SMALL_IMPORT else None)
             store.copy_object_to(self.layout, stub, link=self.link, copied=progress.moved)
         except OSError as exc:
             raise RemoteError(f"remote {self.url}: cannot write object {stub.oid}: {exc.strerror}") from None

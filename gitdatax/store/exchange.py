@@ -156,8 +156,9 @@ class ExchangeMixin:
         side writes), checked on the way; with `link` hard-linked (one inode for both stores).
         The object is checked before either, and appears in the other store whole or not at all."""
         target = other._object_str(stub.oid)
-        if os.path.isfile(target):
-            return  # already there (another uploader): same name, same bytes
+        # (no look for the target first: the remote was asked which objects it lacks, and a
+        # small object another uploader put there meanwhile is kept as it is, by the link or
+        # the write)
         if stub.size <= SMALL_IMPORT:  # most objects: read and checked in memory, then written or linked
             source_path = self._object_str(stub.oid)
             data = read_small_file(source_path, stub)
@@ -170,6 +171,8 @@ class ExchangeMixin:
             if copied is not None:  # a progress bar
                 copied(len(data))
             return
+        if os.path.isfile(target):
+            return  # already there (another uploader): same name, same bytes
         other._make_parent(target)
         if stub.size > SMALL_IMPORT:
             try:
