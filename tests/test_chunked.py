@@ -583,3 +583,57 @@ def test_received_entries_are_checked_ahead_in_order_and_a_bad_one_stops_them(tm
         target.receive_chunks(entries(damage=150))
     assert caught.value.oid == bad.hex()
     assert not list(target.chunks_dir.glob("*.idx")) and target.missing_chunks([bad]) == [bad]
+
+
+def test_chunked_downloads_at_once_share_two_checking_threads_and_each_arrives_whole(tmp_path: Path,
+                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several large objects downloaded at once (a clone's) have their chunks checked by the
+    same two threads of the process, not two more each; every object still arrives whole and
+    hashed, and a damaged chunk in one of them fails that one alone."""
+    import threading
+
+    from gitdatax.remotes.base import RemoteCorruptObject
+    from gitdatax.store import chunk_exchange
+
+    nas = ObjectStore(tmp_path / "nas")
+    contents = [random.Random(40 + i).randbytes(6 << 20) for i in range(4)]
+    stubs = [put(nas, data) for data in contents]
+    bad = nas.read_manifest(stubs[3].oid).chunks[20][0]
+    loc = nas.chunk_index.locate(bad)
+    pack = nas.chunks_dir / f"{loc.pack}.pack"
+    make_writable(pack)
+    with open(pack, "r+b") as f:  # a byte of one chunk of the last object
+        f.seek(loc.offset + ENTRY.size + 100)
+        byte = f.read(1)
+        f.seek(loc.offset + ENTRY.size + 100)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    monkeypatch.setattr(chunk_exchange, "DECODE_BATCH", 256 << 10)  # many batches per object
+
+    checkers: set[threading.Thread] = set()  # the threads themselves: an ident may be reused
+    real_decode = chunk_exchange.decode_entry
+
+    def decode_entry(*args, **kwargs):  # type: ignore[no-untyped-def]
+        checkers.add(threading.current_thread())
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(chunk_exchange, "decode_entry", decode_entry)
+    clone = ObjectStore(tmp_path / "clone")
+    remote = DirectoryRemote(str(tmp_path / "nas"))
+    errors: dict[int, BaseException] = {}
+
+    def download(i: int) -> None:
+        try:
+            remote.download(stubs[i], clone)
+        except BaseException as exc:  # noqa: BLE001 - looked at below
+            errors[i] = exc
+
+    threads = [threading.Thread(target=download, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert list(errors) == [3] and isinstance(errors[3], RemoteCorruptObject)
+    assert bad.hex()[:16] in str(errors[3]) and not clone.has(stubs[3].oid)
+    assert len(checkers) == 2 and all(t.name.startswith("datax-check") for t in checkers)
+    fresh = ObjectStore(clone.root)
+    assert [read(fresh, stub) for stub in stubs[:3]] == contents[:3]

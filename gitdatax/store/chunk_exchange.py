@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from gitdatax.errors import CorruptObject
 from gitdatax.store.chunked import FETCH_BATCH, ChunkSink, ChunkSource, chunk_runs
 from gitdatax.store.manifest import Manifest
-from gitdatax.store.read_ahead import in_order
+from gitdatax.store.read_ahead import in_order, shared_workers
 from gitdatax.store.packs import COPY, ENTRY, SHA256, Location, check_copied_entry, decode_entry
 
 if TYPE_CHECKING:  # typed by name only: objectstore imports this module
@@ -153,7 +153,7 @@ def decoded_ahead(entries: Iterable[tuple[bytes, Location, bytes]],
     def decode(batch: list[tuple[bytes, Location, bytes]]) -> list[tuple[bytes, Location, bytes, Any]]:
         return [(cid, loc, entry, decode_entry(cid, loc, entry, check)) for cid, loc, entry in batch]
 
-    for done in in_order(decode, _batches(iter(entries)), DECODE_AHEAD, "datax-check"):
+    for done in in_order(decode, _batches(iter(entries)), DECODE_AHEAD, "datax-check", shared_workers("datax-check")):
         yield from done
 
 
