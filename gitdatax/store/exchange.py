@@ -156,10 +156,10 @@ class ExchangeMixin:
         side writes), checked on the way; with `link` hard-linked (one inode for both stores).
         The object is checked before either, and appears in the other store whole or not at all."""
         target = other._object_str(stub.oid)
-        # (no look for the target first: the remote was asked which objects it lacks, and a
-        # small object another uploader put there meanwhile is kept as it is, by the link or
-        # the write)
-        if stub.size <= SMALL_IMPORT:  # most objects: read and checked in memory, then written or linked
+        # Most objects: read and checked in memory, then written or linked. Without a look for
+        # the target first: the caller asked `other` which objects it lacks, and one another
+        # uploader puts there meanwhile is kept as it is, by the link or the write.
+        if stub.size <= SMALL_IMPORT:
             source_path = self._object_str(stub.oid)
             data = read_small_file(source_path, stub)
             try:
@@ -174,26 +174,20 @@ class ExchangeMixin:
         if os.path.isfile(target):
             return  # already there (another uploader): same name, same bytes
         other._make_parent(target)
-        if stub.size > SMALL_IMPORT:
-            try:
-                if link and (manifest := self.read_manifest(stub.oid, stub.size)) is not None:
-                    self.link_packs_to(other, manifest)  # the rest are copied just below
-                if self.send_chunks(stub.oid, other, copy=True) is not None:
-                    link = False  # the manifest: copied after the chunks it names, never linked
-            except CorruptObject as exc:
-                if exc.oid == stub.oid or isinstance(exc, CorruptUpload):
-                    raise
-                raise CorruptUpload(stub.oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
+        try:
+            if link and (manifest := self.read_manifest(stub.oid, stub.size)) is not None:
+                self.link_packs_to(other, manifest)  # the rest are copied just below
+            if self.send_chunks(stub.oid, other, copy=True) is not None:
+                link = False  # the manifest: copied after the chunks it names, never linked
+        except CorruptObject as exc:
+            if exc.oid == stub.oid or isinstance(exc, CorruptUpload):
+                raise
+            raise CorruptUpload(stub.oid, f"chunk {exc.oid[:16]}: {exc.why}") from None
         with self.open_upload(stub) as source:
             if link:
                 source.check_all()
-                try:
-                    os.link(self._object_str(stub.oid), target)
+                if _link_into(other, self._object_str(stub.oid), target):
                     return
-                except FileExistsError:
-                    return
-                except OSError:
-                    pass  # another file system, or links not allowed: copy
             tmp = other._unique_tmp(stub.oid)
             try:
                 with open(self._object_str(stub.oid), "rb") as raw, open(tmp, "xb") as out:
