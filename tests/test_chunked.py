@@ -608,6 +608,10 @@ def test_chunked_downloads_at_once_share_two_checking_threads_and_each_arrives_w
         f.seek(loc.offset + ENTRY.size + 100)
         f.write(bytes([byte[0] ^ 0xFF]))
     monkeypatch.setattr(chunk_exchange, "DECODE_BATCH", 256 << 10)  # many batches per object
+    from gitdatax.store import read_ahead
+
+    monkeypatch.setattr(read_ahead, "_shared", {})  # a pool of its own, sized as on two cores
+    monkeypatch.setattr(read_ahead, "SHARED_THREADS", 2)
 
     checkers: set[threading.Thread] = set()  # the threads themselves: an ident may be reused
     real_decode = chunk_exchange.decode_entry
