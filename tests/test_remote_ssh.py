@@ -262,6 +262,88 @@ def test_hostile_server_answers_write_nothing(ssh_env: Sshd, tmp_path: Path, mod
     assert not Path("/etc/passwd.tmp").exists()
 
 
+STALLING_SERVER = r'''
+import signal, struct, sys, time
+signal.alarm(30)  # ends by itself, whatever the test does
+mode, log = sys.argv[1], sys.argv[2]
+with open(log, "a") as f:
+    f.write("session\n")  # one line per session opened: the tries the client made
+out, inp = sys.stdout.buffer, sys.stdin.buffer
+def send(kind, payload=b""):
+    out.write(struct.pack(">cI", kind, len(payload)) + payload); out.flush()
+def read():
+    kind, n = struct.unpack(">cI", inp.read(5)); return kind, inp.read(n)
+if mode != "before the handshake":
+    send(b"C", b"gitdatax-stdio 1"); read(); send(b"C", b"ok")
+    kind, payload = read()
+    if payload == b"pack-list":  # play a server from before chunk packs
+        send(b"E", b"unknown-command 'pack-list'")
+        kind, payload = read()
+    if mode == "in the middle of an object":
+        send(b"C", b"ok 1000")
+        out.write(struct.pack(">cI", b"D", 1000) + b"x" * 300); out.flush()
+time.sleep(60)  # alive, the session open, and silent
+'''
+
+
+@pytest.mark.parametrize("mode", ["before answering", "in the middle of an object"])
+def test_a_server_that_stops_answering_is_given_up_after_the_timeout(ssh_env: Sshd, tmp_path: Path,
+                                                                       mode: str) -> None:
+    """A server stuck without closing the session (a hung disk, a half-open path under ssh)
+    would hold a checkout or a push for ever: each read waits `timeout` for the server's next
+    byte, then the session is killed and the transfer layer tries again, as for HTTP and S3."""
+    import sys
+
+    script, log = tmp_path / "stalling.py", tmp_path / "sessions.log"
+    script.write_text(STALLING_SERVER)
+    store = ObjectStore(tmp_path / "local")
+    stub = Stub(hashlib.sha256(b"wanted").hexdigest(), 6)
+    url = f"ssh://127.0.0.1:{ssh_env.port}/srv/x.git"
+    remote = open_remote(url, {"server_command": f"{sys.executable} {script} '{mode}' {log}",
+                               "timeout": 1, "retries": 1, "backoff": 0})
+    start = time.monotonic()
+    try:
+        with pytest.raises(RemoteError) as caught:
+            remote.retry.run(lambda: remote.download(stub, store))  # as the transfer layer does
+        elapsed = time.monotonic() - start
+    finally:
+        remote.close()
+    assert str(caught.value) == f"remote {url}: the server sent nothing for 1 s"
+    assert caught.value.transient
+    assert log.read_text() == "session\n" * 2  # the first try and one retry, each its own session
+    assert elapsed < 12, f"{elapsed:.1f} s"
+    assert files_under(store.root) == []
+
+
+def test_a_server_silent_from_the_start_is_given_up_without_a_terminal(ssh_env: Sshd, tmp_path: Path) -> None:
+    """With no terminal (CI, a cron job, a server), the handshake has the same limit; in a new
+    session (setsid), /dev/tty cannot be opened, as for such a job."""
+    import sys
+
+    script, log = tmp_path / "stalling.py", tmp_path / "sessions.log"
+    script.write_text(STALLING_SERVER)
+    url = f"ssh://127.0.0.1:{ssh_env.port}/srv/x.git"
+    client = f"""
+import hashlib
+from gitdatax.remotes import RemoteError, open_remote
+from gitdatax.store.objectstore import ObjectStore
+from gitdatax.stub import Stub
+remote = open_remote({url!r}, {{"server_command": {f"{sys.executable} {script} 'before the handshake' {log}"!r},
+                               "timeout": 1, "retries": 0}})
+try:
+    remote.download(Stub(hashlib.sha256(b"x").hexdigest(), 1), ObjectStore({str(tmp_path / "local")!r}))
+except RemoteError as exc:
+    print(exc)
+"""
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", client], capture_output=True, text=True, timeout=30,
+                          start_new_session=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"remote {url}: the server sent nothing for 1 s\n"
+    assert time.monotonic() - start < 10
+    assert log.read_text() == "session\n"
+
+
 def test_parallel_transfers_and_concurrent_puts_of_one_object(ssh_env: Sshd, tmp_path: Path) -> None:
     import threading
 

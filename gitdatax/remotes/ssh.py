@@ -19,20 +19,20 @@ import io
 import os
 import queue
 import shlex
-import subprocess
 import threading
 from typing import Iterable, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from gitdatax.remotes import frames
 from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ObjectMissing, ProtocolError
-from gitdatax.remotes.frames import COMMAND, DATA, ERROR
+from gitdatax.remotes.frames import DATA, ERROR
 from gitdatax.remotes import meter
 from gitdatax.remotes.chunkreader import Joined
 from gitdatax.remotes.base import DeadEndpoint, RemoteError, RemoteObjectMissing, RetryPolicy, number_option
 from gitdatax.store.manifest import MAGIC as MANIFEST_MAGIC, is_manifest
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.store.pack_exchange import RemotePacks
+from gitdatax.remotes.ssh_session import InStep, Session
 from gitdatax.stub import Stub, is_valid_oid
 
 HAS_MANY_BATCH = 1000  # oids per has-many frame (65 bytes each: well under a frame)
@@ -105,124 +105,6 @@ def ssh_argv(target: SshTarget, options: dict) -> list[str]:
     return [command, *args]
 
 
-class _Connection:
-    """One ssh session speaking the framed protocol."""
-
-    def __init__(self, argv: list[str], url: str, stall: float = 60.0) -> None:
-        self.url = url
-        self.stall = stall  # seconds an upload may wait for the server to take more
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
-        self._stderr: list[str] = []
-        self._stderr_thread = threading.Thread(target=self._collect_stderr, daemon=True)
-        self._stderr_thread.start()
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.inp = self.proc.stdout
-        self.out = self.proc.stdin
-        try:
-            self._handshake()
-        except BaseException:
-            self.close()
-            raise
-
-    def _handshake(self) -> None:
-        kind, payload = self.read()
-        text = payload.decode("utf-8", "replace")
-        if kind == ERROR:
-            raise self.refused(text)
-        name, _, versions = text.partition(" ")
-        if kind != COMMAND or name != frames.PROTOCOL or str(frames.VERSION) not in versions.split():
-            raise RemoteError(f"remote {self.url}: the server does not speak {frames.PROTOCOL} {frames.VERSION}")
-        self.request(f"version {frames.VERSION}")
-
-    def _collect_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._stderr.append(line.decode("utf-8", "replace").rstrip())
-            del self._stderr[:-20]  # keep the last lines: enough to explain a failure
-
-    def lost(self, why: str) -> RemoteError:
-        """The session ended: explain with ssh's own last words (e.g. connection refused)."""
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
-        self._stderr_thread.join(timeout=2)
-        detail = next((line for line in reversed(self._stderr) if line.strip()), "")
-        status = f"ssh exited {code}" if code is not None else why
-        return RemoteError(f"remote {self.url}: {status}{': ' + detail if detail else ''}", transient=True)
-
-    def refused(self, text: str) -> RemoteError:
-        code, _, message = text.partition(" ")
-        if code == "missing" and is_valid_oid(message):
-            return RemoteObjectMissing(message, self.url)
-        return _InStep(f"remote {self.url}: the server refused: {' '.join(text.split())[:300]}")
-
-    def read(self) -> tuple[bytes, bytes]:
-        try:
-            return frames.read_frame(self.inp)
-        except ProtocolError as exc:
-            raise self.lost(str(exc)) from None
-        except OSError as exc:
-            raise self.lost(exc.strerror or str(exc)) from None
-
-    def send(self, kind: bytes, payload: bytes = b"", flush: bool = True) -> None:
-        try:
-            frames.write_frame(self.out, kind, payload)
-            if flush:
-                self.out.flush()
-        except OSError as exc:
-            raise self.lost(exc.strerror or str(exc)) from None
-
-    def send_stream(self, kind: bytes, payload: bytes = b"") -> None:
-        """A frame of an upload, watching for an answer: a server that fails half-way (a full
-        disk) says so at once in an E frame and may stop reading, and a write blocked on the
-        full pipe would then wait for as long as the session stays up."""
-        try:
-            frames.write_frame_watching(self.out, self.inp, kind, payload, self.stall)
-        except frames.Answered:
-            raise self.refused_early() from None
-        except TimeoutError as exc:
-            raise self.lost(str(exc)) from None
-        except OSError as exc:
-            raise self.lost(exc.strerror or str(exc)) from None
-
-    def refused_early(self) -> RemoteError:
-        """What the server said before the stream ended; not an _InStep refusal, since we stop
-        sending half-way and the session is out of step (it is closed, not reused)."""
-        kind, payload = self.read()
-        text = " ".join(payload.decode("utf-8", "replace").split())[:300]
-        if kind != ERROR:
-            return RemoteError(f"remote {self.url}: unexpected answer in the middle of an upload: {text[:80]!r}")
-        return RemoteError(f"remote {self.url}: the server refused: {text}")
-
-    def request(self, text: str) -> str:
-        self.send(COMMAND, text.encode())
-        kind, payload = self.read()
-        reply = payload.decode("utf-8", "replace")
-        if kind == ERROR:
-            raise self.refused(reply)
-        if kind != COMMAND:
-            raise RemoteError(f"remote {self.url}: unexpected data from the server")
-        return reply
-
-    def close(self, abort: bool = False) -> None:
-        """End the session: politely when it is in step, at once when it may not be (a server
-        still streaming would otherwise keep us waiting)."""
-        if abort and self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.send(COMMAND, b"quit")
-            self.out.close()
-        except (RemoteError, OSError):
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 class SshRemote:
     max_parallel: int | None = None  # the Remote protocol's: no cap of its own
     cheap_fetches = False
@@ -235,15 +117,15 @@ class SshRemote:
         self.argv = ssh_argv(self.target, self.options)
         self.max_connections = int(number_option(self.url, self.options, "connections", 4, whole=True, minimum=1))
         self.retry = RetryPolicy.from_options(self.url, self.options)
-        self._idle: queue.LifoQueue[_Connection] = queue.LifoQueue()
+        self._idle: queue.LifoQueue[Session] = queue.LifoQueue()
         self._opened = 0
         self._lock = threading.Lock()
-        self._all: list[_Connection] = []
+        self._all: list[Session] = []
         self._dead: DeadEndpoint[RemoteError] = DeadEndpoint(self.retry.tries)  # sessions that failed to open, in a row
         self._packs: RemotePacks | None = None
         self._packs_supported: bool | None = None
 
-    def _acquire(self) -> _Connection:
+    def _acquire(self) -> Session:
         try:
             return self._idle.get_nowait()
         except queue.Empty:
@@ -257,7 +139,7 @@ class SshRemote:
         try:
             if self._dead.reason is not None:  # see below: no more waiting on a dead server
                 raise RemoteError(str(self._dead.reason))
-            conn = _Connection(self.argv, self.url, self.retry.timeout)
+            conn = Session(self.argv, self.url, self.retry.timeout)
         except RemoteError as exc:
             with self._lock:
                 self._opened -= 1
@@ -275,7 +157,7 @@ class SshRemote:
         self._dead.succeeded()
         return conn
 
-    def _release(self, conn: _Connection, healthy: bool) -> None:
+    def _release(self, conn: Session, healthy: bool) -> None:
         if healthy:
             self._idle.put(conn)
             return
@@ -291,7 +173,7 @@ class SshRemote:
             result = work(conn)
             healthy = True
             return result
-        except (RemoteObjectMissing, _InStep):
+        except (RemoteObjectMissing, InStep):
             healthy = True  # the server answered with an E frame: the session is still in step
             raise
         finally:
@@ -323,7 +205,7 @@ class SshRemote:
             try:
                 store.import_object(io.BytesIO(manifest), stub, chunks=packs)
             except CorruptObject as exc:
-                raise _InStep(f"remote {self.url}: object {stub.oid} failed verification after "
+                raise InStep(f"remote {self.url}: object {stub.oid} failed verification after "
                               f"download ({exc.why}); nothing was stored") from None
 
     def chunk_packs(self, store: ObjectStore) -> RemotePacks | None:
@@ -338,7 +220,7 @@ class SshRemote:
         files = SshPackFiles(self)
         try:  # not under self._lock: the request takes a session, and opening one takes it
             files.list_pack_indexes()
-        except _InStep as exc:
+        except InStep as exc:
             if "unknown-command" not in str(exc):
                 raise
             self._packs_supported = False
@@ -349,7 +231,7 @@ class SshRemote:
             self._packs_supported = True
             return self._packs
 
-    def _get(self, conn: _Connection, stub: Stub, store: ObjectStore, as_stored: bool) -> bytes | None:
+    def _get(self, conn: Session, stub: Stub, store: ObjectStore, as_stored: bool) -> bytes | None:
         """Import a whole-file object straight from the session; a manifest is returned instead
         (`get-object`: the file as the server keeps it; `get`, to a server from before
         chunking, is always a whole file)."""
@@ -369,7 +251,7 @@ class SshRemote:
         except CorruptObject as exc:
             reader.drain()
             why = exc.why
-            raise _InStep(f"remote {self.url}: object {stub.oid} failed verification after "
+            raise InStep(f"remote {self.url}: object {stub.oid} failed verification after "
                           f"download ({why}); nothing was stored") from None
         except OverflowError:
             raise RemoteError(f"remote {self.url}: get {stub.oid}: the server sends more than "
@@ -392,7 +274,7 @@ class SshRemote:
         with source:
             self._call(lambda c: self._put(c, stub, source))
 
-    def _put(self, conn: _Connection, stub: Stub, source) -> None:  # type: ignore[no-untyped-def]
+    def _put(self, conn: Session, stub: Stub, source) -> None:  # type: ignore[no-untyped-def]
         if conn.request(f"put {stub.oid} {stub.size}") == "have":
             return
         progress = meter.current()  # told the object file's size by upload()
@@ -402,7 +284,7 @@ class SshRemote:
             except OSError as exc:
                 conn.send(ERROR, f"local read failed: {exc.strerror}".encode())
                 conn.read()  # the server's "aborted" answer keeps us in step
-                raise _InStep(f"remote {self.url}: cannot read local object {stub.oid}: {exc.strerror}") from None
+                raise InStep(f"remote {self.url}: cannot read local object {stub.oid}: {exc.strerror}") from None
             except CorruptObject:
                 conn.send(ERROR, b"local object is corrupt")
                 conn.read()  # as above: the server aborts the put and stays in step
@@ -426,7 +308,3 @@ class SshRemote:
             self._idle.get_nowait()
         for conn in conns:
             conn.close()
-
-
-class _InStep(RemoteError):
-    """A refusal after which the ssh session is still usable (the server answered in a frame)."""
