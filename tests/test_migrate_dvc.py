@@ -343,3 +343,66 @@ def test_a_remote_only_in_config_local_goes_to_git_config_with_config_local_s_de
     pushed = datax("push", cwd=repo)
     assert pushed.returncode == 0, pushed.stderr
     assert (mine / "objects").is_dir()
+
+
+def test_dvc_s_global_and_system_config_are_read_as_dvc_reads_them(tmp_path: Path, dvc_project: Path) -> None:
+    """DVC merges its system and global config under the project's: a remote defined only
+    there, the options they add to a committed remote, and a `cache.dir` of theirs are this
+    user's or this machine's, so they go to this repository's git config (never .datax.toml);
+    what .dvc/config sets wins over them, as in DVC. The objects are read from that cache."""
+    repo = dvc_project
+    home = Path(os.environ["HOME"])
+    dvc("remote", "add", "shared", "s3://team-bucket/dvc", cwd=repo)
+    dvc("remote", "modify", "shared", "region", "eu-west-3", cwd=repo)
+    # DVC modifies only a remote of the same file: the user names the team's remote there too
+    dvc("remote", "add", "--global", "shared", "s3://team-bucket/dvc", cwd=repo)
+    dvc("remote", "modify", "--global", "shared", "region", "us-east-1", cwd=repo)  # the project's wins
+    dvc("remote", "modify", "--global", "shared", "endpointurl", "http://minio.mine.invalid:9000", cwd=repo)
+    dvc("remote", "modify", "--global", "shared", "profile", "personal", cwd=repo)
+    archive = tmp_path / "archive"
+    dvc("remote", "add", "--global", "archive", str(archive), cwd=repo)
+    dvc("remote", "default", "--global", "archive", cwd=repo)  # the project's default wins
+    dvc("remote", "add", "--system", "site", "s3://site-bucket/dvc", cwd=repo)
+    user_cache = tmp_path / "user-cache"
+    shutil.move(str(repo / ".dvc" / "cache"), str(user_cache))
+    dvc("cache", "dir", "--global", str(user_cache), cwd=repo)
+    git("commit", "-qam", "a shared remote", cwd=repo)
+    assert "archive" in (home / ".config" / "dvc" / "config").read_text()  # where DVC keeps them
+    assert "site" in (home / "dvc-system" / "config").read_text()
+    for path in (tmp_path / "dvc-remote").rglob("*"):  # only the user's cache has the objects
+        make_writable(path)
+    shutil.rmtree(tmp_path / "dvc-remote")
+
+    result = datax("migrate", "from-dvc", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert (repo / "models" / "asr.bin").read_bytes() == MODEL  # read from the global cache.dir
+    assert (repo / "data" / "a.bin").read_bytes() == CLIP_A
+    assert (f"migrate: remote archive -> {archive} (only in DVC's global config ~/.config/dvc/config, this "
+            "user's: in this repository's git config, not in .datax.toml)") in result.stderr, result.stderr
+    assert ("migrate: remote site -> s3://site-bucket/dvc (only in DVC's system config ~/dvc-system/config, "
+            "this machine's: in this repository's git config, not in .datax.toml)") in result.stderr
+    team = (repo / ".datax.toml").read_text()
+    assert team == ('[remote.store]\nurl = "../dvc-remote"\ndefault = true\n\n'
+                    '[remote.shared]\nurl = "s3://team-bucket/dvc"\nregion = "eu-west-3"\n'), team
+    assert _local_config(repo) == {
+        "datax.remote.shared.endpoint-url": "http://minio.mine.invalid:9000",
+        "datax.remote.shared.profile": "personal",
+        "datax.remote.archive.url": str(archive),
+        "datax.remote.site.url": "s3://site-bucket/dvc",
+    }
+    listed = datax("remote", "list", cwd=repo)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[0].startswith("store "), listed.stdout  # the project's default
+
+
+def test_a_malformed_dvc_global_config_is_one_line_and_changes_nothing(dvc_project: Path) -> None:
+    config = Path(os.environ["HOME"]) / ".config" / "dvc" / "config"
+    config.parent.mkdir(parents=True)
+    config.write_text("['remote \"archive\"'\nurl = /x\n")
+    before = git("status", "--porcelain", cwd=dvc_project).stdout
+    result = datax("migrate", "from-dvc", cwd=dvc_project)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"git-datax: error: {config}: not a DVC config file (")
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert git("status", "--porcelain", cwd=dvc_project).stdout == before
+    assert (dvc_project / "models" / "asr.bin.dvc").exists()

@@ -31,7 +31,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from gitdatax import git
-from gitdatax.migrate import dvc_repo
+from gitdatax.migrate.dvc_config import DvcConfig
 from gitdatax.files import write_atomically
 
 # DVC remotes whose scheme names a store gitdatax writes its own layout into (s3 itself, the
@@ -60,10 +60,10 @@ class RemoteConversion(NamedTuple):
     converted: list[str]  # "NAME -> URL ..." lines, in .datax.toml
     local: list[str]  # the git config keys set in this repository (never their values)
     skipped: list[str]  # warnings: a remote not converted, or credentials not copied, and why
-    local_remotes: list[str]  # "NAME -> URL ..." lines of remotes only in .dvc/config.local, in git config
+    local_remotes: list[str]  # "NAME -> URL ... (only in FILE...)" lines of remotes not in .dvc/config, in git config
 
 
-def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str | None) -> RemoteConversion:
+def convert_remotes(top: Path, config: DvcConfig) -> RemoteConversion:
     """DVC remotes gitdatax can use, into .datax.toml (and their credentials into git config)."""
     from gitdatax.remotes import scheme_of
     from gitdatax.remotes.remote_config import display_url
@@ -71,16 +71,17 @@ def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str |
 
     team = top / ".datax.toml"
     text = team.read_text(encoding="utf-8") if team.exists() else ""
-    private, local_default = _local_options(top)
+    default, local_default = config.default, config.own_default
     result = RemoteConversion([], [], [], [])
     local_writes: list[tuple[str, str, str]] = []  # (DVC's name, git config key, value)
-    for remote in remotes:
+    for remote in config.remotes():
         url = "az://" + remote.url[len("azure://"):] if remote.url.startswith("azure://") else remote.url
         scheme = scheme_of(url)
         name = re.sub(r"[^A-Za-z0-9_-]", "-", remote.name).strip("-") or "dvc"
         shown = f"{remote.name} ({display_url(remote.url)})"
-        # As DVC merges config.local (a local-only remote has the options of both files already).
-        options = remote.options if remote.local_only else {**remote.options, **private.get(remote.name, {})}
+        # As DVC merges its files (a local-only remote has the options of all of them already).
+        private = {} if remote.local_only else config.own_options(remote.name)
+        options = {**remote.options, **private}
         if scheme in ("http", "https"):
             result.skipped.append(_http_warning(name, url, shown, options))
             continue
@@ -106,7 +107,8 @@ def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str |
             if remote.name in (default, local_default):
                 local["default"] = "true"
             shown_url = _without_login(local["url"]) if "://" in local["url"] else local["url"]  # no login shown
-            result.local_remotes.append(f"{name} -> {display_url(shown_url)}{note}")
+            result.local_remotes.append(f"{name} -> {display_url(shown_url)}{note} (only in {remote.origin}, "
+                                        f"{remote.whose}: in this repository's git config, not in .datax.toml)")
         else:
             values: dict[str, object] = {"url": team_url}
             if remote.name == default:
@@ -114,9 +116,8 @@ def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str |
             values.update(inert)
             text = add_table(text, ("remote", name), values)
             result.converted.append(f"{name} -> {display_url(team_url)}{note}")
-            local.update({TEAM_OPTIONS[k]: v for k, v in private.get(remote.name, {}).items()
-                          if k in TEAM_OPTIONS and remote.options.get(k) != v})
-            if remote.name == local_default != default:  # config.local's default: this user's
+            local.update({TEAM_OPTIONS[k]: v for k, v in private.items() if k in TEAM_OPTIONS})
+            if remote.name == local_default != default:  # config.local's (or global's) default: this user's
                 local["default"] = "true"
         local_writes += [(remote.name, f"datax.remote.{name}.{key.replace('_', '-')}", value)
                          for key, value in local.items()]
@@ -139,15 +140,6 @@ def convert_remotes(top: Path, remotes: list[dvc_repo.DvcRemote], default: str |
         git.config_set(key, value, scope="local", cwd=top)
         result.local.append(key)  # the key, never the value: it may be a password
     return result
-
-
-def _local_options(top: Path) -> tuple[dict[str, dict[str, str]], str | None]:
-    """The options `.dvc/config.local` (DVC's per-user file, never committed) adds to remotes,
-    and the default remote it names, if any."""
-    config = dvc_repo.read_config(top / ".dvc" / "config.local")
-    return ({section[len('remote "'):-1]: values for section, values in config.items()
-             if section.startswith('remote "') and section.endswith('"')},
-            config.get("core", {}).get("remote"))
 
 
 def _ssh(url: str, options: dict[str, str]) -> tuple[str, dict[str, str], list[str], str]:

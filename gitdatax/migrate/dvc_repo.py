@@ -7,11 +7,11 @@
 - The cache: `.dvc/cache/files/md5/ab/cdef...` (DVC 3, `hash: md5`), or `.dvc/cache/ab/cdef...`
   (DVC 2: no `hash` key, and the md5 of a text file taken with CRLF read as LF), or `cache.dir`
   of `.dvc/config`. A local DVC remote has the same two layouts.
-- `.dvc/config`: INI, `['remote "NAME"']` sections with `url` and options, `[core] remote`.
+- DVC's config files (dvc_config.py): INI, `['remote "NAME"']` sections with `url` and options,
+  `[core] remote`, `[cache] dir`.
 """
 from __future__ import annotations
 
-import configparser
 import hashlib
 import json
 import os
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
 from gitdatax.errors import FatalError
+from gitdatax.migrate.dvc_config import DvcConfig
 
 CHUNK = 1 << 20
 
@@ -42,14 +43,6 @@ class DvcOut:
     @property
     def is_dir(self) -> bool:
         return self.md5.endswith(".dir")
-
-
-@dataclass(frozen=True)
-class DvcRemote:
-    name: str
-    url: str
-    options: dict[str, str]
-    local_only: bool = False  # its url only in .dvc/config.local: a remote of this machine's
 
 
 def yaml_load(data: bytes, filename: str) -> Any:
@@ -127,16 +120,9 @@ def _out(out: Any, folder: str, source: str) -> DvcOut:
 class DvcCache:
     """Finds objects by md5 in the cache, then in local DVC remotes, in both layouts."""
 
-    def __init__(self, top: Path, remotes: list[DvcRemote]) -> None:
+    def __init__(self, top: Path, config: DvcConfig) -> None:
         self.top = top
-        self.roots = [self._cache_dir()] + [_path_of(r.url) for r in remotes if _is_path(r.url)]
-
-    def _cache_dir(self) -> Path:
-        config = read_config(self.top / ".dvc" / "config")
-        configured = config.get("cache", {}).get("dir")
-        if configured:
-            return (self.top / ".dvc" / configured).resolve()
-        return self.top / ".dvc" / "cache"
+        self.roots = [config.cache_dir(top)] + [_path_of(r.url) for r in config.remotes() if _is_path(r.url)]
 
     def find(self, md5: str) -> Path | None:
         for root in self.roots:
@@ -182,43 +168,6 @@ def verified_chunks(source: BinaryIO, item: DvcFile) -> Iterator[bytes]:
     if raw.hexdigest() != item.md5 and (dos2unix is None or dos2unix.hexdigest() != item.md5):
         raise FatalError(f"{item.path}: DVC's cached copy does not match its md5 {item.md5} (corrupt cache): "
                          "nothing was changed; `dvc fetch` it again")
-
-
-def read_config(path: Path) -> dict[str, dict[str, str]]:
-    """DVC's config as {section: {key: value}}, `'remote "NAME"'` read as `remote "NAME"`."""
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except configparser.Error as exc:
-        raise FatalError(f"{path}: not a DVC config file ({str(exc).splitlines()[0]})") from None
-    return {section.strip("'").strip(): dict(parser[section]) for section in parser.sections()}
-
-
-def remotes(top: Path) -> tuple[list[DvcRemote], str | None]:
-    """The remotes DVC sees and the default's name in `.dvc/config` (the committed one). DVC
-    merges `.dvc/config.local` (per machine, never committed) over it: a remote whose url is only
-    there is `local_only`, with its options of both files; a committed remote has only its
-    committed options here (dvc_remotes.py reads what config.local adds, to keep it out of the
-    team file)."""
-    config = read_config(top / ".dvc" / "config")
-    local = read_config(top / ".dvc" / "config.local")
-    found = []
-    for section in [*config, *(s for s in local if s not in config)]:
-        if not (section.startswith('remote "') and section.endswith('"')):
-            continue
-        committed = config.get(section, {})
-        local_only = "url" not in committed
-        values = {**committed, **local.get(section, {})} if local_only else committed
-        if "url" not in values:
-            continue
-        url = values["url"]
-        if _is_path(url) and not os.path.isabs(url):  # DVC reads it from .dvc/, where both files are
-            url = str((top / ".dvc" / url).resolve())
-        found.append(DvcRemote(section[len('remote "'):-1], url, {k: v for k, v in values.items() if k != "url"},
-                               local_only))
-    return found, config.get("core", {}).get("remote")
 
 
 def _is_path(url: str) -> bool:

@@ -11,7 +11,8 @@ index (the conversion is staged, for one commit).
   keeps DVC's `dvc.lock` as DVC's (gitdatax's own lock is `datax.lock`);
 - the remotes of `.dvc/config` whose scheme gitdatax speaks (a path, s3://, the fsspec stores,
   ssh://) become remotes in `.datax.toml`, the default kept, their credentials in git config;
-  those defined only in `.dvc/config.local` (this machine's) go to git config whole; the others
+  those defined only in `.dvc/config.local` or DVC's global or system config (this machine's or
+  this user's) go to git config whole; the others
   (http(s)://) are named, with what to do (dvc_remotes.py).
 Nothing changes until every object is stored: a missing or corrupt object stops the migration
 with one line, and the repository is as it was.
@@ -25,6 +26,7 @@ from pathlib import Path
 from gitdatax import attributes, git
 from gitdatax.errors import FatalError
 from gitdatax.migrate import dvc_repo
+from gitdatax.migrate.dvc_config import DvcConfig
 from gitdatax.migrate.dvc_remotes import convert_remotes
 from gitdatax.migrate.dvc_repo import DvcCache, DvcFile, DvcOut
 from gitdatax.stub import Stub
@@ -59,8 +61,8 @@ def migrate(top: Path) -> DvcMigration:
     outs += [o for o in dvc_repo.outs_of_lock(top) if _ignored_by_dvc(top, o.path)]
     if not outs:
         raise FatalError("no .dvc file and no cached stage output in dvc.lock: nothing to migrate")
-    remotes, default = dvc_repo.remotes(top)
-    cache = DvcCache(top, remotes)
+    config = DvcConfig(top)
+    cache = DvcCache(top, config)
     store = ObjectStore.for_repo(top)
     # First every object into the store (checked against DVC's md5): a missing one stops here.
     stored: list[tuple[DvcFile, Stub]] = []
@@ -77,7 +79,7 @@ def migrate(top: Path) -> DvcMigration:
     _track(top, outs)
     touched = _unignore(top, outs)
     (result.remotes, result.local_settings, result.skipped_remotes,
-     result.local_remotes) = convert_remotes(top, remotes, default)
+     result.local_remotes) = convert_remotes(top, config)
     result.imports = _convert_imports(top, result.dvc_files)
     for rel in result.dvc_files:
         (top / rel).unlink()

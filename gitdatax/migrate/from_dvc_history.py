@@ -18,6 +18,7 @@ from pathlib import Path
 from gitdatax import git
 from gitdatax.errors import FatalError
 from gitdatax.migrate import dvc_repo, history
+from gitdatax.migrate.dvc_config import DvcConfig
 from gitdatax.migrate.dvc_repo import DvcCache, DvcFile
 from gitdatax.migrate.importer import add_attribute_lines
 from gitdatax.store.objectstore import ObjectStore
@@ -102,10 +103,10 @@ def rewrite_history(top: Path, refs: list[str], excludes: list[str]) -> tuple[li
     dvc_paths = dvc_files_in_history(refs, excludes, top)
     if not dvc_paths:
         raise FatalError("no commit of those refs has a .dvc file: nothing to rewrite")
-    remotes, _ = dvc_repo.remotes(top)
+    config = DvcConfig(top)
     store = ObjectStore.for_repo(top)
     with history.Scratch(store) as scratch, git.CatFile(top) as blobs:
-        converter = DvcHistoryConverter(blobs, DvcCache(top, remotes), scratch.staging, dvc_paths)
+        converter = DvcHistoryConverter(blobs, DvcCache(top, config), scratch.staging, dvc_paths)
         updates = history.rewrite(refs, excludes, converter, scratch, blobs, cwd=top)
         scratch.staging.publish()
         if updates:

@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _from_dvc_history(args: argparse.Namespace) -> int:
     from gitdatax import git, output
-    from gitdatax.migrate import dvc_repo, importer
+    from gitdatax.migrate import importer
+    from gitdatax.migrate.dvc_config import DvcConfig
     from gitdatax.migrate.dvc_remotes import convert_remotes
     from gitdatax.migrate.from_dvc_history import rewrite_history
 
@@ -115,8 +116,7 @@ def _from_dvc_history(args: argparse.Namespace) -> int:
     updates, files, nbytes = rewrite_history(top, refs, excludes)
     output.info(f"migrate: {files} distinct DVC file version(s) ({output.human_size(nbytes)}) now stored by gitdatax")
     _report_updates(updates)
-    remotes, default = dvc_repo.remotes(top)
-    converted, local, skipped, local_remotes = convert_remotes(top, remotes, default)
+    converted, local, skipped, local_remotes = convert_remotes(top, DvcConfig(top))
     _report_remotes(converted, local, skipped, local_remotes, "in .datax.toml, staged: commit it")
     if converted:
         git.run(["add", "--", ".datax.toml"], cwd=top)
@@ -152,8 +152,7 @@ def _report_remotes(converted: list[str], local: list[str], skipped: list[str], 
     for line in converted:
         output.info(f"migrate: remote {line} ({where})")
     for line in local_remotes:
-        output.info(f"migrate: remote {line} (only in .dvc/config.local, this machine's: in this repository's "
-                    "git config, not in .datax.toml)")
+        output.info(f"migrate: remote {line}")
     for key in local:
         output.info(f"migrate: {key} set in this repository's git config (yours, never committed)")
     for line in skipped:
