@@ -13,6 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from datax_serve import CountingProxy, DataxServe, serve, wait_for  # noqa: F401 - the fixture
 from gitdatax.remotes import open_remote, pack_stream
 from gitdatax.store.objectstore import ObjectStore
@@ -335,10 +337,12 @@ def test_a_manifest_whose_chunk_is_gone_counts_as_absent_and_the_push_repairs_it
     assert ObjectStore(server.store).verify(stub.oid) is None
 
 
+@pytest.mark.parametrize("switch", ["chunks = false", "lfs.basictransfersonly"])
 def test_with_chunks_off_a_chunked_object_goes_to_serve_and_back_by_basic_whole_and_bit_for_bit(
-        data_repo: Path, tmp_path: Path, serve) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    """`chunks = false` (a proxy that passes only the standard LFS paths): gitdatax offers only
-    basic, so even `serve` moves the file whole, raw, through /objects/<oid> both ways."""
+        data_repo: Path, tmp_path: Path, serve, switch: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """`chunks = false` (a proxy that passes only the standard LFS paths), or Git LFS's own
+    switch for that in git config: gitdatax offers only basic, so even `serve` moves the file
+    whole, raw, through /objects/<oid> both ways."""
     server = serve()
     proxy = CountingProxy(server.port)
     try:
@@ -346,9 +350,16 @@ def test_with_chunks_off_a_chunked_object_goes_to_serve_and_back_by_basic_whole_
         bare = tmp_path / "origin.git"
         git("init", "-q", "--bare", str(bare))
         git("remote", "add", "origin", str(bare))
-        added = datax("remote", "add", "--local", "team", proxy.url + "/info/lfs", "--default", "-o", "chunks=false")
+        if switch == "chunks = false":
+            added = datax("remote", "add", "--local", "team", proxy.url + "/info/lfs", "--default",
+                          "-o", "chunks=false")
+            assert git("config", "datax.remote.team.chunks").stdout == "false\n"
+            off = "datax.remote.team.chunks=false"
+        else:
+            added = datax("remote", "add", "--local", "team", proxy.url + "/info/lfs", "--default")
+            git("config", "--global", "lfs.basictransfersonly", "yes")  # as git-lfs users set it
+            off = "lfs.basictransfersonly=true"
         assert added.returncode == 0, added.stderr
-        assert git("config", "datax.remote.team.chunks").stdout == "false\n"
         write(data_repo / "model.bin", data)
         git("add", "-A")
         git("commit", "-q", "--no-verify", "-m", "model")  # no pre-commit upload: the push does it
@@ -363,8 +374,7 @@ def test_with_chunks_off_a_chunked_object_goes_to_serve_and_back_by_basic_whole_
 
         env = {**os.environ, **fresh_home(tmp_path, "teammate")}
         clone = tmp_path / "clone"
-        config = [f"datax.remote.team.url={proxy.url}/info/lfs", "datax.remote.team.default=true",
-                  "datax.remote.team.chunks=false"]
+        config = [f"datax.remote.team.url={proxy.url}/info/lfs", "datax.remote.team.default=true", off]
         cloned = git("clone", "-q", *[a for c in config for a in ("-c", c)], str(bare), str(clone), env=env,
                      check=False)
         assert cloned.returncode == 0, cloned.stderr
@@ -375,12 +385,14 @@ def test_with_chunks_off_a_chunked_object_goes_to_serve_and_back_by_basic_whole_
             assert f'{path}"' not in server.log, server.log
         assert git("status", "--porcelain", cwd=clone, env=env).stdout == ""
 
-        git("config", "datax.remote.team.chunks", "maybe")  # a value that is not a boolean: one line
+        key = "datax.remote.team.chunks" if switch == "chunks = false" else "lfs.basictransfersonly"
+        git("config", key, "maybe")  # a value that is not a boolean: one line
         write(data_repo / "other.bin", b"other")
         git("add", "-A")
         git("commit", "-q", "--no-verify", "-m", "other")
         bad = datax("push")
         assert bad.returncode == 1 and bad.stderr.count("\n") == 1, bad.stderr
-        assert "bad chunks 'maybe' (expected true or false)" in bad.stderr, bad.stderr
+        name = "chunks" if switch == "chunks = false" else "lfs.basictransfersonly"
+        assert f"bad {name} 'maybe' (expected true or false)" in bad.stderr, bad.stderr
     finally:
         proxy.close()

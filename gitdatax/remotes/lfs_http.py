@@ -14,8 +14,9 @@ with a Range request (or restarts and skips what it had when the server ignores 
 a try of the same budget.
 
 Transfers: `datax-chunks` (http_chunks.py) is offered before `basic`, unless the option `chunks`
-is false (`git config datax.remote.NAME.chunks false`): then only `basic` is offered, for a proxy
-that lets through nothing but the standard LFS requests (Git LFS's `lfs.basictransfersonly`).
+is false (`git config datax.remote.NAME.chunks false`), or, when the remote does not set it, when
+Git LFS's own `lfs.basictransfersonly` is true in git config: then only `basic` is offered, for a
+proxy that lets through nothing but the standard LFS requests.
 
 Credentials: none are sent until the server answers 401; then Git's credential helpers are asked
 (see credentials.py), approved on success and rejected on a second 401. Redirects are never
@@ -88,6 +89,20 @@ class _ContentReader(ChunkReader):
             raise CorruptUpload(exc.oid, exc.why) from None
 
 
+def _basic_transfers_only(url: str) -> bool:
+    """Git LFS's `lfs.basictransfersonly` in git config: set for a proxy that passes only the
+    standard requests, it is meant for every LFS client of this user or repository."""
+    from gitdatax import git
+    from gitdatax.errors import FatalError
+
+    key = "lfs.basictransfersonly"
+    try:
+        value = git.config_get(key)
+    except FatalError:  # not in a repository, or git could not read its config: as unset
+        return False
+    return value is not None and switch_option(url, {key: value}, key, False)
+
+
 class LfsHttpRemote:
     max_parallel: int | None = None  # the Remote protocol's: no cap of its own
     cheap_fetches = False
@@ -99,8 +114,13 @@ class LfsHttpRemote:
             raise RemoteError(f"remote {self.url}: no host in the URL")
         self.endpoint = lfs_endpoint(self.url, exact=bool(options.get("exact_endpoint")))
         self.retry = RetryPolicy.from_options(self.url, options)
-        # The adapters offered, in order of preference; `chunks = false` leaves only basic.
-        self.transfers = [CHUNKS, "basic"] if switch_option(self.url, options, "chunks", True) else ["basic"]
+        # The adapters offered, in order of preference; `chunks = false` leaves only basic, and so
+        # does Git LFS's own switch for such a proxy, when the remote does not say.
+        if "chunks" in options:
+            chunked = switch_option(self.url, options, "chunks", True)
+        else:
+            chunked = not _basic_transfers_only(self.url)
+        self.transfers = [CHUNKS, "basic"] if chunked else ["basic"]
         self.http = HttpSession(self.url, self.endpoint, credentials.userinfo(url), self.retry)
         self._lock = threading.Lock()
         self._actions: dict[str, tuple[str, dict, float]] = {}  # oid -> (transfer, answer, deadline)
