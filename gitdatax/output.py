@@ -87,6 +87,9 @@ class _NoProgress:
     def update(self, n: int = 1) -> None:
         pass
 
+    def write(self, message: str) -> None:  # tqdm's: a line above the bar; here simply a line
+        sys.stderr.write(f"{message}\n")
+
     def set_postfix_str(self, s: str) -> None:
         pass
 

@@ -344,6 +344,42 @@ except RemoteError as exc:
     assert log.read_text() == "session\n"
 
 
+def test_a_fetch_from_a_stalled_server_says_why_it_waits_then_names_each_file(ssh_env: Sshd, tmp_path: Path) -> None:
+    """What the user sees: a bar that does not move, then one line per cause saying that the
+    server stopped answering and that gitdatax tries again (not one per object), then the
+    transfer's failure, every object named."""
+    import sys
+
+    script, log = tmp_path / "stalling.py", tmp_path / "sessions.log"
+    script.write_text(STALLING_SERVER)
+    work = tmp_path / "work"
+    git("init", "-q", str(work))
+    assert datax("install", "--local", cwd=work).returncode == 0
+    assert datax("track", "*.bin", cwd=work).returncode == 0
+    url = f"ssh://127.0.0.1:{ssh_env.port}/srv/x.git"
+    added = datax("remote", "add", "--local", "box", url, "--default", "-o",
+                  f"server_command={sys.executable} {script} 'in the middle of an object' {log}",
+                  "-o", "timeout=1", "-o", "retries=1", "-o", "backoff=0", cwd=work)
+    assert added.returncode == 0, added.stderr
+    for name in ("a.bin", "b.bin"):
+        write(work / name, random_bytes(5000, seed=len(name) + ord(name[0])))
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "data", "--no-verify", cwd=work)
+    shutil.rmtree(work / ".git" / "datax" / "objects")
+
+    start = time.monotonic()
+    fetched = datax("fetch", cwd=work)
+    assert fetched.returncode == 1
+    assert time.monotonic() - start < 20
+    lines = fetched.stderr.splitlines()
+    notice = f"git-datax: warning: remote {url}: the server sent nothing for 1 s; trying again (try 2 of 2)"
+    assert lines.count(notice) == 1, fetched.stderr
+    assert "a.bin" in fetched.stderr and "b.bin" in fetched.stderr, fetched.stderr
+    assert log.read_text().count("session") >= 4  # each object: a try and a retry, each a session
+    quiet = datax("fetch", "-q", cwd=work)
+    assert quiet.returncode == 1 and "trying again" not in quiet.stderr, quiet.stderr
+
+
 def test_parallel_transfers_and_concurrent_puts_of_one_object(ssh_env: Sshd, tmp_path: Path) -> None:
     import threading
 

@@ -56,19 +56,32 @@ class RetryPolicy:
     def tries(self) -> int:
         return self.retries + 1
 
-    def run(self, call: Callable[[], T]) -> T:
-        """`call` (one unit of work), tried again on a transient RemoteError while tries are left."""
+    def run(self, call: Callable[[], T], on_slow_retry: Callable[[RemoteError, int], None] | None = None) -> T:
+        """`call` (one unit of work), tried again on a transient RemoteError while tries are left.
+        `on_slow_retry(error, try about to start)` before a retry after a try that failed only
+        after a long wait (a timeout, a stalled server): the user, watching a bar that has not
+        moved for that long, is told why and that it goes on."""
         tries = Tries(self)
         token = _TRIES.set(tries)
         try:
             while True:
+                started = time.monotonic()
                 try:
                     return call()
                 except RemoteError as exc:
-                    if not exc.transient or not tries.spend(exc.retry_after):
+                    if not exc.transient or tries.used >= self.tries:
+                        raise
+                    if on_slow_retry is not None and time.monotonic() - started >= self.slow_failure:
+                        on_slow_retry(exc, tries.used + 1)
+                    if not tries.spend(exc.retry_after):
                         raise
         finally:
             _TRIES.reset(token)
+
+    @property
+    def slow_failure(self) -> float:
+        """Seconds after which a failed try was a long wait: 5, or nearly `timeout` when shorter."""
+        return min(5.0, 0.9 * self.timeout)
 
     def tries_now(self) -> Tries:
         """The budget of the unit of work this thread runs (a fresh one when a backend is called

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 from gitdatax import output
 from gitdatax.errors import FatalError, ObjectMissing
 from gitdatax.remotes import meter
-from gitdatax.remotes.base import Remote, RetryPolicy
+from gitdatax.remotes.base import Remote, RemoteError, RetryPolicy
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
@@ -121,6 +121,16 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], retry: RetryPo
         with bar_lock:
             bar.update(n)
 
+    told: set[str] = set()
+
+    def slow_retry(error: RemoteError, attempt: int) -> None:
+        if quiet:
+            return
+        with bar_lock:  # once per cause: a dead server stalls every object the same way
+            if str(error) not in told:
+                told.add(str(error))
+                bar.write(f"{output.PREFIX}: warning: {error}; trying again (try {attempt} of {retry.tries})")
+
     def worker() -> None:
         nonlocal done
         while not stop.is_set():
@@ -131,7 +141,7 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], retry: RetryPo
             object_meter = meter.ObjectMeter(stub.size, advance)
             try:
                 with meter.metering(object_meter):  # the backend reports bytes as they move
-                    retry.run(lambda: move(stub))  # one object: one unit of work
+                    retry.run(lambda: move(stub), slow_retry)  # one object: one unit of work
                 error: BaseException | None = None
             except Exception as exc:  # recorded per object: a transfer never stops half-way
                 error = exc
