@@ -14,7 +14,7 @@ from typing import Iterator
 import pytest
 
 from giftless_server import free_port
-from helpers import datax, git, object_path, random_bytes, write
+from helpers import datax, git, is_stub, object_path, random_bytes, write
 from sshd_server import Sshd, sshd
 from synchelpers import FILES, assert_files, fresh_home
 
@@ -378,6 +378,14 @@ def test_a_fetch_from_a_stalled_server_says_why_it_waits_then_names_each_file(ss
     assert log.read_text().count("session") >= 4  # each object: a try and a retry, each a session
     quiet = datax("fetch", "-q", cwd=work)
     assert quiet.returncode == 1 and "trying again" not in quiet.stderr, quiet.stderr
+    # A checkout fetching what it lacks says the same, once in the filter and once in the
+    # post-checkout hook's fill-in, and leaves the stubs in place.
+    (work / "a.bin").unlink()
+    (work / "b.bin").unlink()
+    checkout = git("checkout", "--", ".", cwd=work, check=False)
+    assert checkout.stderr.splitlines().count(notice) == 2, checkout.stderr
+    assert "a.bin: cannot fetch object" in checkout.stderr and "the stub was checked out instead" in checkout.stderr
+    assert is_stub((work / "a.bin").read_bytes()) and is_stub((work / "b.bin").read_bytes())
 
 
 def test_parallel_transfers_and_concurrent_puts_of_one_object(ssh_env: Sshd, tmp_path: Path) -> None:

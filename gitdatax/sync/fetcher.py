@@ -31,6 +31,7 @@ class RemoteFetcher:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: dict[str, Future[None]] = {}
+        self._told: set[str] = set()  # the causes of slow retries already shown
 
     def remote(self) -> Remote | None:
         """The opened remote, or None when there is none (the reason is in `error`)."""
@@ -56,7 +57,20 @@ class RemoteFetcher:
 
     def _download(self, stub: Stub, remote: Remote, *, known_missing: bool = False) -> None:
         if known_missing or not self.store.has(stub.oid):
-            remote.retry.run(lambda: remote.download(stub, self.store))
+            remote.retry.run(lambda: remote.download(stub, self.store), self._slow_retry)
+
+    def _slow_retry(self, error: Exception, attempt: int) -> None:
+        """A checkout waiting on a stalled remote says so, once per cause (as transfers do)."""
+        import os
+
+        from gitdatax import output
+
+        with self._lock:
+            if str(error) in self._told or os.environ.get("GIT_DATAX_QUIET"):
+                return
+            self._told.add(str(error))
+        assert self._remote is not None
+        output.warn(f"{error}; trying again (try {attempt} of {self._remote.retry.tries})")
 
     def __call__(self, pathname: str, stub: Stub) -> bool:
         """Fetch now (the filter's `fetch_missing`). True when the object is in the store, False
