@@ -563,3 +563,21 @@ def test_serve_on_a_full_disk_answers_507_once_and_the_client_does_not_send_the_
     assert "git-datax serve: the file system refused: File too large\n" in server.log
     assert "Traceback" not in server.log
     assert not ObjectStore(server.store).has(stub.oid) and leftovers(server.store / "tmp") == []
+
+
+def test_the_pending_mark_keeps_fresh_download_failures_only(data_repo: Path) -> None:
+    """What the filter tells the post-checkout hook: downloads that failed in the last few
+    minutes (not tried again), never an old one or a line a crash cut short."""
+    from gitdatax.sync.worktree import (FRESH_FAILURE_SECONDS, clear_pending, note_fetch_failure, pending_mark,
+                                        recent_fetch_failures)
+
+    store = ObjectStore(data_repo / ".git" / "datax")
+    fresh, old, cut = (oid_of(bytes([n])) for n in (1, 2, 3))
+    note_fetch_failure(store, fresh, "remote x: the server sent nothing\nfor 60 s")
+    with open(pending_mark(store), "a") as f:
+        f.write(f"fetch-failed {old} {int(time.time()) - FRESH_FAILURE_SECONDS - 5} remote x: refused\n")
+        f.write(f"fetch-failed {cut} {int(time.time())}")  # no reason, no newline: cut short
+    assert recent_fetch_failures(store) == {fresh: "remote x: the server sent nothing for 60 s"}
+    assert recent_fetch_failures(store, now=time.time() + FRESH_FAILURE_SECONDS + 10) == {}
+    clear_pending(store)
+    assert recent_fetch_failures(store) == {} and not pending_mark(store).exists()

@@ -378,14 +378,20 @@ def test_a_fetch_from_a_stalled_server_says_why_it_waits_then_names_each_file(ss
     assert log.read_text().count("session") >= 4  # each object: a try and a retry, each a session
     quiet = datax("fetch", "-q", cwd=work)
     assert quiet.returncode == 1 and "trying again" not in quiet.stderr, quiet.stderr
-    # A checkout fetching what it lacks says the same, once in the filter and once in the
-    # post-checkout hook's fill-in, and leaves the stubs in place.
+    # A checkout fetching what it lacks says the same, once, and leaves the stubs in place; its
+    # post-checkout hook does not spend the remote's tries on them a second time.
     (work / "a.bin").unlink()
     (work / "b.bin").unlink()
+    before = log.read_text().count("session")
     checkout = git("checkout", "--", ".", cwd=work, check=False)
-    assert checkout.stderr.splitlines().count(notice) == 2, checkout.stderr
+    assert checkout.stderr.splitlines().count(notice) == 1, checkout.stderr
+    assert log.read_text().count("session") - before == 4  # two objects, two tries each: the filter's
+    assert (f"warning: 2 file(s) are still stubs (remote {url}: the server sent nothing for 1 s); "
+            "`git datax pull` tries again") in checkout.stderr, checkout.stderr
     assert "a.bin: cannot fetch object" in checkout.stderr and "the stub was checked out instead" in checkout.stderr
     assert is_stub((work / "a.bin").read_bytes()) and is_stub((work / "b.bin").read_bytes())
+    pulled = datax("pull", cwd=work)  # asked for by the user: tried again, at once
+    assert pulled.returncode == 1 and log.read_text().count("session") - before == 8, pulled.stderr
 
 
 def test_parallel_transfers_and_concurrent_puts_of_one_object(ssh_env: Sshd, tmp_path: Path) -> None:

@@ -84,7 +84,7 @@ class Smudger:
                 try:
                     fetched = self.fetch_missing is not None and self.fetch_missing(pathname, stub)
                 except Exception as exc:  # the same words as a failed background fetch
-                    self._stub_written()
+                    self._fetch_failed(stub, exc)
                     self.say(f"{pathname}: cannot fetch object {stub.oid}: {describe(exc)}; "
                              "the stub was checked out instead")
                     return iter([stub_bytes])
@@ -137,6 +137,7 @@ class Smudger:
             if pathname in self._local_checks:  # a local check, not a download, failed
                 self.say(f"{pathname}: {describe(error)}; the stub was checked out instead")  # type: ignore[arg-type]
             else:
+                self._fetch_failed(stub, error)
                 self.say(f"{pathname}: cannot fetch object {stub.oid}: {describe(error)}; "  # type: ignore[arg-type]
                          "the stub was checked out instead")
             return iter([stub_bytes])
@@ -152,6 +153,14 @@ class Smudger:
 
             self._check_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="datax-check")
         return self._check_pool
+
+    def _fetch_failed(self, stub: stubs.Stub, error: BaseException) -> None:
+        """A stub written because its download failed: the hook after this checkout is told
+        (the mark), so that it does not spend the remote's tries on it a second time."""
+        from gitdatax.sync.worktree import note_fetch_failure
+
+        note_fetch_failure(self.store, stub.oid, describe(error))
+        self._marked_pending = True
 
     def _stub_written(self) -> None:
         """Leave the mark that tells the post-checkout hook a stub is waiting to be filled in."""

@@ -140,8 +140,8 @@ def post_checkout_like(args: list[str], stdin: bytes) -> int:
     top = git.repo_paths().toplevel
     if top is None:
         return 0
-    try:
-        report = sync.fill_in(top, store, only_absent=True)
+    try:  # what the filter failed to download a moment ago has had its tries: not again
+        report = sync.fill_in(top, store, only_absent=True, failed=sync.recent_fetch_failures(store))
     except FatalError as exc:
         output.warn(f"cannot fill in the data files: {exc}")
         return 0

@@ -7,7 +7,10 @@
   and index entries that make git compare content instead of trusting stat data (see
   `_forget_stat`), so neither the next pull nor `git status` mistakes what was done.
 - The "pending" mark: the filter process leaves it when it had to write a stub instead of data,
-  so that the post-checkout hook costs nothing at all after a complete checkout.
+  so that the post-checkout hook costs nothing at all after a complete checkout. It also lists
+  the objects the filter failed to download (each with when and why): the hook does not try
+  those again at once, since the filter already spent the remote's tries on each (a stalled
+  server would otherwise cost a checkout twice the wait).
 """
 from __future__ import annotations
 
@@ -229,6 +232,42 @@ def mark_pending(store: ObjectStore) -> None:
         pass  # only an optimisation for the hooks; the next `git datax pull` still finds stubs
 
 
+FRESH_FAILURE_SECONDS = 300  # a download that failed this recently is not tried again by a hook
+
+
+def note_fetch_failure(store: ObjectStore, oid: str, why: str) -> None:
+    """Mark pending, recording that the download of `oid` has just failed, and why."""
+    import time
+
+    try:
+        mark = pending_mark(store)
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        with open(mark, "a", encoding="utf-8", errors="replace") as f:
+            f.write(f"fetch-failed {oid} {int(time.time())} {' '.join(why.split())}\n")
+    except OSError:
+        pass  # as mark_pending: the hook then only tries again
+
+
+def recent_fetch_failures(store: ObjectStore, now: float | None = None) -> dict[str, str]:
+    """oid -> why, for the downloads the mark records as failed in the last few minutes."""
+    import time
+
+    from gitdatax.stub import is_valid_oid
+
+    now = time.time() if now is None else now
+    try:
+        text = pending_mark(store).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    failed = {}
+    for line in text.splitlines():  # a line cut short by a crash is not one of these
+        words = line.split(" ", 3)
+        if len(words) == 4 and words[0] == "fetch-failed" and is_valid_oid(words[1]) and words[2].isdigit() \
+                and 0 <= now - int(words[2]) <= FRESH_FAILURE_SECONDS:
+            failed[words[1]] = words[3]
+    return failed
+
+
 def clear_pending(store: ObjectStore) -> None:
     try:
         pending_mark(store).unlink()
@@ -250,11 +289,12 @@ class FillReport(NamedTuple):
 
 def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fetch: bool = True,
             include: Sequence[str] = (), exclude: Sequence[str] = (), quiet: bool = False,
-            jobs: int | None = None, only_absent: bool = False) -> FillReport:
+            jobs: int | None = None, only_absent: bool = False, failed: dict[str, str] | None = None) -> FillReport:
     """Fill in every work tree stub (matching the patterns): objects the store lacks are first
     downloaded in one parallel batch (when `fetch`), then the files are checked out through git.
     `only_absent` leaves alone stubs whose object is already local (the filter just failed to
-    use it, e.g. it is corrupt, and has said so: trying again would only say it twice)."""
+    use it, e.g. it is corrupt, and has said so: trying again would only say it twice).
+    `failed` (oid -> why): downloads that have just failed, not tried again (still stubs)."""
     from gitdatax.errors import FatalError
 
     stale = recover_interrupted_fill(top, store)
@@ -267,8 +307,9 @@ def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fe
     absent = [i for i in items if not store.has(i.stub.oid)]
     if only_absent:
         items = absent
-    failures: dict[str, str] = {}
+    failures = {i.stub.oid: failed[i.stub.oid] for i in absent if failed and i.stub.oid in failed}
     remote_error = None
+    absent = [i for i in absent if i.stub.oid not in failures]
     if absent and fetch:
         from gitdatax.remotes.fallback import open_for_download
         from gitdatax.sync import transfer
@@ -280,7 +321,7 @@ def fill_in(top: Path, store: ObjectStore, *, remote_name: str | None = None, fe
         else:
             try:
                 result = transfer.download_missing(remote, store, [i.stub for i in absent], jobs=jobs, quiet=quiet)
-                failures = result.failed
+                failures.update(result.failed)
             finally:
                 remote.close()
     ready = [i for i in items if store.has(i.stub.oid)]
