@@ -308,10 +308,45 @@ def test_a_server_that_stops_answering_is_given_up_after_the_timeout(ssh_env: Ss
         elapsed = time.monotonic() - start
     finally:
         remote.close()
-    assert str(caught.value) == f"remote {url}: the server sent nothing for 1 s"
-    assert caught.value.transient
+    if mode == "before answering":  # two tries of nothing at all: the server is given up on
+        assert str(caught.value) == (f"remote {url}: the server sent nothing for 1 s; nothing came from it for "
+                                     "2 s of waiting: given up")
+        assert not caught.value.transient
+    else:  # it did answer, then stopped: tried again, as one slow answer may be cured
+        assert str(caught.value) == f"remote {url}: the server sent nothing for 1 s"
+        assert caught.value.transient
     assert log.read_text() == "session\n" * 2  # the first try and one retry, each its own session
     assert elapsed < 12, f"{elapsed:.1f} s"
+    assert files_under(store.root) == []
+
+
+def test_a_server_that_answers_nothing_is_given_up_for_every_object_once_one_object_s_tries_are_spent(
+        ssh_env: Sshd, tmp_path: Path) -> None:
+    """Sessions open, every request hangs: after requests have waited tries x timeout in all,
+    the transfer stops waiting on it; the objects still to come fail at once with that reason
+    instead of each waiting out its own tries (2,000 objects on 4 sessions: hours)."""
+    import sys
+
+    from gitdatax.sync import transfer
+
+    script, log = tmp_path / "stalling.py", tmp_path / "sessions.log"
+    script.write_text(STALLING_SERVER)
+    url = f"ssh://127.0.0.1:{ssh_env.port}/srv/x.git"
+    remote = open_remote(url, {"server_command": f"{sys.executable} {script} 'before answering' {log}",
+                               "timeout": 1, "retries": 1, "backoff": 0, "connections": 2})
+    store = ObjectStore(tmp_path / "local")
+    stubs = [Stub(hashlib.sha256(bytes([n])).hexdigest(), 1) for n in range(12)]
+    start = time.monotonic()
+    try:
+        result = transfer.download_missing(remote, store, stubs, jobs=2, quiet=True)
+    finally:
+        remote.close()
+    elapsed = time.monotonic() - start
+    assert sorted(result.failed) == sorted(s.oid for s in stubs) and not result.moved
+    given_up = f"remote {url}: the server sent nothing for 1 s; nothing came from it for"
+    assert sum(why.startswith(given_up) for why in result.failed.values()) >= 10, result.failed
+    assert log.read_text().count("session") <= 4, log.read_text()  # 24 tries without the rule
+    assert elapsed < 8, f"{elapsed:.1f} s"  # 12 s without it
     assert files_under(store.root) == []
 
 

@@ -137,6 +137,51 @@ class DeadEndpoint(Generic[Why]):
                 self._failures = 0
 
 
+class SilentEndpoint:
+    """Giving up on a server that accepts requests but sends nothing at all (a hung disk under
+    it): once requests have waited `limit` seconds in all (the time one object may spend on its
+    tries: tries x timeout) with nothing coming from it, the request that has just timed out,
+    and every later one of the transfer, fail at once instead of each object waiting out its
+    own tries (2,000 objects on 4 sessions: hours). Only time when some request waits counts;
+    any byte from the server starts the count again, so one slow answer, or one stream still
+    flowing while other requests wait, never gets there. The SSH backend keeps one."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.reason: str | None = None
+        self._silent = 0.0  # seconds waited, with nothing heard, before the current wait
+        self._since = time.monotonic()  # start of the current wait, or of what was heard last
+        self._waiting = 0
+        self._lock = threading.Lock()
+
+    def heard(self) -> None:
+        """Bytes came from the server (each read of an answer; an uncontended lock)."""
+        with self._lock:
+            self._silent = 0.0
+            self._since = time.monotonic()
+
+    def begin(self) -> None:
+        with self._lock:
+            if not self._waiting:
+                self._since = time.monotonic()
+            self._waiting += 1
+
+    def end(self) -> None:
+        with self._lock:
+            self._waiting -= 1
+            if not self._waiting:
+                self._silent += time.monotonic() - self._since
+
+    def timed_out(self, why: str) -> str | None:
+        """After a request timed out: the reason to give up on the server, once requests have
+        waited `limit` on it; None while it may still answer."""
+        with self._lock:
+            silent = self._silent + (time.monotonic() - self._since if self._waiting else 0.0)
+            if self.reason is None and silent >= self.limit:
+                self.reason = f"{why}; nothing came from it for {silent:.0f} s of waiting: given up"
+            return self.reason
+
+
 class RemoteError(FatalError):
     """A remote could not be reached or refused an operation. Carries whether a retry may help."""
 

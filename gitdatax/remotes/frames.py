@@ -12,7 +12,7 @@ import io
 import os
 import select
 import struct
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from gitdatax.errors import ConnectionClosed, ProtocolError
 from gitdatax.remotes.chunkreader import ChunkReader
@@ -80,6 +80,7 @@ class WatchedPipe(io.RawIOBase):
         self._fd = fd
         self.stall = stall
         self.stalled = False
+        self.heard: Callable[[], None] | None = None  # told each time bytes come (SilentEndpoint.heard)
         self._poll = select.poll()  # not select(): that refuses descriptors above 1023
         self._poll.register(fd, select.POLLIN)
 
@@ -95,7 +96,10 @@ class WatchedPipe(io.RawIOBase):
         if not self._poll.poll(None if self.stall is None else self.stall * 1000):
             self.stalled = True
             raise Stalled(f"the server sent nothing for {self.stall:g} s")
-        return os.readv(self._fd, [buffer])
+        got = os.readv(self._fd, [buffer])
+        if self.heard is not None:
+            self.heard()
+        return got
 
 
 def read_exact(stream: BinaryIO, n: int) -> bytes:

@@ -28,7 +28,8 @@ from gitdatax.errors import CorruptObject, FatalError, InvalidOid, ObjectMissing
 from gitdatax.remotes.frames import DATA, ERROR
 from gitdatax.remotes import meter
 from gitdatax.remotes.chunkreader import Joined
-from gitdatax.remotes.base import DeadEndpoint, RemoteError, RemoteObjectMissing, RetryPolicy, number_option
+from gitdatax.remotes.base import (DeadEndpoint, RemoteError, RemoteObjectMissing, RetryPolicy, SilentEndpoint,
+                                  number_option)
 from gitdatax.store.manifest import MAGIC as MANIFEST_MAGIC, is_manifest
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.store.pack_exchange import RemotePacks
@@ -122,6 +123,7 @@ class SshRemote:
         self._lock = threading.Lock()
         self._all: list[Session] = []
         self._dead: DeadEndpoint[RemoteError] = DeadEndpoint(self.retry.tries)  # sessions that failed to open, in a row
+        self._silent = SilentEndpoint(self.retry.tries * self.retry.timeout)  # sessions open, nothing comes
         self._packs: RemotePacks | None = None
         self._packs_supported: bool | None = None
 
@@ -139,7 +141,7 @@ class SshRemote:
         try:
             if self._dead.reason is not None:  # see below: no more waiting on a dead server
                 raise RemoteError(str(self._dead.reason))
-            conn = Session(self.argv, self.url, self.retry.timeout)
+            conn = Session(self.argv, self.url, self.retry.timeout, self._silent.heard)
         except RemoteError as exc:
             with self._lock:
                 self._opened -= 1
@@ -167,17 +169,27 @@ class SshRemote:
             self._all.remove(conn)
 
     def _call(self, work):  # type: ignore[no-untyped-def]
-        conn = self._acquire()
-        healthy = False
+        if self._silent.reason is not None:  # see SilentEndpoint: no more waiting on it
+            raise RemoteError(self._silent.reason)
+        self._silent.begin()
         try:
-            result = work(conn)
-            healthy = True
-            return result
-        except (RemoteObjectMissing, InStep):
-            healthy = True  # the server answered with an E frame: the session is still in step
-            raise
+            conn = self._acquire()
+            healthy = False
+            try:
+                result = work(conn)
+                healthy = True
+                return result
+            except (RemoteObjectMissing, InStep):
+                healthy = True  # the server answered with an E frame: the session is still in step
+                raise
+            except RemoteError as exc:
+                if getattr(exc, "stalled", False) and self._silent.timed_out(str(exc)) is not None:
+                    raise RemoteError(str(self._silent.reason)) from None  # not transient: no more tries
+                raise
+            finally:
+                self._release(conn, healthy)
         finally:
-            self._release(conn, healthy)
+            self._silent.end()
 
     def has_many(self, stubs: Iterable[Stub]) -> set[str]:
         oids = list(dict.fromkeys(s.oid for s in stubs))

@@ -8,6 +8,7 @@ import io
 import os
 import subprocess
 import threading
+from typing import Callable
 
 from gitdatax.errors import ProtocolError
 from gitdatax.remotes import frames
@@ -19,7 +20,8 @@ from gitdatax.stub import is_valid_oid
 class Session:
     """One ssh session speaking the framed protocol."""
 
-    def __init__(self, argv: list[str], url: str, stall: float = 60.0) -> None:
+    def __init__(self, argv: list[str], url: str, stall: float = 60.0,
+                 heard: Callable[[], None] | None = None) -> None:
         self.url = url
         self.stall = stall  # seconds the server may take to send or take the next byte (`timeout`)
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -38,6 +40,7 @@ class Session:
         try:
             self._handshake()
             self._pipe.stall = stall
+            self._pipe.heard = heard  # answers to requests, not a greeting every new session gets
         except BaseException:
             self.close(abort=True)
             raise
@@ -64,7 +67,9 @@ class Session:
         if self._pipe.stalled:
             self.proc.kill()  # out of step and stuck: nothing more will come from it
             self.proc.wait()
-            return RemoteError(f"remote {self.url}: {why}", transient=True)
+            error = RemoteError(f"remote {self.url}: {why}", transient=True)
+            error.stalled = True  # type: ignore[attr-defined]  # for SshRemote's SilentEndpoint
+            return error
         try:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
