@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from fault_scenarios import SCENARIOS, Scenario, Truth, build_templates  # noqa: E402
+from fault_scenarios import SCENARIOS, Scenario, build_templates  # noqa: E402
 from reliability_common import copy_tree, make_env  # noqa: E402
 
 SIGNALS = (signal.SIGKILL, signal.SIGINT, signal.SIGTERM)

@@ -20,7 +20,6 @@ class; a credential in a message from below is cut out.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import uuid

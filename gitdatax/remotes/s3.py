@@ -12,7 +12,6 @@ reader never sees a partial object; two uploaders of one object write the same b
 """
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable

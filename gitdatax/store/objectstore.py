@@ -22,7 +22,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 
 import zstandard
 
-from gitdatax.errors import CorruptObject, InvalidOid, ObjectMissing
+from gitdatax.errors import InvalidOid, ObjectMissing
 from gitdatax.store.objectfile import CHUNK, COUNTER, ContentChanged, UnnamedRefused, decompressed, read_small, rename_into_store, unlink_quietly, write_all, write_unnamed
 from gitdatax.store import tmpfiles
 from gitdatax.store.packs import ONCE, ChunkIndex
