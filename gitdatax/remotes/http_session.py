@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urljoin, urlsplit
 
 from gitdatax.remotes import credentials
-from gitdatax.remotes.base import DeadEndpoint, RemoteError, RetryPolicy
+from gitdatax.remotes.base import DeadEndpoint, RemoteError, RetryPolicy, SilentEndpoint
 
 if TYPE_CHECKING:
     import requests
@@ -66,6 +66,9 @@ class HttpSession:
         # every later request fails at its first error, and a clone of thousands of files with
         # the server down costs one round of retries, not one per file.
         self._dead: DeadEndpoint[str] = DeadEndpoint(after=retry.tries)
+        # ... and once requests have waited one object's tries in all on a server that accepts
+        # connections but answers none (a hung process behind it), the same.
+        self._silent = SilentEndpoint(retry.tries * retry.timeout)
 
     def close(self) -> None:
         if self._session is not None:
@@ -115,6 +118,9 @@ class HttpSession:
                     send_headers["Content-Type"] = LFS_JSON
                 if self._cred is not None and _origin(target) == _origin(self.endpoint):
                     auth = (self._cred.username, self._cred.password)
+            if self._silent.reason is not None:
+                raise RemoteError(f"remote {self.url}: {what}: {self._silent.reason}")
+            self._silent.begin()
             try:
                 response = self.session.request(
                     method, target, headers=send_headers, auth=auth, json=json,
@@ -130,7 +136,12 @@ class HttpSession:
                 refused = isinstance(exc, requests.ConnectionError)
                 dead = self._dead.failed(_why(exc)) if refused else self._dead.reason is not None
                 why = self._dead.reason if dead else _why(exc)
+                if not refused and not dead and self._silent.timed_out(f"no answer in {self.timeout:g} s") is not None:
+                    raise RemoteError(f"remote {self.url}: {what}: {self._silent.reason}") from None
                 raise RemoteError(f"remote {self.url}: {what}: cannot connect ({why})", transient=not dead) from None
+            finally:
+                self._silent.end()
+            self._silent.heard()
             self._dead.succeeded()
             status = response.status_code
             if status in (301, 302, 303, 307, 308) and "Location" in response.headers:
