@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import subprocess
+import threading
 from pathlib import Path
 
 
@@ -122,3 +124,29 @@ MALFORMED_STUBS = {
 def leftovers(folder: str | os.PathLike[str]) -> list[str]:
     """The files in a store's tmp/ (none when it was never made: small objects need no tmp/)."""
     return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+class SilentServer:
+    """A TCP server on loopback that accepts every connection and holds it open, but never
+    answers (a server process hung behind its listening socket)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)  # held open, never answered
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.connections:
+            conn.close()

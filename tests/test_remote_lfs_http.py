@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 
 from giftless_server import giftless
-from helpers import datax, git, object_path, random_bytes, write
+from helpers import SilentServer, datax, git, object_path, random_bytes, write
 from lfs_fault_server import FaultServer
 from synchelpers import FILES, assert_files, fresh_home
 
@@ -367,42 +367,13 @@ def test_push_clone_pull_through_giftless(giftless_url: str, tmp_path: Path) -> 
     assert_files(clone, env=env)
 
 
-class _Silent:
-    """A TCP server on loopback that accepts every connection and reads what comes, but never
-    answers (a server process hung behind its listening socket)."""
-
-    def __init__(self) -> None:
-        import socket
-        import threading
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.connections: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections.append(conn)  # held open, never answered
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.connections:
-            conn.close()
-
-
 def test_a_server_that_answers_no_request_is_given_up_on_for_the_whole_transfer(tmp_path: Path) -> None:
     """Connections accepted, no answer ever: once requests have waited one object's tries in all
     (tries x timeout), every object still to come fails at once with that reason, instead of
     each waiting out its own tries. One slow answer is retried (the fault server's tests)."""
     from gitdatax.sync import transfer
 
-    server = _Silent()
+    server = SilentServer()
     url = f"http://127.0.0.1:{server.port}/repo.git/info/lfs"
     remote = open_remote(url, {"timeout": 1, "retries": 1, "backoff": 0})
     store = ObjectStore(tmp_path / "local")

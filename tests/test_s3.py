@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.remotes import RemoteError, open_remote
 from gitdatax.remotes import s3 as s3_backend
 from gitdatax.store.objectstore import ObjectStore
-from helpers import leftovers, random_bytes
+from helpers import SilentServer, leftovers, random_bytes
 from s3server import S3Server, free_port, s3  # noqa: F401 - the fixture
 
 
@@ -272,3 +273,23 @@ def test_a_corrupt_local_object_is_not_uploaded(s3: S3Server, tmp_path: Path) ->
     assert remote.has_many([stub]) == set()
     with pytest.raises(CorruptUpload):
         remote.upload(stub, store)
+
+
+def test_an_endpoint_that_answers_nothing_is_given_up_on_for_the_whole_transfer(s3: S3Server, tmp_path: Path) -> None:
+    """Connections accepted, no answer ever (botocore's read timeout each time): once requests
+    have waited one object's tries in all, the objects still to come fail at once."""
+    server = SilentServer()
+    store = ObjectStore(tmp_path / "a")
+    stubs = [store.put_bytes(bytes([n]) * 100) for n in range(12)]
+    remote = open_remote("s3://bucket/p", {"endpoint_url": f"http://127.0.0.1:{server.port}", "timeout": 1,
+                                           "retries": 1, "backoff": 0})
+    start = time.monotonic()
+    try:
+        result = transfer.upload_missing(remote, store, stubs, jobs=2, quiet=True)
+    finally:
+        server.close()
+    elapsed = time.monotonic() - start
+    assert sorted(result.failed) == sorted(s.oid for s in stubs) and not result.moved
+    given_up = f"no answer from http://127.0.0.1:{server.port} in 1 s; nothing came from it for"
+    assert sum(given_up in why for why in result.failed.values()) >= 10, result.failed
+    assert elapsed < 8, f"{elapsed:.1f} s"  # 24 s without it: every object, every try, one at a time

@@ -21,7 +21,7 @@ from gitdatax.config import parse_size
 from gitdatax.errors import CorruptObject, FatalError
 from gitdatax.remotes import meter
 from gitdatax.remotes.base import (DeadEndpoint, RemoteCorruptObject, RemoteError, RemoteObjectMissing, RetryPolicy,
-                                  local_store_failure)
+                                  SilentEndpoint, local_store_failure)
 from gitdatax.remotes.limits import BoundedReader
 from gitdatax.remotes.s3_body import ResumingBody
 from gitdatax.store.objectfile import object_file_bound
@@ -59,6 +59,9 @@ class S3Remote:
         self._checked = False
         # head_bucket calls that could not connect
         self._dead: DeadEndpoint[Exception] = DeadEndpoint(after=self.retry.tries)
+        # ... and those that timed out on an endpoint that accepts connections but answers none:
+        # every operation asks until one answers, so that is where a silent endpoint shows
+        self._silent = SilentEndpoint(self.retry.tries * self.retry.timeout)
         self._lock = threading.Lock()
         self._packs: RemotePacks | None = None
         self._client = self._make_client(options)
@@ -141,10 +144,18 @@ class S3Remote:
                 return
             if self._dead.reason is not None:  # see below: no more waiting on a dead endpoint
                 raise RemoteError(str(self._dead.reason))
+            if self._silent.reason is not None:
+                raise RemoteError(f"remote {self.url}: {self._silent.reason}")
             import botocore.exceptions as bx
 
+            self._silent.begin()
             try:
                 self._client.head_bucket(Bucket=self.bucket)
+            except bx.ReadTimeoutError:
+                why = f"no answer from {self.endpoint_url or 'S3'} in {self.retry.timeout:g} s"
+                if self._silent.timed_out(why) is not None:
+                    raise RemoteError(f"remote {self.url}: {self._silent.reason}") from None
+                raise RemoteError(f"remote {self.url}: {why}", transient=True) from None
             except bx.ClientError as exc:
                 code = str(exc.response.get("Error", {}).get("Code", ""))
                 if code in ("404", "NoSuchBucket", "NotFound"):
@@ -159,6 +170,8 @@ class S3Remote:
                     if self._dead.failed(error):
                         error = RemoteError(str(self._dead.reason))
                 raise error from None
+            finally:
+                self._silent.end()
             self._checked = True
 
     # -- Remote ------------------------------------------------------------------------------
