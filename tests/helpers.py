@@ -128,14 +128,18 @@ def leftovers(folder: str | os.PathLike[str]) -> list[str]:
 
 class SilentServer:
     """A TCP server on loopback that accepts every connection and holds it open, but never
-    answers (a server process hung behind its listening socket)."""
+    answers (a server process hung behind its listening socket). With `answer_head`, it answers
+    HTTP HEAD requests (200, no body: an S3 bucket or object that is there) and only then falls
+    silent, on the first request of any other method."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer_head: bool = False) -> None:
+        self.answer_head = answer_head
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self.connections: list[socket.socket] = []
+        self.heads = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -144,7 +148,26 @@ class SilentServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            self.connections.append(conn)  # held open, never answered
+            self.connections.append(conn)  # held open
+            if self.answer_head:
+                threading.Thread(target=self._serve_heads, args=(conn,), daemon=True).start()
+
+    def _serve_heads(self, conn: socket.socket) -> None:
+        pending = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in pending:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    pending += data
+                head, _, pending = pending.partition(b"\r\n\r\n")
+                if not head.startswith(b"HEAD "):
+                    return  # silent from here on, the connection still open
+                self.heads += 1
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        except OSError:
+            return
 
     def close(self) -> None:
         self.sock.close()

@@ -1,6 +1,7 @@
 """The S3 backend against moto in server mode (a real HTTP server speaking S3) through boto3."""
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -13,6 +14,7 @@ from gitdatax.errors import CorruptObject, ObjectMissing
 from gitdatax.remotes import RemoteError, open_remote
 from gitdatax.remotes import s3 as s3_backend
 from gitdatax.store.objectstore import ObjectStore
+from gitdatax.stub import Stub
 from helpers import SilentServer, leftovers, random_bytes
 from s3server import S3Server, free_port, s3  # noqa: F401 - the fixture
 
@@ -293,3 +295,25 @@ def test_an_endpoint_that_answers_nothing_is_given_up_on_for_the_whole_transfer(
     given_up = f"no answer from http://127.0.0.1:{server.port} in 1 s; nothing came from it for"
     assert sum(given_up in why for why in result.failed.values()) >= 10, result.failed
     assert elapsed < 8, f"{elapsed:.1f} s"  # 24 s without it: every object, every try, one at a time
+
+
+def test_an_endpoint_that_answers_the_bucket_check_then_nothing_is_given_up_on_too(s3: S3Server, tmp_path: Path) -> None:
+    """The bucket is there (HEAD answered), then every GET hangs (a hung disk under MinIO): the
+    same rule, over every request of every operation."""
+    server = SilentServer(answer_head=True)
+    store = ObjectStore(tmp_path / "a")
+    stubs = [Stub(hashlib.sha256(bytes([n])).hexdigest(), 1) for n in range(12)]
+    remote = open_remote("s3://bucket/p", {"endpoint_url": f"http://127.0.0.1:{server.port}", "timeout": 1,
+                                           "retries": 1, "backoff": 0})
+    start = time.monotonic()
+    try:
+        result = transfer.download_missing(remote, store, stubs, jobs=2, quiet=True)
+    finally:
+        server.close()
+    elapsed = time.monotonic() - start
+    assert server.heads >= 1  # the bucket check was answered
+    assert sorted(result.failed) == sorted(s.oid for s in stubs) and not result.moved
+    given_up = f"no answer from http://127.0.0.1:{server.port} in 1 s; nothing came from it for"
+    assert sum(given_up in why for why in result.failed.values()) >= 10, result.failed
+    assert elapsed < 8, f"{elapsed:.1f} s"  # 12 s without it
+    assert not (tmp_path / "a" / "objects").exists() or not any((tmp_path / "a" / "objects").rglob("*"))

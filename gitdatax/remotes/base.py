@@ -145,7 +145,7 @@ class SilentEndpoint:
     own tries (2,000 objects on 4 sessions: hours). Only time when some request waits counts;
     any byte from the server starts the count again, so one slow answer, or one stream still
     flowing while other requests wait, never gets there. The SSH, HTTP and S3 backends keep one
-    (S3: on the bucket check every operation makes until one succeeds)."""
+    (S3: every request, timed through botocore's events)."""
 
     def __init__(self, limit: float) -> None:
         self.limit = limit

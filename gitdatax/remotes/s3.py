@@ -59,8 +59,7 @@ class S3Remote:
         self._checked = False
         # head_bucket calls that could not connect
         self._dead: DeadEndpoint[Exception] = DeadEndpoint(after=self.retry.tries)
-        # ... and those that timed out on an endpoint that accepts connections but answers none:
-        # every operation asks until one answers, so that is where a silent endpoint shows
+        # ... and requests that time out on an endpoint that accepts connections but answers none
         self._silent = SilentEndpoint(self.retry.tries * self.retry.timeout)
         self._lock = threading.Lock()
         self._packs: RemotePacks | None = None
@@ -83,7 +82,16 @@ class S3Remote:
             # The transfer layer retries (RetryPolicy): a retry here too would multiply its tries.
             retries={"total_max_attempts": 1, "mode": "standard"},
         )
-        return session.client("s3", endpoint_url=self.endpoint_url, config=config)
+        client = session.client("s3", endpoint_url=self.endpoint_url, config=config)
+        # Every request of every operation (and of s3transfer's threads) is timed for the
+        # SilentEndpoint: waiting from its send until its response (or its failure, whose
+        # needs-retry event botocore emits either way). Each handler returns None, as botocore
+        # asks (a value from before-send would be taken for the response).
+        events = client.meta.events
+        events.register("before-send.s3", lambda **_: self._silent.begin(), unique_id="datax-silent-begin")
+        events.register("before-parse.s3", lambda **_: self._silent.heard(), unique_id="datax-silent-heard")
+        events.register("needs-retry.s3", lambda **_: self._silent.end(), unique_id="datax-silent-end")
+        return client
 
     def key(self, oid: str) -> str:
         if not is_valid_oid(oid):  # the key is built from the oid: nothing else may get in
@@ -115,6 +123,11 @@ class S3Remote:
                                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or the remote's `profile` option)")
         if isinstance(exc, bx.EndpointConnectionError):
             return RemoteError(f"remote {self.url}: cannot connect to {self.endpoint_url or 'S3'}", transient=True)
+        if isinstance(exc, bx.ReadTimeoutError):
+            why = f"no answer from {self.endpoint_url or 'S3'} in {self.retry.timeout:g} s"
+            if self._silent.timed_out(why) is not None:  # not transient: no more tries
+                return RemoteError(f"remote {self.url}: {self._silent.reason}")
+            return RemoteError(f"remote {self.url}: {why} while trying to {what}", transient=True)
         import http.client
 
         import urllib3.exceptions
@@ -137,6 +150,8 @@ class S3Remote:
 
     def _check_bucket(self) -> None:
         """Once per remote: a missing bucket is one clear line, not a failure per object."""
+        if self._silent.reason is not None:  # see SilentEndpoint: no more waiting on it
+            raise RemoteError(f"remote {self.url}: {self._silent.reason}")
         if self._checked:
             return
         with self._lock:
@@ -144,18 +159,10 @@ class S3Remote:
                 return
             if self._dead.reason is not None:  # see below: no more waiting on a dead endpoint
                 raise RemoteError(str(self._dead.reason))
-            if self._silent.reason is not None:
-                raise RemoteError(f"remote {self.url}: {self._silent.reason}")
             import botocore.exceptions as bx
 
-            self._silent.begin()
             try:
                 self._client.head_bucket(Bucket=self.bucket)
-            except bx.ReadTimeoutError:
-                why = f"no answer from {self.endpoint_url or 'S3'} in {self.retry.timeout:g} s"
-                if self._silent.timed_out(why) is not None:
-                    raise RemoteError(f"remote {self.url}: {self._silent.reason}") from None
-                raise RemoteError(f"remote {self.url}: {why}", transient=True) from None
             except bx.ClientError as exc:
                 code = str(exc.response.get("Error", {}).get("Code", ""))
                 if code in ("404", "NoSuchBucket", "NotFound"):
@@ -170,8 +177,6 @@ class S3Remote:
                     if self._dead.failed(error):
                         error = RemoteError(str(self._dead.reason))
                 raise error from None
-            finally:
-                self._silent.end()
             self._checked = True
 
     # -- Remote ------------------------------------------------------------------------------
