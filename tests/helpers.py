@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 
@@ -173,3 +174,23 @@ class SilentServer:
         self.sock.close()
         for conn in self.connections:
             conn.close()
+
+
+SILENT_OPTIONS = {"timeout": 1, "retries": 1, "backoff": 0}  # a try waits 1 s: two tries an object
+
+
+def transfer_against_silence(remote, store, stubs, *, upload: bool = False):  # type: ignore[no-untyped-def]
+    """Move `stubs` with two jobs against a remote that answers nothing (options SILENT_OPTIONS):
+    every object must fail; (the failures, oid -> why; the seconds it took)."""
+    from gitdatax.sync import transfer
+
+    move = transfer.upload_missing if upload else transfer.download_missing
+    start = time.monotonic()
+    try:
+        result = move(remote, store, stubs, jobs=2, quiet=True)
+    finally:
+        remote.close()
+    elapsed = time.monotonic() - start
+    assert sorted(result.failed) == sorted(s.oid for s in stubs) and not result.moved
+    return result.failed, elapsed
+

@@ -14,7 +14,7 @@ from typing import Iterator
 import pytest
 
 from giftless_server import free_port
-from helpers import datax, git, is_stub, object_path, random_bytes, write
+from helpers import SILENT_OPTIONS, datax, git, is_stub, object_path, random_bytes, transfer_against_silence, write
 from sshd_server import Sshd, sshd
 from synchelpers import FILES, assert_files, fresh_home
 
@@ -327,24 +327,16 @@ def test_a_server_that_answers_nothing_is_given_up_for_every_object_once_one_obj
     instead of each waiting out its own tries (2,000 objects on 4 sessions: hours)."""
     import sys
 
-    from gitdatax.sync import transfer
-
     script, log = tmp_path / "stalling.py", tmp_path / "sessions.log"
     script.write_text(STALLING_SERVER)
     url = f"ssh://127.0.0.1:{ssh_env.port}/srv/x.git"
     remote = open_remote(url, {"server_command": f"{sys.executable} {script} 'before answering' {log}",
-                               "timeout": 1, "retries": 1, "backoff": 0, "connections": 2})
+                               "connections": 2, **SILENT_OPTIONS})
     store = ObjectStore(tmp_path / "local")
     stubs = [Stub(hashlib.sha256(bytes([n])).hexdigest(), 1) for n in range(12)]
-    start = time.monotonic()
-    try:
-        result = transfer.download_missing(remote, store, stubs, jobs=2, quiet=True)
-    finally:
-        remote.close()
-    elapsed = time.monotonic() - start
-    assert sorted(result.failed) == sorted(s.oid for s in stubs) and not result.moved
+    failed, elapsed = transfer_against_silence(remote, store, stubs)
     given_up = f"remote {url}: the server sent nothing for 1 s; nothing came from it for"
-    assert sum(why.startswith(given_up) for why in result.failed.values()) >= 10, result.failed
+    assert sum(why.startswith(given_up) for why in failed.values()) >= 10, failed
     assert log.read_text().count("session") <= 4, log.read_text()  # 24 tries without the rule
     assert elapsed < 8, f"{elapsed:.1f} s"  # 12 s without it
     assert files_under(store.root) == []
