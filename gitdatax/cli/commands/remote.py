@@ -22,7 +22,13 @@ for you only; git config overrides .datax.toml key by key.
 
 With no remote configured, the default follows the git remote origin (or the only git remote
 there is, after `git clone -o NAME`): a local bare repository stores in <bare>/datax, an http(s)
-origin uses its Git LFS endpoint, an ssh origin the ssh backend. `git datax remote list` (or just `git datax remote`) shows what is in effect."""
+origin uses its Git LFS endpoint, an ssh origin the ssh backend. `git datax remote list` (or just `git datax remote`) shows what is in effect.
+
+Every remote takes -o retries=N (default 3: tries after the first, per object), -o backoff=S
+(0.5: seconds before the first retry, doubled each time) and -o timeout=S (60: seconds a request,
+or an SSH server's next byte, may take); a server that answers nothing at all for retries+1
+timeouts is given up on for the whole transfer. E.g. on a flaky link:
+  git config datax.remote.team.timeout 20; git config datax.remote.team.retries 5"""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +58,8 @@ Examples:
     add.add_argument("--create", action="store_true", help="a directory store: create the directory if it "
                      "does not exist (else a warning; asked on a terminal)")
     add.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
-                     help="any other backend option (repeatable); for a directory remote, link=true hard-links "
+                     help="any other backend option (repeatable): retries, backoff, timeout for every remote "
+                     "(see `git datax remote --help`); for a directory remote, link=true hard-links "
                      "objects instead of copying them (one inode for both stores: no backup); for an http(s) "
                      "remote, chunks=false sends only Git LFS's basic transfers")
     _local_flag(add)
