@@ -160,3 +160,43 @@ def test_the_team_file_retries_is_what_a_fetch_spends(data_repo: Path) -> None:
         why = f"remote {fault.endpoint}: download of {oid}: server error (HTTP 500)"
         assert proc.stderr.splitlines()[1] == f"  a.bin: {why}"
         assert fault.count("GET", "/obj/") == 2  # retries = 1: two tries, not 2 x 4
+
+
+def test_a_silent_endpoint_counts_only_waits_and_any_byte_starts_it_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SilentEndpoint (remotes/base.py) on a clock of our own: idle time never counts (a pool of
+    sessions unused for an hour is not silent), waits add up across requests one after another
+    (a single-threaded transfer against a hung server still gives up), overlapping waits count
+    once, and anything heard (an answer's byte, an upload's byte taken) starts the count again."""
+    from gitdatax.remotes import base
+
+    now = [1000.0]
+    monkeypatch.setattr(base.time, "monotonic", lambda: now[0])
+    silent = base.SilentEndpoint(limit=10)
+
+    def wait(seconds: float) -> str | None:
+        silent.begin()
+        now[0] += seconds
+        try:
+            return silent.timed_out("no answer")
+        finally:
+            silent.end()
+
+    now[0] += 3600  # idle: not silence
+    assert wait(4) is None and wait(4) is None  # 8 s waited in all
+    now[0] += 600
+    silent.begin()  # two requests waiting at once, 3 s: counted once, 11 s in all
+    silent.begin()
+    now[0] += 3
+    assert silent.timed_out("no answer") == "no answer; nothing came from it for 11 s of waiting: given up"
+    silent.end()
+    silent.end()
+    assert silent.timed_out("again") == "no answer; nothing came from it for 11 s of waiting: given up"  # once given up, given up
+
+    fresh = base.SilentEndpoint(limit=10)
+    fresh.begin()
+    now[0] += 9
+    fresh.heard()  # a byte: the count starts again
+    now[0] += 9
+    assert fresh.timed_out("no answer") is None
+    now[0] += 1
+    assert fresh.timed_out("no answer") == "no answer; nothing came from it for 10 s of waiting: given up"

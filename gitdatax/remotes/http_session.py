@@ -120,7 +120,11 @@ class HttpSession:
                     auth = (self._cred.username, self._cred.password)
             if self._silent.reason is not None:
                 raise RemoteError(f"remote {self.url}: {what}: {self._silent.reason}")
-            self._silent.begin()
+            # Only requests without a streamed body are timed: an upload hears nothing while it
+            # sends, however alive the server (every upload starts with a timed batch request).
+            timed = body is None
+            if timed:
+                self._silent.begin()
             try:
                 response = self.session.request(
                     method, target, headers=send_headers, auth=auth, json=json,
@@ -136,11 +140,13 @@ class HttpSession:
                 refused = isinstance(exc, requests.ConnectionError)
                 dead = self._dead.failed(_why(exc)) if refused else self._dead.reason is not None
                 why = self._dead.reason if dead else _why(exc)
-                if not refused and not dead and self._silent.timed_out(f"no answer in {self.timeout:g} s") is not None:
+                if timed and not refused and not dead and \
+                        self._silent.timed_out(f"no answer in {self.timeout:g} s") is not None:
                     raise RemoteError(f"remote {self.url}: {what}: {self._silent.reason}") from None
                 raise RemoteError(f"remote {self.url}: {what}: cannot connect ({why})", transient=not dead) from None
             finally:
-                self._silent.end()
+                if timed:
+                    self._silent.end()
             self._silent.heard()
             self._dead.succeeded()
             status = response.status_code

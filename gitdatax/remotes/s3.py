@@ -269,11 +269,17 @@ class S3Remote:
                 progress.expect(store.stored_bytes(stub.oid))
                 self._client.upload_fileobj(source, self.bucket, self.key(stub.oid), Config=config,
                                             ExtraArgs={"ContentType": "application/zstd"},
-                                            Callback=progress.moved)
+                                            Callback=lambda sent: self._sent(progress, sent))
         except FatalError:
             raise
         except Exception as exc:  # noqa: BLE001
             raise self._error(exc, f"upload object {stub.oid}") from None
+
+    def _sent(self, progress: meter.ObjectMeter, sent: int) -> None:
+        """s3transfer's callback as an upload's bytes go: the bar moves, and the endpoint is
+        alive (a request's wait includes sending its body, when nothing can come back)."""
+        progress.moved(sent)
+        self._silent.heard()
 
     def chunk_packs(self, store: ObjectStore) -> RemotePacks:
         """The bucket's chunk packs, seen through the indexes cached in `store` (made once)."""

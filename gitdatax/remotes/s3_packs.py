@@ -64,8 +64,11 @@ class S3PackFiles:
         config = TransferConfig(multipart_threshold=self.remote.multipart_threshold,
                                 multipart_chunksize=MULTIPART_CHUNK, max_concurrency=4)
         try:
-            self.remote._client.upload_file(str(pack), self.remote.bucket, self._key(f"{name}.pack"), Config=config)
-            self.remote._client.upload_file(str(index), self.remote.bucket, self._key(f"{name}.idx"), Config=config)
+            alive = lambda sent: self.remote._silent.heard()  # noqa: E731 - as S3Remote._sent
+            self.remote._client.upload_file(str(pack), self.remote.bucket, self._key(f"{name}.pack"), Config=config,
+                                            Callback=alive)
+            self.remote._client.upload_file(str(index), self.remote.bucket, self._key(f"{name}.idx"), Config=config,
+                                            Callback=alive)
             return True
         except FatalError:
             raise

@@ -113,6 +113,8 @@ class Session:
             raise self.lost(str(exc)) from None
         except OSError as exc:
             raise self.lost(exc.strerror or str(exc)) from None
+        if self._pipe.heard is not None:  # the server took it: alive, though an upload hears nothing
+            self._pipe.heard()
 
     def refused_early(self) -> RemoteError:
         """What the server said before the stream ended; not an InStep refusal, since we stop
