@@ -33,7 +33,7 @@ from gitdatax.remotes.base import (DeadEndpoint, RemoteError, RemoteObjectMissin
 from gitdatax.store.manifest import MAGIC as MANIFEST_MAGIC, is_manifest
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.store.pack_exchange import RemotePacks
-from gitdatax.remotes.ssh_session import InStep, Session
+from gitdatax.remotes.ssh_session import InStep, Session, Stalled
 from gitdatax.stub import Stub, is_valid_oid
 
 HAS_MANY_BATCH = 1000  # oids per has-many frame (65 bytes each: well under a frame)
@@ -182,8 +182,8 @@ class SshRemote:
             except (RemoteObjectMissing, InStep):
                 healthy = True  # the server answered with an E frame: the session is still in step
                 raise
-            except RemoteError as exc:
-                if getattr(exc, "stalled", False) and self._silent.timed_out(str(exc)) is not None:
+            except Stalled as exc:
+                if self._silent.timed_out(str(exc)) is not None:
                     raise RemoteError(str(self._silent.reason)) from None  # not transient: no more tries
                 raise
             finally:

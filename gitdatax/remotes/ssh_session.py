@@ -67,9 +67,7 @@ class Session:
         if self._pipe.stalled:
             self.proc.kill()  # out of step and stuck: nothing more will come from it
             self.proc.wait()
-            error = RemoteError(f"remote {self.url}: {why}", transient=True)
-            error.stalled = True  # type: ignore[attr-defined]  # for SshRemote's SilentEndpoint
-            return error
+            return Stalled(f"remote {self.url}: {why}", transient=True)
         try:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -164,3 +162,7 @@ def _terminal_may_prompt() -> bool:
 
 class InStep(RemoteError):
     """A refusal after which the ssh session is still usable (the server answered in a frame)."""
+
+
+class Stalled(RemoteError):
+    """The server sent nothing for the session's `stall` seconds; the session was ended."""
