@@ -3,8 +3,10 @@ and `api.read(rev="asr@latest")`; GTO itself reads the same registry."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,44 @@ def test_bad_registry_input_is_one_line(tmp_path: Path, team: tuple[Path, Path])
         result = datax(*args, cwd=work)
         assert result.returncode == 1, (args, result.stderr)
         assert result.stderr.count("\n") == 1 and expected in result.stderr, (args, result.stderr)
+
+
+@pytest.mark.skipif(shutil.which("gto") is None, reason="GTO is installed with dvc (tests/requirements.txt)")
+def test_unassigning_or_deregistering_gives_the_stage_back_as_gto_does(tmp_path: Path, team: tuple[Path, Path]) -> None:
+    """prod moves 1.0.0 -> 1.1.0; GTO's `deprecate asr v1.1.0 prod` (unassign) or `deprecate asr
+    v1.1.0` (deregister) is GTO's rollback: prod is 1.0.0's again, for `gto show` and so for
+    `get --rev asr#prod`. GTO orders tags by their date, to the second (and dates its own tags
+    with the clock): each tag comes a second after the last, so its order is ours by N."""
+    server, work = team
+    first, _ = _registry(work)  # prod#1 -> v1.0.0
+
+    def at_next_second() -> dict[str, str]:
+        time.sleep(1.05)
+        return {}
+
+    assert datax("model", "assign", "asr", "prod", "--version", "1.1.0", cwd=work, env=at_next_second()).returncode == 0
+
+    def gto_prod() -> list[str]:
+        proc = subprocess.run(["gto", "show", "asr#prod", "--json"], cwd=work, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return [v["version"] for v in json.loads(proc.stdout)]
+
+    assert gto_prod() == ["v1.1.0"] and datax("model", "show", cwd=work).stdout == "asr\tv1.1.0\tprod=v1.1.0\n"
+    unassign = subprocess.run(["gto", "deprecate", "asr", "v1.1.0", "prod"], cwd=work, capture_output=True,
+                              text=True, env={**os.environ, **at_next_second()})
+    assert unassign.returncode == 0 and "asr#prod!#3" in unassign.stdout, unassign.stdout + unassign.stderr
+    assert gto_prod() == ["v1.0.0"]
+    assert datax("model", "show", cwd=work).stdout == "asr\tv1.1.0\tprod=v1.0.0\n"
+    git("push", "-q", "origin", "--tags", cwd=work)
+    got = datax("get", str(server), "--rev", "asr#prod", "-o", "prod.bin", cwd=tmp_path)
+    assert got.returncode == 0, got.stderr
+    assert (tmp_path / "prod.bin").read_bytes() == first
+
+    # Assigned to 1.1.0 again, then 1.1.0 deregistered: prod falls back to 1.0.0 once more.
+    assert datax("model", "assign", "asr", "prod", "--version", "1.1.0", cwd=work, env=at_next_second()).returncode == 0
+    assert datax("model", "show", cwd=work).stdout == "asr\tv1.1.0\tprod=v1.1.0\n"
+    deregister = subprocess.run(["gto", "deprecate", "asr", "v1.1.0"], cwd=work, capture_output=True, text=True,
+                                env={**os.environ, **at_next_second()})
+    assert deregister.returncode == 0, deregister.stderr
+    assert gto_prod() == ["v1.0.0"]
+    assert datax("model", "show", cwd=work).stdout == "asr\tv1.0.0\tprod=v1.0.0\n"

@@ -9,7 +9,8 @@
 
 A reference to a model in `--rev`: `NAME@vX.Y.Z`, `NAME@latest` (the greatest registered
 SemVer, as `gto show NAME@latest`), `NAME@greatest`, or `NAME#STAGE` (the version the stage
-points at now). GTO's monorepo names `dir:name` are written `dir=name` in tags.
+points at now: the one assigned it most recently among those still holding it, see _model).
+GTO's monorepo names `dir:name` are written `dir=name` in tags.
 """
 from __future__ import annotations
 
@@ -111,18 +112,29 @@ def _model(name: str, tags: list[Tag]) -> Model:
     by_commit = {}
     for version, tag in sorted(versions.items(), key=lambda item: semver_key(item[0])):
         by_commit[tag.commit] = version  # several versions on one commit: the greatest
-    stages: dict[str, str] = {}
-    latest_event: dict[str, Tag] = {}
+    # GTO's rule: a stage is held per version, and a version holds it while the latest of its
+    # own events for that stage is an assignment; the stage points at the active version
+    # assigned most recently. So unassigning (or deregistering) the version a stage points at
+    # gives the stage back to the one assigned before it, as `gto show` shows.
+    latest_event: dict[tuple[str, str], Tag] = {}  # (stage, version) -> its latest event
+    latest_assignment: dict[tuple[str, str], int] = {}  # (stage, version) -> its latest assignment's N
     for tag in tags:
-        if tag.stage is None:
+        if tag.stage is None or tag.commit not in by_commit:
             continue
-        seen = latest_event.get(tag.stage)
+        key = (tag.stage, by_commit[tag.commit])
+        seen = latest_event.get(key)
         if seen is None or tag.counter > seen.counter:
-            latest_event[tag.stage] = tag
-    for stage, tag in sorted(latest_event.items()):
-        if not tag.cancel and tag.commit in by_commit:
-            stages[stage] = by_commit[tag.commit]
-    return Model(name, versions, stages)
+            latest_event[key] = tag
+        if not tag.cancel:
+            latest_assignment[key] = max(latest_assignment.get(key, -1), tag.counter)
+    stages: dict[str, str] = {}
+    chosen: dict[str, int] = {}
+    for (stage, version), tag in latest_event.items():
+        if tag.cancel:
+            continue
+        if stage not in chosen or latest_assignment[(stage, version)] > chosen[stage]:
+            chosen[stage], stages[stage] = latest_assignment[(stage, version)], version
+    return Model(name, versions, dict(sorted(stages.items())))
 
 
 def resolve_tag(ref: str, tags: list[Tag]) -> str:
