@@ -84,6 +84,24 @@ def test_get_refuses_an_existing_output_unless_forced(tmp_path: Path, team: tupl
     assert (tmp_path / "asr.bin").read_bytes() == V2["models/asr.bin"]
 
 
+def test_a_folder_forced_over_a_file_and_an_output_inside_a_file(tmp_path: Path, team: tuple[Path, Path]) -> None:
+    """`get data -o notes -f` where notes is a file replaces it by the folder, as `dvc get -f`
+    does (a rename cannot put a folder over a file: it was an internal error); `-o notes/x`
+    is one line, not a traceback."""
+    server, _ = team
+    notes = tmp_path / "notes"
+    notes.write_bytes(b"mine")
+    inside = datax("get", str(server), "models/asr.bin", "-o", "notes/asr.bin", cwd=tmp_path)
+    assert inside.returncode == 1
+    assert inside.stderr == f"git-datax: error: {notes} is a file, not a folder: {notes}/asr.bin cannot be written inside it\n"
+    refused = datax("get", str(server), "data", "--rev", "v1", "-o", "notes", cwd=tmp_path)
+    assert refused.returncode == 1 and notes.read_bytes() == b"mine"
+    forced = datax("get", str(server), "data", "--rev", "v1", "-o", "notes", "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert files_under(notes) == {k[len("data/"):]: v for k, v in V1.items() if k.startswith("data/")}
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".datax-get")]  # the file it replaced went too
+
+
 def test_bad_inputs_say_one_line_and_leave_nothing(tmp_path: Path, team: tuple[Path, Path]) -> None:
     server, _ = team
     out = tmp_path / "out"

@@ -50,9 +50,13 @@ def target_of(path: str, url: str, out: str | None) -> Path:
 
 
 def existing_ancestor(path: Path) -> Path:
+    """The nearest folder above `path` that exists; FatalError when what exists there is a file
+    (`-o notes.txt/model.bin`): nothing could be written below it."""
     for parent in path.parents:
         if parent.is_dir():
             return parent
+        if parent.exists() or parent.is_symlink():
+            raise FatalError(f"{parent} is a file, not a folder: {path} cannot be written inside it")
     return Path("/")
 
 
@@ -67,7 +71,8 @@ def get(url: str, path: str | None, *, rev: str | None = None, out: str | None =
     # Refuse an output in the way before fetching anything (the model's path is known later).
     if wanted is not None:
         _check_free(target_of(wanted, url, out), force)
-    scratch_at = existing_ancestor(Path(out or ".").absolute() / "x")
+    scratch_at = existing_ancestor(target_of(wanted, url, out) if wanted is not None else
+                                   Path(out or ".").absolute() / "x")
     with open_snapshot(url, rev, scratch=scratch_at) as snap:
         if wanted is None:
             assert model is not None
@@ -157,11 +162,16 @@ def place(staging: Path, target: Path, force: bool) -> None:
     if target.exists() or target.is_symlink():
         if not force:
             raise FatalError(f"{target} already exists: remove it or use --force to replace it")
-        if target.is_dir() and not target.is_symlink():
+        if target.is_dir() or staging.is_dir():
+            # A rename puts a file over a file in one step, but neither a folder over anything
+            # nor a file over a folder: what is there moves aside first.
             old = staging.parent / "replaced"
-            os.replace(target, old)  # a folder cannot be replaced by a rename over it
+            os.replace(target, old)
             os.replace(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
+            if old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink()
             return
     os.replace(staging, target)
 

@@ -225,7 +225,11 @@ class _SnapshotContext:
         self.dir: str | None = None
 
     def __enter__(self) -> Snapshot:
-        self.dir = tempfile.mkdtemp(prefix=".datax-get-", dir=self.scratch)
+        try:
+            self.dir = tempfile.mkdtemp(prefix=".datax-get-", dir=self.scratch)
+        except OSError as exc:  # `get -o` into a folder this user cannot write, a full disk
+            where = self.scratch or tempfile.gettempdir()
+            raise FatalError(f"cannot write in {where}: {exc.strerror}") from None
         try:
             return _fetch(self.url, self.rev, Path(self.dir) / "repo")
         except BaseException:
