@@ -56,11 +56,14 @@ def add_format_options(parser: argparse.ArgumentParser, *, csv: bool) -> None:
     parser.set_defaults(fmt="table")
 
 
-def add_common_options(parser: argparse.ArgumentParser) -> None:
+def add_common_options(parser: argparse.ArgumentParser, *, several_targets: bool = False) -> None:
+    """`several_targets`: `--targets A B` as DVC's `metrics diff` and `params diff` take it (show
+    takes revisions after its options, so there one path follows each --targets)."""
     parser.add_argument("--precision", type=precision, default=5, metavar="N",
                         help="digits after the point in tables (default 5, as DVC)")
-    parser.add_argument("--targets", action="append", default=[], metavar="PATH",
-                        help="only this metrics file, or the files under this folder (repeatable)")
+    parser.add_argument("--targets", action="extend", nargs="+" if several_targets else 1, default=[],
+                        metavar="PATH", help="read this file (named in datax.yaml or not), or the files "
+                        "under this folder, instead of the pipeline's (repeatable)")
 
 
 def add_diff_options(parser: argparse.ArgumentParser, what: str) -> None:
@@ -69,7 +72,7 @@ def add_diff_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("b", nargs="?", metavar="B", help="the new revision (default the work tree)")
     parser.add_argument("--all", action="store_true", dest="everything", help=f"unchanged {what} too")
     add_format_options(parser, csv=False)
-    add_common_options(parser)
+    add_common_options(parser, several_targets=True)
 
 
 def add_filter_path(parser: argparse.ArgumentParser) -> None:

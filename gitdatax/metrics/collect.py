@@ -7,6 +7,8 @@ still shown.
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
 from gitdatax import output
@@ -29,6 +31,7 @@ class FileValues(NamedTuple):
     values: dict[str, Any]  # flat key -> value; empty when missing or broken
     error: str | None = None  # why it could not be read; None when read (or simply missing)
     missing: bool = False
+    asked: bool = False  # named on the command line (--targets) rather than by the pipeline file
 
 
 class Snapshot(NamedTuple):
@@ -93,8 +96,9 @@ GROUP = 64  # revisions whose files are asked for in one batch (bounds what is h
 
 def collect(reader: RevisionReader, revisions: Sequence[Revision], kind: str,
             targets: Sequence[str] = (), pipelines: PipelineCache | None = None) -> list[Snapshot]:
-    """Metrics (`kind="metrics"`) or params (`"params"`) of each revision. `targets` limits the
-    files to those named (or under a folder named), as DVC's `metrics show TARGET`."""
+    """Metrics (`kind="metrics"`) or params (`"params"`) of each revision. `targets` (paths from
+    the top) are read instead of the pipeline's files, named there or not, a folder standing for
+    the files under it, as DVC's `--targets`."""
     pipelines = pipelines or PipelineCache(reader)
     snapshots = []
     # A bar only where it helps: a long history on a terminal (tqdm's start-up costs ~50 ms).
@@ -102,8 +106,11 @@ def collect(reader: RevisionReader, revisions: Sequence[Revision], kind: str,
         else output.progress(None, "", quiet=True)
     for start in range(0, len(revisions), GROUP):
         group = revisions[start:start + GROUP]
-        reader.prefetch((r.commit, name) for r in group for name in (*PIPELINE_FILES, DEFAULT_PARAMS))
-        planned = [(revision, *_plan(pipelines, revision, kind)) for revision in group]
+        if targets:  # the pipeline is not read: a broken datax.yaml there does not matter
+            planned = [(revision, [(t, False) for t in targets], None) for revision in group]
+        else:
+            reader.prefetch((r.commit, name) for r in group for name in (*PIPELINE_FILES, DEFAULT_PARAMS))
+            planned = [(revision, *_plan(pipelines, revision, kind)) for revision in group]
         reader.prefetch((revision.commit, path) for revision, paths, _ in planned for path, _ in paths)
         for revision, paths, error in planned:
             if error is not None:
@@ -112,8 +119,7 @@ def collect(reader: RevisionReader, revisions: Sequence[Revision], kind: str,
             files: dict[str, FileValues] = {}
             for path, optional in paths:
                 for found, values in _read_entry(reader, revision.commit, path, optional):
-                    if under_targets(found, targets):
-                        files[found] = values
+                    files[found] = values._replace(asked=bool(targets))
             snapshots.append(Snapshot(revision, files))
         bar.update(len(group))
     bar.close()
@@ -129,6 +135,20 @@ def _plan(pipelines: PipelineCache, revision: Revision, kind: str) -> tuple[list
     named = metrics_files(pipeline) if kind == "metrics" else params_files(pipeline)
     defaults = (DVCLIVE_METRICS,) if kind == "metrics" else (DEFAULT_PARAMS, DVCLIVE_PARAMS)
     return [(p, False) for p in dict.fromkeys(named)] + [(d, True) for d in defaults if d not in named], None
+
+
+def repo_targets(top: Path, targets: Sequence[str], cwd: Path | None = None) -> list[str]:
+    """Each `--targets` path, given from the current folder as DVC takes them, from the top of
+    the repository (posix); FatalError for one outside it."""
+    here = os.path.realpath(cwd or os.getcwd())
+    top_real = os.path.realpath(top)
+    found = []
+    for target in targets:
+        rel = os.path.relpath(os.path.normpath(os.path.join(here, target)), top_real)
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+            raise FatalError(f"--targets {target}: outside the repository ({top})")
+        found.append("" if rel == os.curdir else Path(rel).as_posix())  # "": the whole repository
+    return list(dict.fromkeys(found))
 
 
 def under_targets(path: str, targets: Sequence[str]) -> bool:

@@ -95,6 +95,8 @@ def problems(snapshots: Sequence[Snapshot]) -> list[str]:
         for path, values in snap.files.items():
             if values.error is not None:
                 lines.append(f"{snap.revision.name}: {path}: {values.error}")
+            elif values.missing and values.asked:
+                lines.append(f"{snap.revision.name}: {path}: no such file")
             elif values.missing:  # named by that revision's own pipeline file, yet not there
                 lines.append(f"{snap.revision.name}: {path}: named in the pipeline file, but there is no such file")
     return lines

@@ -184,7 +184,7 @@ class RevisionReader:
             for root, dirs, files in os.walk(base):
                 dirs[:] = sorted(d for d in dirs if d != ".git")
                 rel = Path(root).relative_to(self.top).as_posix()
-                found += [f"{rel}/{name}" for name in files]
+                found += [name if rel == "." else f"{rel}/{name}" for name in files]
             return sorted(found)
         return sorted(self._walk_tree(commit, path.rstrip("/")))
 
@@ -193,7 +193,7 @@ class RevisionReader:
         if info is None or info.kind != _TREE or info.size > self.limit:
             return
         for mode, name in self._tree_entries(self._cat().read(info.oid) or b""):
-            child = f"{path}/{name}"
+            child = f"{path}/{name}" if path else name
             if mode == b"40000":
                 yield from self._walk_tree(commit, child)
             elif mode in (b"100644", b"100755"):

@@ -53,17 +53,19 @@ side is null). Nothing changed prints nothing and exits 0.""")
 def run(args: argparse.Namespace) -> int:
     from gitdatax import git
     from gitdatax.metrics import tables, views
+    from gitdatax.metrics.collect import repo_targets
 
     top = git.toplevel()
     colour = tables.use_colour()
+    targets = repo_targets(top, args.targets)
     if args.action == "show":
         view = views.metrics_show(top, args.revs, all_commits=args.all_commits, limit=args.num, fmt=args.fmt,
                                   all_branches=args.all_branches, all_tags=args.all_tags,
-                                  targets=args.targets, only_changed=args.only_changed, sort_by=args.sort_by,
+                                  targets=targets, only_changed=args.only_changed, sort_by=args.sort_by,
                                   descending=args.sort_order == "desc", precision=args.precision,
                                   colour=colour)
     else:
-        view = views.values_diff(top, args.a, args.b, kind="metrics", fmt=args.fmt, targets=args.targets,
+        view = views.values_diff(top, args.a, args.b, kind="metrics", fmt=args.fmt, targets=targets,
                                  everything=args.everything, precision=args.precision, colour=colour)
     from gitdatax.cli.common import print_view
 

@@ -27,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
     from gitdatax import git
     from gitdatax.cli.common import print_view
     from gitdatax.metrics import tables, views
+    from gitdatax.metrics.collect import repo_targets
 
-    view = views.values_diff(git.toplevel(), args.a, args.b, kind="params", fmt=args.fmt, targets=args.targets,
+    top = git.toplevel()
+    view = views.values_diff(top, args.a, args.b, kind="params", fmt=args.fmt, targets=repo_targets(top, args.targets),
                              everything=args.everything, precision=args.precision, colour=tables.use_colour())
     return print_view(view)
