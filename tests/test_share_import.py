@@ -97,3 +97,30 @@ def test_import_refuses_what_it_cannot_do_in_one_line(tmp_path: Path, team: tupl
         assert result.stderr.count("\n") == 1 and expected in result.stderr, (args, result.stderr)
     assert (proj / "asr.bin").read_bytes() == b"mine"
     assert git("status", "--porcelain", cwd=proj).stdout == "?? asr.bin\n"
+
+
+def test_an_import_inside_another_or_holding_one_is_refused(tmp_path: Path, team: tuple[Path, Path]) -> None:
+    """An import inside another was accepted, and `update` of the outer one then deleted the
+    inner one's files (staged as deleted) while .datax-imports.toml still listed it. DVC refuses
+    overlapping outputs; so does import now."""
+    _, proj = _project(tmp_path)
+    assert datax("import", "../team.git", "data/clips", "--rev", "v1", "-o", "sets/clips", cwd=proj).returncode == 0
+    git("commit", "-qm", "clips", cwd=proj)
+    before = (proj / ".datax-imports.toml").read_bytes(), (proj / ".gitattributes").read_bytes()
+    cases = [
+        (["import", "../team.git", "models", "-o", "sets/clips/models"],
+         "sets/clips/models is inside the import sets/clips: `git datax update sets/clips` would replace it; "
+         "choose another -o"),
+        (["import", "../team.git", "data", "-o", "sets", "--force"],
+         "sets holds the import sets/clips: importing there would replace it; choose another -o"),
+    ]
+    for args, expected in cases:
+        result = datax(*args, cwd=proj)
+        assert result.returncode == 1, (args, result.stderr)
+        assert result.stderr == f"git-datax: error: {expected}\n", args
+    assert ((proj / ".datax-imports.toml").read_bytes(), (proj / ".gitattributes").read_bytes()) == before
+    assert files_under(proj / "sets") == {"clips/a.bin": V1["data/clips/a.bin"], "clips/b.bin": V1["data/clips/b.bin"]}
+    assert git("status", "--porcelain", cwd=proj).stdout == ""
+    again = datax("import", "../team.git", "data/clips", "--rev", "v2", "-o", "sets/clips", "--force", cwd=proj)
+    assert again.returncode == 0, again.stderr  # the same import, replaced: no overlap
+    assert "c.bin" in files_under(proj / "sets" / "clips")

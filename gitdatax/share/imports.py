@@ -98,6 +98,7 @@ def import_data(url: str, path: str, *, rev: str | None = None, out: str | None 
         raise FatalError("name the file or folder to import, not the whole repository")
     rel = out_path(top, wanted, out)
     origins = read_origins(top)
+    _check_no_overlap(rel, origins)
     if (top / rel).exists() and not force:
         raise FatalError(f"{rel} already exists: choose another -o, or use --force to replace it")
     with open_snapshot(url, rev, scratch=_scratch(top)) as snap:
@@ -153,6 +154,17 @@ def moved_on(top: Path) -> list[tuple[Origin, str | None, str | None]]:
         if now is not None and now != origin.commit:
             found.append((origin, now, None))
     return found
+
+
+def _check_no_overlap(rel: str, origins: dict[str, Origin]) -> None:
+    """An import inside another (or holding one) would be overwritten, or would overwrite the
+    other, on the next `update`: refused, as DVC refuses outputs that overlap."""
+    for other in sorted(origins):
+        if rel.startswith(f"{other}/"):
+            raise FatalError(f"{rel} is inside the import {other}: `git datax update {other}` would replace it; "
+                             "choose another -o")
+        if other.startswith(f"{rel}/"):
+            raise FatalError(f"{rel} holds the import {other}: importing there would replace it; choose another -o")
 
 
 def _origin_named(top: Path, origins: dict[str, Origin], out: str) -> Origin:
