@@ -1,8 +1,9 @@
 """Why a stage must run, compared with its entry in datax.lock (DVC's rules, gitdatax's words).
 
-A stage runs when it is new, `always_changed`, has no deps, or its cmd, a dep's content, a listed
-param's value or an out differs from the lock, or an out is missing. Each reason is a short
-phrase for `repro` and `status`: "params train.lr 0.1 -> 0.2", "dep prepare.py changed".
+A stage runs when it is new, `always_changed`, has neither deps nor outs, or its cmd, a dep's
+content, a listed param's value or an out differs from the lock, or an out is missing. Each
+reason is a short phrase for `repro` and `status`: "params train.lr 0.1 -> 0.2", "dep prepare.py
+changed".
 """
 from __future__ import annotations
 
@@ -98,8 +99,8 @@ def reasons(stage: Stage, entry: LockEntry | None, inputs: Inputs, hasher: WorkT
     """Why `stage` must run (empty: it is up to date). `frozen` is the caller's business."""
     if stage.always_changed:
         return ["always_changed"]
-    if not stage.deps:
-        return ["it has no deps (such a stage always runs, as in DVC)"]
+    if stage.always_runs:
+        return ["it has no deps and no outs (such a stage always runs, as in DVC)"]
     if entry is None:
         return ["new: not in datax.lock"]
     found: list[str] = []

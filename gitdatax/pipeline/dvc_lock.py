@@ -90,6 +90,6 @@ def dvc_records_it(top: Path, pipeline: Pipeline, stage: Stage, in_datax_lock: b
     """Whether `repro` takes this stage over from DVC's lock instead of running it: a stage of a
     `dvc.yaml` that datax.lock does not know yet and that DVC ran with today's inputs. `status`
     asks the same question, so that it says what `repro` will do."""
-    if pipeline.path != DVC_FILE or in_datax_lock or stage.always_changed or not stage.deps:
+    if pipeline.path != DVC_FILE or in_datax_lock or stage.always_runs:
         return False
     return dvc_ran_it(top, stage, dvc_stages.get(stage.name), params)

@@ -78,6 +78,20 @@ class Stage:
     def commands(self) -> tuple[str, ...]:
         return (self.cmd,) if isinstance(self.cmd, str) else self.cmd
 
+    @property
+    def always_runs(self) -> bool:
+        """DVC's "callback" stage: with neither deps (params count as deps) nor outs there is
+        nothing to compare, so it runs every time. A stage with outs and no deps runs once,
+        then again only when its cmd or an out changes (a download stage)."""
+        return self.always_changed or not (self.deps or self.params or self.all_outs())
+
+    @property
+    def run_cacheable(self) -> bool:
+        """DVC's rule for its run cache: inputs to key on, outs to bring back, and no `persist`
+        out (restoring one would replace what the stage kept adding to with an older copy)."""
+        return (not self.always_runs and bool(self.deps or self.params) and bool(self.all_outs())
+                and not any(out.persist for out in self.all_outs()))
+
     def all_outs(self) -> tuple[Out, ...]:
         """Every file the stage writes: outs, metrics and plots."""
         return self.outs + self.metrics + self.plot_outs

@@ -108,8 +108,8 @@ class Repro:
         return why, inputs
 
     def lookup(self, stage: Stage, key: str):  # type: ignore[no-untyped-def]
-        if not self.o.run_cache or self.o.force or stage.always_changed or not stage.deps:
-            return None  # such stages run every time (DVC: they bypass the run cache too)
+        if not self.o.run_cache or self.o.force or not stage.run_cacheable:
+            return None
         record = self.cache.get(key)
         if record is None and not self._indexed:
             self._indexed = True  # once per repro: locks of commits that arrived by fetch/pull
