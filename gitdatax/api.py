@@ -28,7 +28,8 @@ def open(path: str, repo: str | None = None, rev: str | None = None, mode: str =
          encoding: str | None = None, remote: str | None = None) -> ContextManager[IO[Any]]:
     """A context manager giving a read-only file object (text for mode "r", bytes for "rb")
     that streams: memory stays bounded whatever the file's size. `remote` names the data remote
-    of the current repository to download from when the local store lacks an object."""
+    to download from (one of `repo`'s, else of the current repository when the local store
+    lacks an object); None is the default one."""
     from gitdatax.share.reader import check_mode
 
     check_mode(mode)  # now, not at `with`: a mistake shows where it was made

@@ -96,6 +96,36 @@ def test_errors_are_exceptions_with_one_clear_line(tmp_path: Path, team: tuple[P
     assert "only reading" in lines[5]
 
 
+def test_remote_names_one_of_the_other_repository_s_remotes(tmp_path: Path, team: tuple[Path, Path]) -> None:
+    """`remote=` with `repo=` was ignored (the default remote was asked whatever it named), where
+    dvc.api.open takes it for any repo: a deployment that cannot reach the default could not say
+    which to use. `get --remote` says it too, as `dvc get --remote`."""
+    server, work = team
+    (work / ".datax.toml").write_text('[remote.down]\nurl = "http://127.0.0.1:9/info/lfs"\ndefault = true\n\n'
+                                      f'[remote.nas]\nurl = "{server}/datax"\n')
+    git("add", ".datax.toml", cwd=work)
+    git("commit", "-qm", "the default remote is down; nas is not", cwd=work)
+    git("push", "-q", "--no-verify", "origin", "HEAD:main", cwd=work)
+    proc = _api(f"""
+        import hashlib, gitdatax.api as api
+        print(hashlib.sha256(api.read("models/asr.bin", repo={str(server)!r}, remote="nas", mode="rb")).hexdigest())
+        for remote in (None, "nosuch"):
+            try:
+                api.read("models/asr.bin", repo={str(server)!r}, remote=remote, mode="rb")
+            except api.Error as exc:
+                print(exc)
+        """, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == hashlib.sha256(V2["models/asr.bin"]).hexdigest()
+    assert "cannot get models/asr.bin" in lines[1] and "127.0.0.1:9" in lines[1]
+    assert lines[2].startswith("no remote named 'nosuch' (known: down, nas, origin"), lines[2]
+    got = datax("get", str(server), "models/asr.bin", "--remote", "nas", "-o", "asr.bin", cwd=tmp_path)
+    assert got.returncode == 0, got.stderr
+    assert (tmp_path / "asr.bin").read_bytes() == V2["models/asr.bin"]
+    assert f"from {server}/datax" in got.stderr
+
+
 MIB = 300
 # The peak is VmHWM: the high-water mark of this program's own memory map, made at its exec.
 # Not ru_maxrss: Linux carries the RSS of the process that forked it into the exec'd program's

@@ -61,7 +61,7 @@ def existing_ancestor(path: Path) -> Path:
 
 
 def get(url: str, path: str | None, *, rev: str | None = None, out: str | None = None, jobs: int | None = None,
-        force: bool = False, quiet: bool = False) -> GetReport:
+        force: bool = False, quiet: bool = False, remote: str | None = None) -> GetReport:
     started = time.monotonic()
     model = rev if rev is not None and registry.is_model_ref(rev) else None
     if path is None and model is None:
@@ -81,7 +81,7 @@ def get(url: str, path: str | None, *, rev: str | None = None, out: str | None =
         _check_free(target, force)
         entries = snap.describe(snap.entries(wanted))
         single = snap.is_single_file(wanted, entries)
-        remote_url = fetch_data(snap, entries, jobs=jobs, quiet=quiet)
+        remote_url = fetch_data(snap, entries, jobs=jobs, quiet=quiet, remote_name=remote)
         staging = Path(snap.tmp).parent / "out"
         written = write_entries(snap, entries, wanted, staging, single)
         git_objects, git_bytes = snap.git_bytes()
@@ -93,9 +93,11 @@ def get(url: str, path: str | None, *, rev: str | None = None, out: str | None =
                      snap.commit, time.monotonic() - started, remote_url)
 
 
-def fetch_data(snap: Snapshot, entries: list[Entry], *, jobs: int | None, quiet: bool) -> str | None:
-    """Download every object the stubs among `entries` name into the snapshot's store, or raise
-    FatalError naming a file whose object no remote gave."""
+def fetch_data(snap: Snapshot, entries: list[Entry], *, jobs: int | None, quiet: bool,
+               remote_name: str | None = None) -> str | None:
+    """Download every object the stubs among `entries` name into the snapshot's store (from the
+    source's remote `remote_name`, else its default), or raise FatalError naming a file whose
+    object no remote gave."""
     from gitdatax.sync.transfer import download_missing
 
     stubs = [e.stub for e in entries if e.stub is not None]
@@ -104,7 +106,7 @@ def fetch_data(snap: Snapshot, entries: list[Entry], *, jobs: int | None, quiet:
     from gitdatax.config import concurrency
 
     jobs = jobs or concurrency(cwd=snap.tmp)  # the user's setting; the cwd may be no repository
-    remote = snap.data_remote()
+    remote = snap.data_remote(remote_name)
     try:
         result = download_missing(remote, snap.store(), stubs, jobs=jobs, quiet=quiet)
     finally:

@@ -29,10 +29,11 @@ def open_file(path: str, repo: str | None, rev: str | None, mode: str, encoding:
         raise FatalError("name a file to open, not the top of the repository")
     if repo is None:
         return _open_here(wanted, rev, mode, encoding, remote)
-    return _open_elsewhere(repo, wanted, rev, mode, encoding)
+    return _open_elsewhere(repo, wanted, rev, mode, encoding, remote)
 
 
-def _open_elsewhere(repo: str, wanted: str, rev: str | None, mode: str, encoding: str | None) -> io.IOBase:
+def _open_elsewhere(repo: str, wanted: str, rev: str | None, mode: str, encoding: str | None,
+                    remote: str | None) -> io.IOBase:
     from gitdatax.share.get import fetch_data
 
     context = open_snapshot(repo, rev)
@@ -45,7 +46,7 @@ def _open_elsewhere(repo: str, wanted: str, rev: str | None, mode: str, encoding
                              "(or `git datax get` the folder)")
         entry = snap.describe(entries)[0]
         if entry.stub is not None:
-            fetch_data(snap, [entry], jobs=1, quiet=True)
+            fetch_data(snap, [entry], jobs=1, quiet=True, remote_name=remote)
             chunks: Iterator[bytes] = iter(snap.store().read_verified(entry.stub))
         else:
             reader = git.CatFile(snap.tmp)

@@ -157,8 +157,9 @@ class Snapshot:
 
     # -- data ------------------------------------------------------------------------------
 
-    def data_remote(self) -> Any:
-        """The opened data remote of the source, found as a clone of it would find it."""
+    def data_remote(self, name: str | None = None) -> Any:
+        """The opened data remote of the source, found as a clone of it would find it: its
+        default, or the one called `name` (`get --remote`, `api.open(remote=)`)."""
         from gitdatax.remotes import open_remote, scheme_of
         from gitdatax.remotes.remote_config import resolve
 
@@ -167,7 +168,7 @@ class Snapshot:
         if team is not None:
             team_path.write_bytes(team)
         try:
-            configured = resolve(None, cwd=self.tmp)
+            configured = resolve(name, cwd=self.tmp)
             options = dict(configured.options)
             if self._store is None and scheme_of(configured.url) == "file":
                 # The temporary store goes with the snapshot: a hard link into a directory

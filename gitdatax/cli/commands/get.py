@@ -26,6 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rev", metavar="REV", help="branch, tag, commit or model (asr@v1.2.0, asr#prod); default HEAD")
     parser.add_argument("-o", "--out", metavar="OUT", help="where to write it (default: PATH's last part, here)")
     parser.add_argument("-f", "--force", action="store_true", help="replace OUT if it exists")
+    parser.add_argument("--remote", metavar="NAME",
+                        help="the data remote of REPO to download from, as its .datax.toml names it (default: its default)")
     parser.add_argument("-j", "--jobs", metavar="N", type=int, help="parallel downloads (default datax.concurrency, 8)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no closing line")
 
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and not 1 <= args.jobs <= 256:
         raise FatalError(f"--jobs {args.jobs}: expected a number from 1 to 256")
     report = get(args.repo, args.path, rev=args.rev, out=args.out, jobs=args.jobs, force=args.force,
-                 quiet=args.quiet)
+                 quiet=args.quiet, remote=args.remote)
     if not args.quiet:
         output.info(summary(report, args.repo, args.rev))
     return 0
