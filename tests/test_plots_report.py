@@ -146,3 +146,34 @@ def test_a_plots_file_named_but_missing_is_said(repo: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines()[0] == ("git-datax: warning: workspace: plots/loss.tsv: named in the pipeline "
                                            "file, but there is no such file")
+
+
+def test_a_top_level_plot_of_several_files_is_one_chart_as_dvc_draws_it(repo: Path) -> None:
+    """DVC's `NAME: {x: epoch, y: {train.csv: loss, val.csv: loss}}`: train and validation loss
+    of every revision in one chart named NAME (each file in its dash), besides train.csv's own."""
+    import json
+
+    pipeline = ("plots:\n  - train.csv:\n      x: epoch\n"
+                "  - Loss:\n      x: epoch\n      y:\n        train.csv: loss\n        val.csv: loss\n")
+    (repo / "datax.yaml").write_text(pipeline)
+    (repo / "dvc.yaml").write_text(pipeline)
+    assert subprocess.run(["dvc", "init", "-q"], capture_output=True).returncode == 0
+    for tag, scale in (("v1", 1.0), ("v2", 0.5)):
+        for name, offset in (("train.csv", 0.0), ("val.csv", 0.1)):
+            (repo / name).write_text("epoch,loss\n" + "".join(f"{e},{scale / (e + 1) + offset}\n" for e in range(3)))
+        git("add", "-A")
+        git("commit", "-qm", tag)
+        git("tag", tag)
+    theirs = subprocess.run(["dvc", "plots", "diff", "v1", "v2", "--json"], capture_output=True, text=True)
+    assert theirs.returncode == 0, theirs.stderr
+    assert list(json.loads(theirs.stdout)["data"]) == ["train.csv", "Loss"]
+
+    proc = datax("plots", "diff", "v1", "v2", "-o", "r.html")
+    assert (proc.returncode, proc.stderr, proc.stdout) == (0, "", "r.html: 2 chart(s) of 2 revision(s)\n")
+    page = (repo / "r.html").read_text()
+    assert re.findall(r'data-plot="([^"]*)"', page) == ["train.csv", "Loss"]  # was train.csv, val.csv
+    loss = page.split('data-plot="Loss">', 1)[1].split("</svg>", 1)[0]
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", loss)
+    assert texts[-5:] == ["Loss", "v1: train.csv::loss", "v1: val.csv::loss", "v2: train.csv::loss",
+                          "v2: val.csv::loss"]  # the title, then the legend
+    assert "epoch" in texts and "stroke-dasharray" in loss  # val.csv's lines are dashed

@@ -25,6 +25,12 @@ class Curve(NamedTuple):
     colour: str
     xs: Sequence[float | None]
     ys: Sequence[float | None]
+    dash: str = "-"  # matplotlib's linestyle: one per file and column where a chart draws several
+
+
+# Where one chart draws several files or columns, each has its own dash; the colour stays the
+# revision's, as in every other chart.
+DASHES = ("-", "--", ":", "-.")
 
 
 def colour(index: int) -> str:
@@ -63,7 +69,7 @@ def line_chart(title: str, x_label: str, y_label: str, curves: Sequence[Curve], 
         if not points:
             continue
         xs, ys = zip(*points)
-        ax.plot(xs, ys, color=curve.colour, label=curve.label, linewidth=1.8,
+        ax.plot(xs, ys, color=curve.colour, label=curve.label, linewidth=1.8, linestyle=curve.dash,
                 marker="o" if len(points) <= 20 else None, markersize=3)
     ax.set_title(title, fontsize=11)
     ax.set_xlabel(x_label)

@@ -39,14 +39,16 @@ class PlotFile(NamedTuple):
 
 
 class Plots(NamedTuple):
-    specs: list[Spec]  # every plots file seen at any revision, in order
+    # Every plots file seen at any revision, in order; a top-level plot drawing from several
+    # files (DVC's `y: {file: column}`) has one spec per file, each with the plot's `name`.
+    specs: list[Spec]
     at: dict[str, dict[str, PlotFile]]  # revision key -> path -> its content
 
 
 def gather(reader: RevisionReader, revisions: Sequence[Revision], pipelines: PipelineCache | None = None,
            targets: Sequence[str] = ()) -> Plots:
     pipelines = pipelines or PipelineCache(reader)
-    specs: dict[str, Spec] = {}
+    specs: dict[tuple[str | None, str], Spec] = {}  # (plot name, path): a file may be in both
     at: dict[str, dict[str, PlotFile]] = {}
     for revision in revisions:
         files: dict[str, PlotFile] = {}
@@ -62,7 +64,7 @@ def gather(reader: RevisionReader, revisions: Sequence[Revision], pipelines: Pip
             for spec, found in _read_entry(reader, revision.commit, entry, optional=entry.path == DVCLIVE_PLOTS):
                 if not under_targets(spec.path, targets):
                     continue
-                specs.setdefault(spec.path, spec)
+                specs.setdefault((spec.name, spec.path), spec)
                 files[spec.path] = found
         at[revision.key] = files
     return Plots(list(specs.values()), at)

@@ -11,7 +11,7 @@ from typing import NamedTuple, Sequence
 
 from gitdatax.metrics import charts, compare
 from gitdatax.metrics.collect import PipelineCache, Snapshot, collect
-from gitdatax.metrics.plotdata import CONFUSION_TEMPLATES, Plots, axes, confusion, gather
+from gitdatax.metrics.plotdata import CONFUSION_TEMPLATES, Plots, Spec, axes, confusion, gather
 from gitdatax.metrics.reader import RevisionReader
 from gitdatax.metrics.revisions import Revision
 from gitdatax.metrics.values import is_number, show
@@ -78,10 +78,18 @@ def _legend(revisions: Sequence[Revision], colours: dict[str, str]) -> str:
 
 
 def _curves(revisions: Sequence[Revision], plots: Plots, colours: dict[str, str]) -> tuple[str, int]:
+    drawable = [spec for spec in plots.specs if spec.template not in CONFUSION_TEMPLATES]  # matrices: below
+    named: dict[str, list[Spec]] = {}  # a top-level plot of several files: one chart, in its place
+    for spec in drawable:
+        if spec.name is not None:
+            named.setdefault(spec.name, []).append(spec)
     blocks = []
-    for spec in plots.specs:
-        if spec.template in CONFUSION_TEMPLATES:
-            continue  # drawn as matrices, below
+    for spec in drawable:
+        if spec.name is not None:
+            chart = _named_chart(spec.name, named[spec.name], revisions, plots, colours, f"c{len(blocks)}") \
+                if named[spec.name][0] is spec else ""
+            blocks += [chart] if chart else []
+            continue
         per_column: dict[str, list[charts.Curve]] = {}
         x_title = spec.x or "step"
         for rev in revisions:
@@ -99,6 +107,31 @@ def _curves(revisions: Sequence[Revision], plots: Plots, colours: dict[str, str]
     if not blocks:
         return "", 0
     return "<h2>Step curves</h2><div class=\"grid\">" + "".join(blocks) + "</div>", len(blocks)
+
+
+def _named_chart(name: str, specs: Sequence[Spec], revisions: Sequence[Revision], plots: Plots,
+                 colours: dict[str, str], salt: str) -> str:
+    """DVC's top-level `NAME: {x: ..., y: {file: column, ...}}`: every file's columns of every
+    revision in one chart, each revision in its colour, each file and column in its dash."""
+    found_lines: list[tuple[Revision, str, str, list[float | None], list[float | None]]] = []
+    x_title = specs[0].x_label
+    for rev in revisions:
+        for spec in specs:
+            found = plots.at.get(rev.key, {}).get(spec.path)
+            if found is None or found.series is None:
+                continue
+            x_name, xs, columns = axes(spec, found.series)
+            x_title = x_title or x_name
+            found_lines += [(rev, spec.path, column, xs, ys) for column, ys in columns.items()]
+    lines = list(dict.fromkeys((path, column) for _, path, column, _, _ in found_lines))
+    if not lines:
+        return ""
+    curves = [charts.Curve(rev.name if len(lines) == 1 else f"{rev.name}: {path}::{column}", colours[rev.key],
+                           xs, ys, charts.DASHES[lines.index((path, column)) % len(charts.DASHES)])
+              for rev, path, column, xs, ys in found_lines]
+    y_title = specs[0].y_label or ", ".join(dict.fromkeys(column for _, column in lines))
+    svg = charts.line_chart(specs[0].title or name, x_title or "step", y_title, curves, salt)
+    return f"<div class=\"chart\" data-plot=\"{html.escape(name)}\">{svg}</div>"
 
 
 def _confusions(revisions: Sequence[Revision], plots: Plots) -> tuple[str, int]:
