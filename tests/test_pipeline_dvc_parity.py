@@ -107,3 +107,55 @@ stages:
     twins.write({"in.txt": b"one\n"})
     assert twins.repro() == ["log"]
     assert (twins.datax / "history.txt").read_bytes() == (twins.dvc / "history.txt").read_bytes() == b"one\ntwo\none\n"
+
+
+PARAMS_PY = b"""\
+LR = 0.1
+EPOCHS: int = 3
+BASE = LR * 2  # not a literal: not a param
+class Train:
+    depth = 4
+    def __init__(self):
+        self.dropout = 0.5
+"""
+
+
+def test_a_python_params_file_is_read_never_run_as_dvc_reads_it(make_repo) -> None:  # type: ignore[no-untyped-def]
+    """`params: [{params.py: [LR, Train.depth]}]`: DVC reads a Python file's literal constants
+    and class attributes (parsed, not run); gitdatax refused such a file outright. A change of a
+    value the stage does not name re-runs nothing; a change of one it names re-runs it."""
+    pipeline = f"""\
+stages:
+  train:
+    cmd: {logging("train", "echo trained > model.txt")}
+    params:
+    - params.py:
+      - LR
+      - Train.depth
+      - Train.dropout
+    outs:
+    - model.txt
+""".encode()
+    twins = Twins(make_repo, pipeline, {"params.py": PARAMS_PY})
+    assert twins.repro() == ["train"]
+    lock = (twins.datax / "datax.lock").read_text()
+    assert "params.py:" in lock and "LR: 0.1" in lock and "depth: 4" in lock and "dropout: 0.5" in lock
+    twins.write({"params.py": PARAMS_PY.replace(b"EPOCHS: int = 3", b"EPOCHS: int = 30")})
+    assert twins.repro() == []
+    twins.write({"params.py": PARAMS_PY.replace(b"depth = 4", b"depth = 8")})
+    assert repro(twins.datax, "--dry").stdout.count("params Train.depth 4 -> 8") == 1
+    assert twins.repro() == ["train"]
+    # parsed, never run: a file that would write a marker if executed leaves none
+    twins.write({"params.py": PARAMS_PY + b"open('ran-it', 'w').write('x')\n"})
+    twins.repro()
+    assert not (twins.datax / "ran-it").exists()
+
+
+def test_a_python_params_file_with_a_syntax_error_is_one_line(make_repo) -> None:  # type: ignore[no-untyped-def]
+    repo = make_repo("broken-py")
+    write(repo / "params.py", b"LR = (0.1\n")
+    write(repo / "datax.yaml", b"stages:\n  t:\n    cmd: echo t\n    params:\n    - params.py:\n      - LR\n")
+    result = repro(repo)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("git-datax: error: params.py:1: invalid Python:"), result.stderr
+    assert "Traceback" not in result.stderr

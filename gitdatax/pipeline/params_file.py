@@ -1,4 +1,4 @@
-"""Reading params and vars files (YAML, JSON, TOML by extension, as DVC) and their values.
+"""Reading params and vars files (YAML, JSON, TOML, Python by extension, as DVC) and their values.
 
 Shared by the pipeline file's `vars`, the lock's params and the metrics helper's `params diff`.
 """
@@ -53,7 +53,9 @@ def parse_params(data: bytes, filename: str) -> dict[str, Any]:
         except (ValueError, UnicodeDecodeError) as exc:
             raise FatalError(f"{filename}: invalid TOML: {exc}") from None
     elif ext == ".py":
-        raise FatalError(f"{filename}: Python params files are not supported; use YAML, JSON or TOML")
+        from gitdatax.pipeline.params_py import parse_python_params  # parsed, never run
+
+        value = parse_python_params(data, filename)
     else:
         value = yaml_safe_load(data, filename)
     if value is None:

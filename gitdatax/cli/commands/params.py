@@ -5,7 +5,7 @@ import argparse
 HELP = "what changed in the params between two revisions (A: HEAD, B: the work tree)"
 DESCRIPTION = """Params files are those datax.yaml (or dvc.yaml) names (a stage's `params`, the
 top-level `params` list), plus params.yaml and dvclive/params.yaml when present, as DVC reads
-them. YAML, JSON or TOML; nested keys are shown with dots (`train.lr`).
+them. YAML, JSON, TOML or Python (read, never run); nested keys are shown with dots (`train.lr`).
 
   git datax params diff                  HEAD against the work tree
   git datax params diff v1 v2 --json     {file: {key: {"old": a, "new": b}}}, as DVC prints it

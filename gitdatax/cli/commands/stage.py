@@ -15,7 +15,7 @@ The command is everything after the options; a single argument is taken as it is
       -o models/model.bin -M metrics.json python3 train.py
 
 Paths are relative to the stage's wdir (-w, default the top of the work tree). -p takes
-KEY[,KEY...] of params.yaml, or FILE:KEY[,KEY...] of another YAML, JSON or TOML file."""
+KEY[,KEY...] of params.yaml, or FILE:KEY[,KEY...] of another YAML, JSON, TOML or Python file."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
