@@ -28,6 +28,12 @@ def quote_pattern(pattern: str) -> str:
     return '"' + pattern.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t") + '"'
 
 
+def literal_pattern(path: str) -> str:
+    """A pattern matching exactly the file or folder `path` (from the top): its glob characters
+    escaped, so `/#take [1].bin` matches that file and not `#take 1.bin`."""
+    return "/" + re.sub(r"([\\*?\[])", r"\\\1", path)
+
+
 def unquote_pattern(token: str) -> str:
     if len(token) >= 2 and token[0] == token[-1] == '"':
         return re.sub(r'\\(.)', lambda m: {"t": "\t", "n": "\n"}.get(m.group(1), m.group(1)), token[1:-1])

@@ -406,3 +406,31 @@ def test_a_malformed_dvc_global_config_is_one_line_and_changes_nothing(dvc_proje
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert git("status", "--porcelain", cwd=dvc_project).stdout == before
     assert (dvc_project / "models" / "asr.bin.dvc").exists()
+
+
+@pytest.mark.parametrize("rewrite", [False, True], ids=["checked-out", "rewrite-history"])
+def test_an_output_named_with_glob_characters_is_tracked_and_unignored(dvc_project: Path, rewrite: bool) -> None:
+    """DVC 3 escapes `[]#!*?\\` in the .gitignore line it writes (`/\\#take \\[1\\].bin`): the line
+    stayed, so the output stayed ignored and was left out of the commit while its .dvc file went;
+    and `/#take [1].bin` in .gitattributes is a glob that matches `#take 1.bin`, not the file."""
+    repo = dvc_project
+    name = "#take [1].bin"
+    write(repo / "clips" / name, CLIP_A)
+    dvc("add", "-q", f"clips/{name}", cwd=repo)
+    assert (repo / "clips" / ".gitignore").read_text() == "/\\#take \\[1\\].bin\n"  # as DVC writes it
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "a take", cwd=repo)
+    args = ["--rewrite-history"] if rewrite else []
+    result = datax("migrate", "from-dvc", *args, cwd=repo)
+    assert result.returncode == 0, result.stderr
+    if not rewrite:
+        git("commit", "-qm", "from DVC", cwd=repo)
+    assert is_stub(git("show", f"HEAD:clips/{name}", cwd=repo).stdout.encode())
+    names = git("ls-tree", "-z", "--name-only", "HEAD", "clips/", cwd=repo).stdout.split("\0")
+    assert f"clips/{name}" in names
+    if "clips/.gitignore" in names:  # a rewritten commit keeps the file, emptied
+        assert git("show", "HEAD:clips/.gitignore", cwd=repo).stdout == ""
+    assert git("check-attr", "filter", "--", f"clips/{name}", cwd=repo).stdout == f"clips/{name}: filter: datax\n"
+    assert git("check-attr", "filter", "--", "clips/#take 1.bin", cwd=repo).stdout.endswith(": unspecified\n")
+    assert (repo / "clips" / name).read_bytes() == CLIP_A
+    assert git("status", "--porcelain", "--ignored", "--", "clips", cwd=repo).stdout == ""

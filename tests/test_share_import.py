@@ -124,3 +124,19 @@ def test_an_import_inside_another_or_holding_one_is_refused(tmp_path: Path, team
     again = datax("import", "../team.git", "data/clips", "--rev", "v2", "-o", "sets/clips", "--force", cwd=proj)
     assert again.returncode == 0, again.stderr  # the same import, replaced: no overlap
     assert "c.bin" in files_under(proj / "sets" / "clips")
+
+
+def test_an_import_named_with_glob_characters_is_tracked_as_that_file(tmp_path: Path, team: tuple[Path, Path]) -> None:
+    """`/take [1].bin` in .gitattributes is a glob matching `take 1.bin`: the import's file was
+    committed as its bytes, not as a stub. The pattern is now escaped."""
+    _, work = team
+    write(work / "take [1].bin", b"one take" * 1000)
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "a take", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    _, proj = _project(tmp_path)
+    result = datax("import", "../team.git", "take [1].bin", "--rev", "main", cwd=proj)
+    assert result.returncode == 0, result.stderr
+    assert git("check-attr", "filter", "--", "take [1].bin", cwd=proj).stdout == "take [1].bin: filter: datax\n"
+    git("commit", "-qm", "import a take", cwd=proj)
+    assert is_stub(git("show", "HEAD:take [1].bin", cwd=proj).stdout.encode())

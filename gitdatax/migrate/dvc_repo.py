@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
@@ -43,6 +44,12 @@ class DvcOut:
     @property
     def is_dir(self) -> bool:
         return self.md5.endswith(".dir")
+
+
+def gitignore_entry(line: str) -> str:
+    """A .gitignore line as the path it names: DVC 3 escapes `\\[]!*#?` in the `/NAME` lines it
+    writes (pathspec's escape), DVC 2 wrote NAME as it is; both read back as `/NAME`."""
+    return re.sub(r"\\(.)", r"\1", line.strip())
 
 
 def yaml_load(data: bytes, filename: str) -> Any:

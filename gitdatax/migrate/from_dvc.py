@@ -120,7 +120,7 @@ def _write_file(target: Path, store: object, stub: Stub) -> None:
 
 def _ignored_by_dvc(top: Path, path: str) -> bool:
     folder, name = os.path.split(path)
-    return f"/{name}" in _lines(top / folder / ".gitignore")
+    return f"/{name}" in map(dvc_repo.gitignore_entry, _lines(top / folder / ".gitignore"))
 
 
 def _lines(path: Path) -> list[str]:
@@ -140,7 +140,7 @@ def _unignore(top: Path, outs: list[DvcOut]) -> list[str]:
     for rel, names in sorted(by_file.items()):
         path = top / rel
         lines = _lines(path)
-        kept = [line for line in lines if line.strip() not in names]
+        kept = [line for line in lines if dvc_repo.gitignore_entry(line) not in names]
         if kept == lines:
             continue
         touched.append(rel)
@@ -156,7 +156,7 @@ def _track(top: Path, outs: list[DvcOut]) -> None:
     lines = attributes.read_lines(path)
     have = {p[0] for p in map(attributes.split_line, lines) if p and attributes.is_datax_line(p[1])}
     for out in sorted(outs, key=lambda o: o.path):
-        pattern = f"/{out.path}/**" if out.is_dir else f"/{out.path}"
+        pattern = attributes.literal_pattern(out.path) + ("/**" if out.is_dir else "")
         if pattern not in have:
             lines.append(f"{attributes.quote_pattern(pattern)} {attributes.ATTRIBUTES}")
             have.add(pattern)

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from gitdatax import git
+from gitdatax.attributes import literal_pattern
 from gitdatax.errors import FatalError
 from gitdatax.migrate import dvc_repo, history
 from gitdatax.migrate.dvc_config import DvcConfig
@@ -33,7 +34,8 @@ class DvcHistoryConverter(history.Converter):
         self.cache = cache
         self.store = store
         self.dvc_paths = dvc_paths
-        self.patterns = sorted({p for rel in dvc_paths for p in (f"/{rel[:-4]}", f"/{rel[:-4]}/**")})
+        self.patterns = sorted({p for rel in dvc_paths
+                                for p in (literal_pattern(rel[:-4]), literal_pattern(rel[:-4]) + "/**")})
         self._stubs: dict[str, Stub] = {}  # md5 -> stub: each version is read and stored once
         self.files = 0
         self.bytes = 0
@@ -64,8 +66,9 @@ class DvcHistoryConverter(history.Converter):
         folder = os.path.dirname(path)
         original = self.blobs.read(blob) or b""
         lines = original.decode("utf-8", "surrogateescape").splitlines()
-        kept = [line for line in lines if not (line.strip().startswith("/") and
-                                               _join(folder, line.strip()[1:]) + ".dvc" in self.dvc_paths)]
+        entries = [dvc_repo.gitignore_entry(line) for line in lines]
+        kept = [line for line, entry in zip(lines, entries)
+                if not (entry.startswith("/") and _join(folder, entry[1:]) + ".dvc" in self.dvc_paths)]
         if kept == lines:
             return None
         return "".join(line + "\n" for line in kept).encode("utf-8", "surrogateescape")

@@ -238,7 +238,7 @@ def _record(top: Path, rel: str, origins: dict[str, Origin], is_file: bool) -> N
 
 
 def _track(top: Path, rel: str, is_file: bool) -> None:
-    pattern = f"/{rel}" if is_file else f"/{rel}/**"
+    pattern = attributes.literal_pattern(rel) + ("" if is_file else "/**")
     path = top / ".gitattributes"
     lines = attributes.read_lines(path)
     for parsed in map(attributes.split_line, lines):
