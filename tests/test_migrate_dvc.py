@@ -434,3 +434,27 @@ def test_an_output_named_with_glob_characters_is_tracked_and_unignored(dvc_proje
     assert git("check-attr", "filter", "--", "clips/#take 1.bin", cwd=repo).stdout.endswith(": unspecified\n")
     assert (repo / "clips" / name).read_bytes() == CLIP_A
     assert git("status", "--porcelain", "--ignored", "--", "clips", cwd=repo).stdout == ""
+
+
+def test_stage_outputs_of_a_dvc_yaml_in_a_subfolder_and_with_wdir(dvc_project: Path) -> None:
+    """Only the top dvc.lock was read, and a stage's `wdir` was looked for in dvc.lock (DVC
+    writes it only in dvc.yaml): the outputs of sub/dvc.yaml stayed DVC's, ignored and out of
+    the commit, while the migration said it was done. `cache: false` outputs stay Git's."""
+    repo = dvc_project
+    write(repo / "sub" / "dvc.yaml", b"stages:\n"
+          b"  gen:\n    cmd: python3 -c \"open('gen.txt','w').write('g'*100)\"\n    outs:\n    - gen.txt\n"
+          b"  plain:\n    cmd: echo 1 > metrics.json\n    outs:\n    - metrics.json:\n        cache: false\n"
+          b"  up:\n    wdir: ..\n    cmd: mkdir -p top_out && echo t > top_out/t.txt\n    outs:\n    - top_out\n")
+    dvc("repro", "-q", "sub/dvc.yaml", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "a pipeline in sub/", cwd=repo)
+    result = datax("migrate", "from-dvc", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert "data, models/asr.bin, out.txt, sub/gen.txt, top_out" in result.stderr, result.stderr
+    git("commit", "-qm", "from DVC", cwd=repo)
+    for rel, data in (("sub/gen.txt", b"g" * 100), ("top_out/t.txt", b"t\n")):
+        assert is_stub(git("show", f"HEAD:{rel}", cwd=repo).stdout.encode()), rel
+        assert (repo / rel).read_bytes() == data
+    assert git("show", "HEAD:sub/metrics.json", cwd=repo).stdout == "1\n"  # cache: false: Git's as it was
+    assert not (repo / "sub" / ".gitignore").exists()
+    assert git("status", "--porcelain", "--ignored", "--", "sub", "top_out", cwd=repo).stdout == ""

@@ -98,20 +98,28 @@ def import_of_dvc_file(top: Path, rel: str) -> DvcImport | None:
                      repo.get("rev"), repo["rev_lock"])
 
 
-def outs_of_lock(top: Path) -> list[DvcOut]:
-    """The cached outputs of the stages in dvc.lock (those DVC keeps out of Git)."""
-    lock = top / "dvc.lock"
+def outs_of_lock(top: Path, rel: str = "dvc.lock") -> list[DvcOut]:
+    """The outputs of the stages in the dvc.lock at `rel` (from the top; DVC keeps one beside
+    each dvc.yaml, in any folder). Their paths are from the stage's `wdir`, which only the
+    dvc.yaml beside it says (from that file's folder; a `foreach` stage `NAME@KEY` has NAME's)."""
+    lock = top / rel
     if not lock.is_file():
         return []
-    data = yaml_load(lock.read_bytes(), "dvc.lock")
+    data = yaml_load(lock.read_bytes(), rel)
     stages = data.get("stages", {}) if isinstance(data, dict) else {}
+    folder = os.path.dirname(rel)
+    spec_rel = os.path.join(folder, "dvc.yaml")
+    spec = yaml_load((top / spec_rel).read_bytes(), spec_rel) if (top / spec_rel).is_file() else None
+    spec_stages = spec.get("stages") if isinstance(spec, dict) else None
     found = []
     for name, stage in (stages or {}).items():
         if not isinstance(stage, dict):
-            raise FatalError(f"dvc.lock: stage {name} is not a mapping")
-        wdir = stage.get("wdir") or ""
+            raise FatalError(f"{rel}: stage {name} is not a mapping")
+        declared = spec_stages.get(str(name).split("@")[0]) if isinstance(spec_stages, dict) else None
+        wdir = declared.get("wdir") if isinstance(declared, dict) else None
+        base = os.path.join(folder, wdir if isinstance(wdir, str) else "")
         for out in stage.get("outs") or []:
-            found.append(_out(out, wdir, "dvc.lock"))
+            found.append(_out(out, base, rel))
     return found
 
 

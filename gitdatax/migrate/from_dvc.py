@@ -50,6 +50,13 @@ def dvc_files(top: Path) -> list[str]:
     return sorted(p for p in dict.fromkeys(listed) if (top / p).is_file())
 
 
+def lock_files(top: Path) -> list[str]:
+    """Every dvc.lock of the work tree: DVC writes one beside each dvc.yaml, in any folder."""
+    listed = git.ls_files_z(["--cached", "--others", "--exclude-standard", "--full-name", "--",
+                             ":(glob)**/dvc.lock"], cwd=top)
+    return sorted(p for p in dict.fromkeys(listed) if (top / p).is_file() and not p.startswith(".dvc/"))
+
+
 def migrate(top: Path) -> DvcMigration:
     from gitdatax.store.objectstore import ObjectStore
 
@@ -58,7 +65,7 @@ def migrate(top: Path) -> DvcMigration:
     result = DvcMigration()
     result.dvc_files = dvc_files(top)
     outs = [o for rel in result.dvc_files for o in dvc_repo.outs_of_dvc_file(top, rel)]
-    outs += [o for o in dvc_repo.outs_of_lock(top) if _ignored_by_dvc(top, o.path)]
+    outs += [o for rel in lock_files(top) for o in dvc_repo.outs_of_lock(top, rel) if _ignored_by_dvc(top, o.path)]
     if not outs:
         raise FatalError("no .dvc file and no cached stage output in dvc.lock: nothing to migrate")
     config = DvcConfig(top)
