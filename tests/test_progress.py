@@ -132,6 +132,7 @@ def test_a_retried_object_never_moves_the_bar_backwards(tmp_path: Path, monkeypa
         url = "flaky://"
         max_parallel = None
         cheap_fetches = False
+        serial_small = False
         retry = RetryPolicy(backoff=0.01)
 
         def has_many(self, stubs: Any) -> set[str]:

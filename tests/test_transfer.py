@@ -200,3 +200,37 @@ def test_a_silent_endpoint_counts_only_waits_and_any_byte_starts_it_again(monkey
     assert fresh.timed_out("no answer") is None
     now[0] += 1
     assert fresh.timed_out("no answer") == "no answer; nothing came from it for 10 s of waiting: given up"
+
+
+def test_a_directory_remote_moves_small_objects_on_one_thread_and_large_ones_beside(tmp_path: Path) -> None:
+    """Copies into a directory remote on this file system are CPU-bound: small objects are moved
+    by one worker only (two fight over the GIL at every system call), large ones by the others,
+    and the first worker joins them once the small ones are done. Every object still moves."""
+    import threading
+
+    from gitdatax.store.exchange import SMALL_IMPORT
+
+    store = ObjectStore(tmp_path / "a")
+    small = [store.put_bytes(random_bytes(2000 + i, seed=i)) for i in range(40)]
+    large = [store.put_bytes(random_bytes(SMALL_IMPORT + 1 + i, seed=100 + i)) for i in range(4)]
+    remote = DirectoryRemote(str(tmp_path / "remote"), {"create": True})
+    assert remote.serial_small
+    movers: dict[str, str] = {}
+    real = remote.upload
+
+    def recording(stub: Stub, st: ObjectStore) -> None:
+        movers[stub.oid] = threading.current_thread().name
+        real(stub, st)
+
+    remote.upload = recording  # type: ignore[method-assign]
+    result = transfer.upload_missing(remote, store, small + large, jobs=3, quiet=True)
+    assert result.ok and len(result.moved) == 44
+    assert {movers[s.oid] for s in small} == {"datax-transfer-0"}
+    assert {movers[s.oid] for s in large} <= {"datax-transfer-0", "datax-transfer-1", "datax-transfer-2"}
+    for s in small + large:
+        assert (tmp_path / "remote/objects" / s.oid[:2] / s.oid[2:4] / s.oid).read_bytes() == \
+            store.object_path(s.oid).read_bytes()
+    other = ObjectStore(tmp_path / "b")
+    got = transfer.download_missing(remote, other, small + large, jobs=3, quiet=True)
+    assert got.ok and len(got.moved) == 44
+    assert b"".join(other.iter_content(large[2])) == random_bytes(SMALL_IMPORT + 3, seed=102)

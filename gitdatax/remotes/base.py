@@ -260,6 +260,7 @@ class Remote(Protocol):
     url: str  # as the user wrote it, with any credentials removed (safe to print)
     max_parallel: int | None  # most transfers at once that help (None: datax.concurrency decides)
     cheap_fetches: bool  # one small object costs less to fetch now than through git's `delay`
+    serial_small: bool  # small objects move fastest one at a time (CPU-bound copies: transfer._run_parallel)
     retry: RetryPolicy  # from the remote's options; the transfer layer runs each unit of work under it
 
     def has_many(self, stubs: Iterable[Stub]) -> set[str]:

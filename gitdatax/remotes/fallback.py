@@ -25,6 +25,7 @@ class FallbackRemote:
         self.url = primary.url
         self.max_parallel = primary.max_parallel
         self.cheap_fetches = primary.cheap_fetches
+        self.serial_small = primary.serial_small
         self.retry = primary.retry  # one download, whichever remote it comes from, is one unit of work
         self._others = others  # opened on first need
         self._opened: dict[str, Remote | None] = {}

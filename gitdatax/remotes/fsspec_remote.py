@@ -207,6 +207,7 @@ def _MeterCallback(progress: meter.ObjectMeter) -> Any:  # noqa: N802 - reads as
 class FsspecRemote:
     max_parallel: int | None = None  # the Remote protocol's: no cap of its own
     cheap_fetches = False
+    serial_small = False
 
     def __init__(self, url: str, options: dict | None = None) -> None:
         options = dict(options or {})

@@ -106,6 +106,7 @@ def _basic_transfers_only(url: str) -> bool:
 class LfsHttpRemote:
     max_parallel: int | None = None  # the Remote protocol's: no cap of its own
     cheap_fetches = False
+    serial_small = False
 
     def __init__(self, url: str, options: dict | None = None) -> None:
         options = options or {}

@@ -51,6 +51,8 @@ class DirectoryRemote:
         self.max_parallel: int | None = (os.cpu_count() or 2) if same_device else None
         # ... and fetching one small object costs less than a round trip through git's delay.
         self.cheap_fetches = same_device
+        # ... and its small objects are copied fastest by one thread (transfer._run_parallel).
+        self.serial_small = same_device
         self._lock = threading.Lock()
         self._tmp_checked = False
 

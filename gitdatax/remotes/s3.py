@@ -39,6 +39,7 @@ _TRANSIENT_CODES = {"500", "502", "503", "504", "InternalError", "SlowDown", "Re
 class S3Remote:
     max_parallel: int | None = None  # the Remote protocol's: no cap of its own
     cheap_fetches = False
+    serial_small = False
 
     def __init__(self, url: str, options: dict | None = None) -> None:
         options = options or {}

@@ -109,6 +109,7 @@ def ssh_argv(target: SshTarget, options: dict) -> list[str]:
 class SshRemote:
     max_parallel: int | None = None  # the Remote protocol's: no cap of its own
     cheap_fetches = False
+    serial_small = False
 
     def __init__(self, url: str, options: dict | None = None) -> None:
         self.options = dict(options or {})

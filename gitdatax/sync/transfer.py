@@ -16,6 +16,7 @@ from gitdatax import output
 from gitdatax.errors import FatalError, ObjectMissing
 from gitdatax.remotes import meter
 from gitdatax.remotes.base import Remote, RemoteError, RetryPolicy
+from gitdatax.store.exchange import SMALL_IMPORT
 from gitdatax.store.objectstore import ObjectStore
 from gitdatax.stub import Stub
 
@@ -72,7 +73,7 @@ def upload_missing(remote: Remote, store: ObjectStore, stubs: Iterable[Stub], *,
         else:
             todo.append(stub)
     _run_parallel(todo, lambda s: remote.upload(s, store), remote.retry, result, jobs_for(remote, jobs), quiet,
-                  f"uploading to {remote.url}", missing="not in the local store")
+                  f"uploading to {remote.url}", missing="not in the local store", serial_small=remote.serial_small)
     return result
 
 
@@ -85,7 +86,7 @@ def download_missing(remote: Remote, store: ObjectStore, stubs: Iterable[Stub], 
     for stub in unique(stubs):
         (result.present if store.has(stub.oid) else todo).append(stub)
     _run_parallel(todo, lambda s: remote.download(s, store), remote.retry, result, jobs_for(remote, jobs), quiet,
-                  f"downloading from {remote.url}", missing=f"not on {remote.url}")
+                  f"downloading from {remote.url}", missing=f"not on {remote.url}", serial_small=remote.serial_small)
     return result
 
 
@@ -101,9 +102,15 @@ def jobs_for(remote: Remote, jobs: int | None = None) -> int:
 
 
 def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], retry: RetryPolicy, result: TransferResult,
-                  jobs: int | None, quiet: bool, desc: str, *, missing: str) -> None:
+                  jobs: int | None, quiet: bool, desc: str, *, missing: str, serial_small: bool = False) -> None:
     """Move every stub with `jobs` worker threads that each take the next stub from a shared
-    queue (a future per object costs more than linking a local object does)."""
+    queue (a future per object costs more than linking a local object does).
+
+    `serial_small` (a backend whose small objects are moved by Python code, not waited for): the
+    first worker takes the small objects, one at a time, and the large ones once they are done;
+    the other workers take only large ones. A small object's copy is a dozen short system calls,
+    each of which hands the GIL to the other thread and waits to get it back: 4000 objects of
+    32 KiB into a directory remote took 0.53 s on two threads, 0.37 s on one."""
     if not todo:
         return
     if jobs is None:
@@ -111,7 +118,11 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], retry: RetryPo
 
         jobs = concurrency()
     lock = threading.Lock()
-    queue = iter(todo)
+    if serial_small:
+        small = iter([s for s in todo if s.size <= SMALL_IMPORT])
+        large = iter([s for s in todo if s.size > SMALL_IMPORT])
+    else:
+        small, large = iter(()), iter(todo)
     stop = threading.Event()
     bar = output.progress(sum(s.size for s in todo), desc, quiet=quiet)
     bar_lock = threading.Lock()  # tqdm's update is not safe from several threads at once
@@ -131,11 +142,12 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], retry: RetryPo
                 told.add(str(error))
                 bar.write(f"{output.PREFIX}: warning: {error}; trying again (try {attempt} of {retry.tries})")
 
-    def worker() -> None:
+    def worker(first: bool) -> None:
         nonlocal done
         while not stop.is_set():
             with lock:
-                stub = next(queue, None)
+                stub = next(small, None) if first else None
+                stub = stub or next(large, None)
             if stub is None:
                 return
             object_meter = meter.ObjectMeter(stub.size, advance)
@@ -155,7 +167,7 @@ def _run_parallel(todo: list[Stub], move: Callable[[Stub], None], retry: RetryPo
                     result.failed[stub.oid] = _describe(error, missing)
                 bar.set_postfix_str(f"{done}/{len(todo)} files")
 
-    threads = [threading.Thread(target=worker, name=f"datax-transfer-{i}", daemon=True)
+    threads = [threading.Thread(target=worker, args=(i == 0,), name=f"datax-transfer-{i}", daemon=True)
                for i in range(max(1, min(jobs, len(todo))))]
     try:
         for thread in threads:
